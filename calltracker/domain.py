@@ -1,0 +1,135 @@
+"""Pure domain types shared by scrapers, the classifier, storage and digests.
+
+Nothing here does I/O. Datetimes are always timezone-aware.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Theme(StrEnum):
+    GREEN_AVIATION = "green_aviation"
+    CYBERSECURITY = "cybersecurity"
+    SPACE_ECONOMY = "space_economy"
+    AIR_MOBILITY = "air_mobility"
+    INDUSTRY_5_0 = "industry_5_0"
+    ARTIFICIAL_INTELLIGENCE = "artificial_intelligence"
+    SKILLS_CERTIFICATION = "skills_certification"
+
+
+class Region(StrEnum):
+    LOMBARDIA = "lombardia"
+    PIEMONTE = "piemonte"
+    LIGURIA = "liguria"
+
+
+class Scope(StrEnum):
+    EU = "eu"
+    NATIONAL = "national"
+    REGIONAL = "regional"
+    INTERREG = "interreg"
+    OTHER = "other"
+
+
+class Status(StrEnum):
+    FORTHCOMING = "forthcoming"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Consortium(StrEnum):
+    REQUIRED = "required"
+    OPTIONAL = "optional"
+    SINGLE = "single"
+
+
+class Language(StrEnum):
+    IT = "it"
+    EN = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """One cut-off. `at` is aware and in the official zone (Europe/Brussels, Europe/Rome...).
+
+    `date_only` is true when the source gives a day but no time of day: `at` is then midnight at the
+    *end* of nothing in particular -- consumers must show the date, not the time.
+    """
+
+    at: datetime
+    date_only: bool = False
+    label: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None:
+            raise ValueError(f"deadline {self.at.isoformat()} has no time zone")
+
+    @property
+    def day(self) -> date:
+        return self.at.date()
+
+
+@dataclass(frozen=True, slots=True)
+class ScrapedCall:
+    """A call as one source describes it: what a scraper's pure `parse` yields."""
+
+    source: str
+    external_id: str
+    title: str
+    url: str
+    identifier: str | None = None
+    summary: str | None = None
+    description: str | None = None
+    programme: str | None = None
+    scope: Scope | None = None
+    status: Status | None = None
+    opening_date: datetime | None = None
+    deadlines: tuple[Deadline, ...] = ()
+    deadline_text: str | None = None
+    budget_eur: float | None = None
+    budget_text: str | None = None
+    language: str | None = None
+    regions: tuple[Region, ...] = ()
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    def comparable(self) -> dict[str, Any]:
+        """The tracked fields as JSON-able values: what change detection and the hash look at."""
+        return {
+            "identifier": self.identifier,
+            "title": self.title,
+            "url": self.url,
+            "summary": self.summary,
+            "description": self.description,
+            "programme": self.programme,
+            "scope": self.scope.value if self.scope else None,
+            "status": self.status.value if self.status else None,
+            "opening_date": self.opening_date.isoformat() if self.opening_date else None,
+            "deadlines": [deadline_key(d) for d in self.deadlines],
+            "deadline_text": self.deadline_text,
+            "budget_eur": self.budget_eur,
+            "budget_text": self.budget_text,
+            "language": self.language,
+            "regions": sorted(r.value for r in self.regions),
+        }
+
+    def content_hash(self) -> str:
+        payload = json.dumps(self.comparable(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def deadline_key(d: Deadline) -> str:
+    """A stable text form of a deadline: ISO instant with offset, zone name, and the date-only flag."""
+    zone = getattr(d.at.tzinfo, "key", None) or d.at.tzname() or ""
+    text = f"{d.at.isoformat()}[{zone}]"
+    if d.date_only:
+        text += " date-only"
+    if d.label:
+        text += f" ({d.label})"
+    return text
