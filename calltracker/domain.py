@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -124,10 +124,14 @@ class ScrapedCall:
         return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def zone_name(at: datetime) -> str:
+    """The IANA name of an aware datetime's zone; fixed offsets are stored as instants in UTC."""
+    return getattr(at.tzinfo, "key", None) or "UTC"
+
+
 def deadline_key(d: Deadline) -> str:
-    """A stable text form of a deadline: ISO instant with offset, zone name, and the date-only flag."""
-    zone = getattr(d.at.tzinfo, "key", None) or d.at.tzname() or ""
-    text = f"{d.at.isoformat()}[{zone}]"
+    """A stable text form of a deadline: the UTC instant, the official zone and the date-only flag."""
+    text = f"{d.at.astimezone(UTC).isoformat()}[{zone_name(d.at)}]"
     if d.date_only:
         text += " date-only"
     if d.label:

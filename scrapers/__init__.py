@@ -41,5 +41,7 @@ def scraper_class(name: str, source_type: str | None = None) -> Any:
         return load_class(CONFIGURED_TYPES[source_type])
     if name not in SOURCES:
         known = ", ".join(sorted(SOURCES))
-        raise ConfigError(f"sources.{name}: no coded source of that name; set type = rss/html/json or use one of: {known}")
+        raise ConfigError(
+            f"sources.{name}: no coded source of that name; set type = rss/html/json or use one of: {known}"
+        )
     return load_class(SOURCES[name])

@@ -1,0 +1,3 @@
+from calltracker.cli import main
+
+main()

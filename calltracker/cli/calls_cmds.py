@@ -1,0 +1,102 @@
+"""`calltracker calls ...`: list and show stored calls."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+
+from calltracker.cli.context import state
+from calltracker.cli.output import emit_json, emit_table, json_option
+from calltracker.domain import Region, Theme
+from calltracker.storage import CallFilter, CallView
+
+THEMES = [t.value for t in Theme]
+REGIONS = [r.value for r in Region]
+
+
+def deadline_text(call: CallView) -> str:
+    """The next deadline in its official zone (a date alone when the source gives no time)."""
+    if not call.deadlines:
+        return call.deadline_text or ""
+    now = datetime.now(call.deadlines[0].at.tzinfo)
+    upcoming = [d for d in call.deadlines if d.at >= now] or [call.deadlines[-1]]
+    d = upcoming[0]
+    return d.at.strftime("%Y-%m-%d") if d.date_only else d.at.strftime("%Y-%m-%d %H:%M %Z")
+
+
+@click.group()
+def calls() -> None:
+    """List and show stored calls."""
+
+
+@calls.command("list")
+@json_option
+@click.option("--open", "open_only", is_flag=True,
+              help="Only forthcoming or open calls with a deadline still ahead (or none).")
+@click.option("--theme", type=click.Choice(THEMES), help="Only calls tagged with this theme.")
+@click.option("--region", type=click.Choice(REGIONS), help="Only calls open to organisations of this region.")
+@click.option("--source", help="Only calls from this source.")
+@click.option("--tri-regional", is_flag=True, help="Only calls that fit a joint tri-regional bid.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many calls.")
+def calls_list(as_json: bool, open_only: bool, theme: str | None, region: str | None, source: str | None,
+               tri_regional: bool, limit: int | None) -> None:
+    """List stored calls, soonest deadline first."""
+    app = state().app
+    found = app.store.find_calls(CallFilter(open_only=open_only, theme=theme, region=region, source=source,
+                                            tri_regional_only=tri_regional, limit=limit), now=app.clock())
+    if as_json:
+        emit_json([c.to_json() for c in found])
+        return
+    emit_table(
+        ["id", "source", "identifier", "title", "status", "deadline", "themes", "fit"],
+        [[c.id, c.source, c.identifier, c.title, c.status, deadline_text(c), c.themes,
+          c.classification.fit_score if c.classification else None] for c in found],
+        widths={"title": 60, "identifier": 34, "themes": 40}, empty="no calls match",
+    )
+
+
+@calls.command("show")
+@json_option
+@click.argument("ref", metavar="ID_OR_IDENTIFIER")
+def calls_show(as_json: bool, ref: str) -> None:
+    """Show one call: by numeric id, official identifier or SOURCE:EXTERNAL_ID."""
+    app = state().app
+    call = app.store.get_call(ref)
+    changes = app.store.changes(call.id)
+    if as_json:
+        data = call.to_json()
+        data["description"] = call.description
+        data["changes"] = [{"field": c.field, "old": c.old, "new": c.new, "changed_at": c.changed_at}
+                           for c in changes]
+        emit_json(data)
+        return
+    lines = [
+        (call.identifier or call.external_id) + f"  [{call.source}, id {call.id}]",
+        call.title,
+        "",
+        f"status:     {call.status}",
+        f"programme:  {call.programme or '-'}",
+        f"scope:      {call.scope or '-'}",
+        f"opens:      {call.opening_date.strftime('%Y-%m-%d') if call.opening_date else '-'}",
+    ]
+    for d in call.deadlines or ():
+        when = d.at.strftime("%Y-%m-%d") if d.date_only else d.at.strftime("%Y-%m-%d %H:%M %Z")
+        lines.append(f"deadline:   {when}" + (f" ({d.label})" if d.label else ""))
+    if not call.deadlines:
+        lines.append(f"deadline:   {call.deadline_text or 'none given'}")
+    if call.budget_eur is not None or call.budget_text:
+        lines.append(f"budget:     {call.budget_text or f'EUR {call.budget_eur:,.0f}'}")
+    lines.append(f"url:        {call.url}")
+    c = call.classification
+    if c is not None:
+        eligible = ", ".join(r for r, ok in c.eligible.items() if ok) or "none of the three"
+        lines += [f"themes:     {', '.join(c.themes) or '-'}", f"eligible:   {eligible}",
+                  f"consortium: {c.consortium}",
+                  f"fit:        {c.fit_score}/3{' (tri-regional)' if c.tri_regional_fit else ''} - {c.fit_reason}"]
+    if call.summary:
+        lines += ["", call.summary]
+    if changes:
+        lines += ["", "changes:"]
+        lines += [f"  {ch.changed_at:%Y-%m-%d %H:%M} {ch.field}: {ch.old!r} -> {ch.new!r}" for ch in changes]
+    click.echo("\n".join(lines))

@@ -1,0 +1,60 @@
+"""`calltracker members ...`: import and list cluster members."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from calltracker.cli.context import state
+from calltracker.cli.output import emit_json, emit_table, json_option
+from calltracker.errors import InputError
+from calltracker.storage import read_members_csv
+
+
+@click.group()
+def members() -> None:
+    """Import and list the clusters' members."""
+
+
+@members.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--cluster", required=True, help="Cluster to import into: LAC, DAP or LIG (any case).")
+@click.option("--dry-run", is_flag=True, help="Check the file and report, without saving anything.")
+def members_import(file: Path, cluster: str, dry_run: bool) -> None:
+    """Import or update members from a CSV with columns email, name, organisation, region, language, themes.
+
+    Several themes are separated by ';'. Valid rows are imported in one transaction; every invalid row is
+    reported with its line number, and the exit status is 1 when any row was rejected.
+    """
+    app = state().app
+    target = app.store.cluster(cluster)  # unknown clusters fail before the file is read
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}") from None
+    good, bad = read_members_csv(text)
+    for problem in bad:
+        click.echo(f"{file}:{problem.line}: rejected: {problem.message}", err=True)
+    if dry_run:
+        click.echo(f"{len(good)} valid rows, {len(bad)} rejected (dry run: nothing saved)")
+    else:
+        created, updated, unchanged = app.store.import_members(target.code, [m for _, m in good], app.clock())
+        click.echo(f"{target.code}: {created} created, {updated} updated, {unchanged} unchanged, "
+                   f"{len(bad)} rejected")
+    if bad:
+        raise SystemExit(1)
+
+
+@members.command("list")
+@json_option
+@click.option("--cluster", help="Only members of this cluster.")
+def members_list(as_json: bool, cluster: str | None) -> None:
+    """List members with their cluster, region, language and themes."""
+    found = state().app.store.members(cluster)
+    if as_json:
+        emit_json([m.to_json() for m in found])
+        return
+    emit_table(["cluster", "email", "name", "organisation", "region", "lang", "themes", "receiving"],
+               [[m.cluster, m.email, m.name, m.organisation, m.region, m.language, m.themes, m.receives_mail]
+                for m in found], widths={"organisation": 30, "themes": 50}, empty="no members")
