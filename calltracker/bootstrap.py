@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from calltracker.config import Settings
 from calltracker.migrate import ensure_current
@@ -33,6 +36,26 @@ def open_store(settings: Settings, *, check_schema: bool = True) -> Store:
         store.ensure_default_clusters()
         store.ensure_sources({name: src.type for name, src in settings.sources.items()}, utc_now())
     return store
+
+
+def signing_key(settings: Settings) -> str:
+    """The key that signs member links: from config/env, else one generated once and kept in the data folder.
+
+    Generating it keeps the outbox default working anywhere; a deployment with several hosts must set
+    CALLTRACKER_SIGNING_KEY so they agree.
+    """
+    if settings.web.signing_key:
+        return settings.web.signing_key
+    path = Path(settings.data_dir) / "signing.key"
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(key + "\n")
+        return key
 
 
 def build_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> App:

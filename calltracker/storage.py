@@ -739,6 +739,8 @@ class Store:
             if not done:
                 conn.execute(insert(PageMemoRow).values(key=key, **values))
 
+    # -- job locks (scheduler) ----------------------------------------------------------------------------
+
     # -- calls -------------------------------------------------------------------------------------------
 
     def save_calls(self, source: str, calls: Sequence[ScrapedCall], *, run_id: int | None,
@@ -937,6 +939,8 @@ class Store:
         with self._tx() as conn:
             return list(conn.scalars(stmt))
 
+    # -- member links and preferences (web) ---------------------------------------------------------------
+
     # -- clusters and members ----------------------------------------------------------------------------
 
     def ensure_default_clusters(self) -> None:
@@ -1024,6 +1028,8 @@ class Store:
             raise ValueError(f"cannot update member fields {sorted(bad)}")
         with self._tx() as conn:
             conn.execute(update(MemberRow).where(MemberRow.id == member_id).values(updated_at=now, **values))
+
+    # -- deliveries and alerts (digests) ------------------------------------------------------------------
 
     # -- status ------------------------------------------------------------------------------------------
 
