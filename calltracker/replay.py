@@ -254,7 +254,8 @@ class ReplayServer:
             return [r for r in self.received if r.path == path]
 
     def start(self) -> ReplayServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="replay-server", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        name="replay-server", daemon=True)
         self._thread.start()
         return self
 
