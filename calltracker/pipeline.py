@@ -64,11 +64,23 @@ class Fetcher(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class SourceJob:
-    """One source to run: its scraper and its own politeness (None: the [http] defaults)."""
+    """One source to run: its scraper and its own politeness (None: the [http] defaults).
+
+    Give `factory` instead of `scraper` to build the scraper inside the source's error boundary (a
+    scraper that cannot be imported or configured then fails its own run, not the whole sweep).
+    """
 
     name: str
-    scraper: Scraper
+    scraper: Scraper | None = None
     limits: HostLimits | None = None
+    factory: Callable[[], Scraper] | None = None
+
+    def build(self) -> Scraper:
+        if self.scraper is not None:
+            return self.scraper
+        if self.factory is None:
+            raise ValueError(f"source job {self.name} has neither a scraper nor a factory")
+        return self.factory()
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +248,7 @@ class Pipeline:
     def _collect(self, job: SourceJob, stats: HttpStats, *, dry_run: bool,
                  on_progress: Callable[[Progress], None] | None) -> _Harvest:
         harvest = _Harvest()
-        scraper = job.scraper
+        scraper = job.build()
         fingerprint = parser_fingerprint(scraper)
         frontier: deque[tuple[Request, tuple[str, ...]]] = deque((r, ()) for r in scraper.start_requests())
         workers = max(1, job.limits.concurrency if job.limits and job.limits.concurrency else 1)
@@ -256,7 +268,8 @@ class Pipeline:
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
                     request, fallback_ids, memo = in_flight.pop(future)
-                    follow = self._handle(job, request, fallback_ids, memo, future, harvest, stats, fingerprint)
+                    follow = self._handle(job, scraper, request, fallback_ids, memo, future, harvest, stats,
+                                          fingerprint)
                     frontier.extend(follow)
                     harvest.pages += 1
                     if on_progress is not None:
@@ -265,8 +278,8 @@ class Pipeline:
         harvest.unchanged_ids -= harvest.calls.keys()
         return harvest
 
-    def _handle(self, job: SourceJob, request: Request, fallback_ids: tuple[str, ...], memo: PageMemo | None,
-                future: Future[Fetched], harvest: _Harvest, stats: HttpStats,
+    def _handle(self, job: SourceJob, scraper: Scraper, request: Request, fallback_ids: tuple[str, ...],
+                memo: PageMemo | None, future: Future[Fetched], harvest: _Harvest, stats: HttpStats,
                 fingerprint: str) -> list[tuple[Request, tuple[str, ...]]]:
         try:
             fetched = future.result()
@@ -296,7 +309,7 @@ class Pipeline:
         page = Page(request=request, url=fetched.url, status=fetched.status, body=fetched.body, text=fetched.text,
                     headers=fetched.headers, fetched_at=fetched.fetched_at)
         try:
-            items = list(getattr(job.scraper, request.callback)(page))
+            items = list(getattr(scraper, request.callback)(page))
         except ParseError as exc:
             harvest.failed += 1
             harvest.errors.append(f"ParseError: {exc}")
