@@ -118,20 +118,35 @@ class SourceReport:
 
 @dataclass
 class _Harvest:
-    """What one source's pages gave, before anything is written."""
+    """What one source's pages gave so far, and what has been written of it.
 
-    calls: dict[str, ScrapedCall] = field(default_factory=dict)
-    unchanged_ids: set[str] = field(default_factory=set)
-    memos: list[tuple[str, PageMemo]] = field(default_factory=list)
+    Calls are saved page by page while the source waits out its politeness delay, so storing costs no
+    wall time and a crash keeps what was already parsed. Upserting before the run's verdict is safe: a
+    failed or suspect run stores its calls too, and nothing is ever closed or deleted because of a run.
+    """
+
+    pending: dict[str, ScrapedCall] = field(default_factory=dict)
+    pending_memos: list[tuple[str, PageMemo]] = field(default_factory=list)
+    saved_rank: dict[str, int] = field(default_factory=dict)
+    seen_ids: set[str] = field(default_factory=set)
+    new_ids: set[int] = field(default_factory=set)
+    changed_ids: set[int] = field(default_factory=set)
+    changes: list[FieldChange] = field(default_factory=list)
     failed: int = 0
     errors: list[str] = field(default_factory=list)
     incomplete: bool = False  # a page without a fallback failed: some calls may be missing
     pages: int = 0
 
     def add(self, call: ScrapedCall) -> None:
-        known = self.calls.get(call.external_id)
-        if known is None or richness(call) > richness(known):
-            self.calls[call.external_id] = call
+        """Keep the richest record of an id: a poorer duplicate is not written over a richer one."""
+        self.seen_ids.add(call.external_id)
+        rank = richness(call)
+        known = self.pending.get(call.external_id)
+        if known is not None and richness(known) >= rank:
+            return
+        if self.saved_rank.get(call.external_id, -1) >= rank:
+            return
+        self.pending[call.external_id] = call
 
 
 def richness(call: ScrapedCall) -> int:
@@ -231,7 +246,7 @@ class Pipeline:
             if not dry_run:
                 with self._store_lock:
                     run_id = self.store.start_run(job.name, started)
-            harvest = self._collect(job, stats, dry_run=dry_run, on_progress=on_progress)
+            harvest = self._collect(job, stats, run_id, dry_run=dry_run, on_progress=on_progress)
             report = self._conclude(job, harvest, stats, run_id, dry_run=dry_run, seconds=time.monotonic() - t0)
         except Exception as exc:  # noqa: BLE001 - the error boundary: record any failure, let other sources run
             if not isinstance(exc, SourceError):
@@ -245,7 +260,7 @@ class Pipeline:
 
     # -- collecting -------------------------------------------------------------------------------------
 
-    def _collect(self, job: SourceJob, stats: HttpStats, *, dry_run: bool,
+    def _collect(self, job: SourceJob, stats: HttpStats, run_id: int | None, *, dry_run: bool,
                  on_progress: Callable[[Progress], None] | None) -> _Harvest:
         harvest = _Harvest()
         scraper = job.build()
@@ -272,11 +287,30 @@ class Pipeline:
                                           fingerprint)
                     frontier.extend(follow)
                     harvest.pages += 1
+                    if not dry_run:
+                        self._flush(job, harvest, run_id)
                     if on_progress is not None:
-                        on_progress(Progress(job.name, harvest.pages, len(harvest.calls) + len(harvest.unchanged_ids),
+                        on_progress(Progress(job.name, harvest.pages, len(harvest.seen_ids),
                                              len(frontier) + len(in_flight)))
-        harvest.unchanged_ids -= harvest.calls.keys()
         return harvest
+
+    def _flush(self, job: SourceJob, harvest: _Harvest, run_id: int | None) -> None:
+        """Save the pending calls, then the memos of the pages that gave them."""
+        if not harvest.pending and not harvest.pending_memos:
+            return
+        with self._store_lock:
+            if harvest.pending:
+                result = self.store.save_calls(job.name, list(harvest.pending.values()), run_id=run_id,
+                                               now=self.clock())
+                harvest.new_ids.update(result.new_ids)
+                harvest.changed_ids.update(result.changed_ids)
+                harvest.changes.extend(result.changes)
+            # Written only once the calls they stand for are stored: a memo never hides an unsaved page.
+            for key, memo in harvest.pending_memos:
+                self.store.put_page_memo(key, memo)
+        harvest.saved_rank.update((k, richness(c)) for k, c in harvest.pending.items())
+        harvest.pending.clear()
+        harvest.pending_memos.clear()
 
     def _handle(self, job: SourceJob, scraper: Scraper, request: Request, fallback_ids: tuple[str, ...],
                 memo: PageMemo | None, future: Future[Fetched], harvest: _Harvest, stats: HttpStats,
@@ -290,7 +324,7 @@ class Pipeline:
                 for call in request.fallback:
                     harvest.add(call)
             elif fallback_ids:
-                harvest.unchanged_ids.update(fallback_ids)
+                harvest.seen_ids.update(fallback_ids)
             else:
                 harvest.incomplete = True
             log.warning("%s: %s", job.name, exc)
@@ -299,7 +333,7 @@ class Pipeline:
         if memo is not None and memo.memo.get("parser") == fingerprint and (
                 fetched.not_modified or memo.content_hash == content_hash):
             stats.add("unchanged_pages")
-            harvest.unchanged_ids.update(memo.memo.get("calls") or ())
+            harvest.seen_ids.update(memo.memo.get("calls") or ())
             return [request_from_json(r) for r in memo.memo.get("follow") or ()]
         if fetched.not_modified:  # a 304 we cannot use (no memo of that page): nothing to parse
             harvest.failed += 1
@@ -328,7 +362,7 @@ class Pipeline:
             except (TypeError, ValueError):
                 payload = None  # a follow-up's meta is not JSON: always parse this page
             if payload is not None:
-                harvest.memos.append((request_key(job.name, request), PageMemo(
+                harvest.pending_memos.append((request_key(job.name, request), PageMemo(
                     url=request.url, etag=fetched.etag, last_modified=fetched.last_modified,
                     content_hash=content_hash, memo=payload)))
         return follow
@@ -337,7 +371,7 @@ class Pipeline:
 
     def _conclude(self, job: SourceJob, harvest: _Harvest, stats: HttpStats, run_id: int | None, *,
                   dry_run: bool, seconds: float) -> SourceReport:
-        seen = len(harvest.calls) + len(harvest.unchanged_ids)
+        seen = len(harvest.seen_ids)
         outcome, error = "ok", None
         if harvest.incomplete:
             outcome = "failed"
@@ -350,20 +384,11 @@ class Pipeline:
                 outcome = "suspect"
                 error = str(ShrinkError(f"{seen} calls against {last_good} in the last good run "
                                         f"(below {self.shrink_ratio:.0%}): the source or its layout may have changed"))
-        if dry_run:
-            return self._finish(job, None, outcome=outcome, seconds=seconds, stats=stats, error=error, seen=seen,
-                                new=0, changed=0, unchanged=0, failed=harvest.failed, dry_run=True)
-        result = SaveResult()
-        with self._store_lock:
-            if harvest.calls:
-                result = self.store.save_calls(job.name, list(harvest.calls.values()), run_id=run_id, now=self.clock())
-            # Written only once the calls they stand for are stored: a memo never hides an unsaved page.
-            for key, memo in harvest.memos:
-                self.store.put_page_memo(key, memo)
+        new = len(harvest.new_ids)
+        changed = len(harvest.changed_ids - harvest.new_ids)
         return self._finish(job, run_id, outcome=outcome, seconds=seconds, stats=stats, error=error, seen=seen,
-                            new=len(result.new_ids), changed=len(result.changed_ids),
-                            unchanged=result.unchanged + len(harvest.unchanged_ids), failed=harvest.failed,
-                            changes=result.changes, dry_run=False)
+                            new=new, changed=changed, unchanged=0 if dry_run else seen - new - changed,
+                            failed=harvest.failed, changes=harvest.changes, dry_run=dry_run)
 
     def _finish(self, job: SourceJob, run_id: int | None, *, outcome: str, seconds: float, stats: HttpStats,
                 error: str | None, dry_run: bool, seen: int = 0, new: int = 0, changed: int = 0, unchanged: int = 0,

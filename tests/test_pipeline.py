@@ -26,6 +26,7 @@ class FakeStore:
     """Just enough of calltracker.storage.Store, in memory, counting writes."""
 
     calls: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    ids: dict[tuple[str, str], int] = field(default_factory=dict)
     runs: list[dict[str, Any]] = field(default_factory=list)
     memos: dict[str, PageMemo] = field(default_factory=dict)
     writes: int = 0
@@ -48,13 +49,14 @@ class FakeStore:
             old = self.calls.get(key)
             if old is None:
                 self.calls[key] = fields
+                self.ids[key] = len(self.ids) + 1
                 self.writes += 1
-                new.append(len(self.calls))
+                new.append(self.ids[key])
             elif old != fields:
-                changes += [FieldChange(0, k, old[k], v) for k, v in fields.items() if old[k] != v]
+                changes += [FieldChange(self.ids[key], k, old[k], v) for k, v in fields.items() if old[k] != v]
                 self.calls[key] = fields
                 self.writes += 1
-                changed.append(0)
+                changed.append(self.ids[key])
             else:
                 unchanged += 1
         return SaveResult(new_ids=new, changed_ids=changed, unchanged=unchanged, changes=changes)
