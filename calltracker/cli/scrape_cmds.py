@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 
 import click
 
+from calltracker.bootstrap import utc_now
 from calltracker.cli.context import state
 from calltracker.config import Settings
 from calltracker.errors import InputError
@@ -55,7 +56,7 @@ def source_jobs(settings: Settings, names: Sequence[str] = ()) -> list[SourceJob
 
 
 def run_scrape(settings: Settings, store: StorePort, http: Fetcher, *, names: Sequence[str] = (),
-               dry_run: bool = False, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+               dry_run: bool = False, clock: Callable[[], datetime] = utc_now,
                on_progress: Callable[[Progress], None] | None = None) -> list[SourceReport]:
     """Scrape the named (or all enabled) sources with already-built objects; one report per source."""
     pipeline = Pipeline(store, http, clock=clock, shrink_ratio=settings.scrape.shrink_ratio,
