@@ -135,10 +135,15 @@ def classify(call: CallText, rules: Rules | None = None) -> Classification:
     title = Field("title", call.title or "", r.negatives, (_IDENTIFIER,))
     text = Field("text", call.text or "", r.negatives, (_IDENTIFIER,))
     prog = Field("programme", call.programme or "", r.negatives)
+    # Programme names and places are read before the trap phrases are blanked ("Spazio Alpino" is a
+    # programme even though it is no space theme).
+    title_raw = Field("title", call.title or "", (), (_IDENTIFIER,))
+    text_raw = Field("text", call.text or "", (), (_IDENTIFIER,))
+    prog_raw = Field("programme", call.programme or "")
     language = (call.language or "").lower()[:2] or None
 
-    programme, scope, scope_ev, implied = _programme_and_scope(call, r, prog, title, text)
-    eligible, region_ev = _eligibility(call, r, scope, programme, prog, title, text)
+    programme, scope, scope_ev, implied = _programme_and_scope(call, r, prog_raw, title_raw, text_raw)
+    eligible, region_ev = _eligibility(call, r, scope, programme, prog_raw, title_raw, text_raw)
     consortium, cons_ev = _consortium(r, scope, programme, title, text)
     tagged, below = _themes(call, r, title, text, prog, language, implied)
 
@@ -342,13 +347,18 @@ def _themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, la
     weak: dict[Theme, list[Evidence]] = {}
     fields = ((title, s["title_strong"]), (text, s["text_strong"]), (prog, s["programme_keyword"]))
     for fld, weight in fields:
+        courses = [c.span() for c in r.course_subjects.finditer(fld.low)] if fld is not prog else []
         for m in r.themes.scan(fld, language):
             kind = "acronym" if m.entry.exact is not None else "keyword"
+            in_course = any(a <= m.start < b for a, b in courses)
             for _, key, tier in m.entry.payloads:
                 theme = Theme(key)
                 if tier == "strong":
+                    w, note = weight, None
+                    if in_course and theme not in r.course_exempt:
+                        w, note = weight * r.course_weight, "course subject"
                     strong.setdefault(theme, []).append(
-                        Evidence(kind, m.entry.phrase, fld.name, m.start, m.end, m.text, weight))
+                        Evidence(kind, m.entry.phrase, fld.name, m.start, m.end, m.text, w, note))
                 else:
                     weak.setdefault(theme, []).append(
                         Evidence("weak keyword", m.entry.phrase, fld.name, m.start, m.end, m.text, s["weak"]))

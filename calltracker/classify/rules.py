@@ -65,6 +65,9 @@ class Rules:
     sources: Mapping[str, Mapping[str, Any]]
     modes: Mapping[str, Mode]
     consortium_cues: tuple[tuple[str, re.Pattern[str]], ...]
+    course_subjects: re.Pattern[str]
+    course_weight: float
+    course_exempt: frozenset[Theme]
 
 
 def _rules_dir() -> Path:
@@ -165,4 +168,7 @@ def load_rules(directory: str | Path | None = None) -> Rules:
         sources={k: v for k, v in territory["sources"].items() if isinstance(v, dict)},
         modes={k: Mode(int(v["fit"]), v["reason_en"], v["reason_it"]) for k, v in territory["modes"].items()},
         consortium_cues=cues,
+        course_subjects=re.compile(themes_doc["course_subjects"]["pattern"]),
+        course_weight=float(themes_doc["course_subjects"]["weight"]),
+        course_exempt=frozenset(Theme(t) for t in themes_doc["course_subjects"]["except"]),
     )
