@@ -132,14 +132,12 @@ def default_rules() -> Rules:
 def classify(call: CallText, rules: Rules | None = None) -> Classification:
     """Classify one call with `rules` (default: the packaged rule files, loaded once)."""
     r = rules if rules is not None else default_rules()
-    title = Field("title", call.title or "", r.negatives, (_IDENTIFIER,))
-    text = Field("text", call.text or "", r.negatives, (_IDENTIFIER,))
-    prog = Field("programme", call.programme or "", r.negatives)
     # Programme names and places are read before the trap phrases are blanked ("Spazio Alpino" is a
     # programme even though it is no space theme).
-    title_raw = Field("title", call.title or "", (), (_IDENTIFIER,))
-    text_raw = Field("text", call.text or "", (), (_IDENTIFIER,))
+    title_raw = Field("title", call.title or "", (_IDENTIFIER,))
+    text_raw = Field("text", call.text or "", (_IDENTIFIER,))
     prog_raw = Field("programme", call.programme or "")
+    title, text, prog = (f.blanked(r.negatives) for f in (title_raw, text_raw, prog_raw))
     language = (call.language or "").lower()[:2] or None
 
     programme, scope, scope_ev, implied = _programme_and_scope(call, r, prog_raw, title_raw, text_raw)
@@ -327,11 +325,15 @@ def _consortium(r: Rules, scope: Scope, programme: Programme | None, title: Fiel
                 ) -> tuple[Consortium, list[Evidence]]:
     outcome = {"single_only": Consortium.SINGLE, "optional": Consortium.OPTIONAL,
                "required": Consortium.REQUIRED, "single_instrument": Consortium.SINGLE}
+    both = title.low + "\n" + text.low  # one search per cue class instead of one per field
     for cls, pattern in r.consortium_cues:
-        for fld in (title, text):
-            m = pattern.search(fld.low)
-            if m:
-                return outcome[cls], [Evidence("consortium cue", cls, fld.name, m.start(), m.end(), m.group())]
+        m = pattern.search(both)
+        if m:
+            if m.start() <= len(title.low):
+                return outcome[cls], [Evidence("consortium cue", cls, "title", m.start(), m.end(), m.group())]
+            offset = len(title.low) + 1
+            return outcome[cls], [Evidence("consortium cue", cls, "text", m.start() - offset, m.end() - offset,
+                                           m.group())]
     if programme is not None and programme.consortium is not None:
         return programme.consortium, [Evidence("programme default", programme.id, note=programme.consortium.value)]
     value = Consortium(str(r.scope_defaults[scope]["consortium"]))

@@ -33,6 +33,8 @@ def _fold_table() -> dict[int, str]:
 
 _FOLD = _fold_table()
 _WORD = re.compile(r"[a-z0-9]+")
+_UPPER = re.compile(r"[A-Z]")
+_LOWER = re.compile(r"[a-z]")
 
 
 def fold(text: str) -> str:
@@ -48,54 +50,76 @@ def words_of(phrase: str) -> tuple[str, ...]:
 class Field:
     """One field of a call (title, text...) prepared once: folded, lower-cased, split into words.
 
-    `blank` spans (known traps, identifiers) are removed from the words but kept in `low`, which the
-    consortium and territory cues read.
+    `blanked` gives a copy where spans (known traps, identifiers) are overwritten with spaces, so they
+    match nothing while every other position stays where it was; `low` of the copy is still the full text,
+    which the consortium and territory cues read.
     """
 
-    __slots__ = ("name", "raw", "low", "folded", "words", "starts", "ends", "shouting")
+    __slots__ = ("name", "raw", "low", "folded", "_scan_low", "_scan_folded", "words", "_spans", "_shouting")
 
-    def __init__(self, name: str, text: str, blank: Sequence[re.Pattern[str]] = (),
-                 blank_raw: Sequence[re.Pattern[str]] = ()) -> None:
+    def __init__(self, name: str, text: str, blank_raw: Sequence[re.Pattern[str]] = ()) -> None:
         self.name = name
         folded = fold(text)
         low = folded.lower()
         if len(low) != len(folded):  # exotic case mappings: give up case-sensitive matching, keep positions
             folded = low
+        self.raw = text if len(text) == len(low) else low
         self.low = low
         self.folded = folded
-        self.raw = text if len(text) == len(low) else low
-        spans: list[tuple[int, int]] = []
-        for pattern in blank:
-            spans.extend(m.span() for m in pattern.finditer(low))
-        for pattern in blank_raw:
-            spans.extend(m.span() for m in pattern.finditer(folded))
-        words: list[str] = []
-        starts: list[int] = []
-        ends: list[int] = []
-        if spans:
-            spans.sort()
-            k = 0
-            for m in _WORD.finditer(low):
-                s, e = m.span()
-                while k < len(spans) and spans[k][1] <= s:
-                    k += 1
-                if k < len(spans) and spans[k][0] < e:
-                    continue
-                words.append(m.group())
-                starts.append(s)
-                ends.append(e)
-        else:
-            for m in _WORD.finditer(low):
-                words.append(m.group())
-                starts.append(m.start())
-                ends.append(m.end())
-        self.words = words
-        self.starts = starts
-        self.ends = ends
-        letters = sum(1 for c in folded if c.isalpha())
-        upper = sum(1 for c in folded if c.isupper())
-        # An all-capitals field ("CONTRIBUTI AI COMUNI") makes every word look like an acronym.
-        self.shouting = letters >= 12 and upper > 0.6 * letters
+        spans = [m.span() for p in blank_raw for m in p.finditer(folded)]
+        self._set_scan(_blank(low, spans), _blank(folded, spans))
+
+    def _set_scan(self, scan_low: str, scan_folded: str) -> None:
+        self._scan_low = scan_low
+        self._scan_folded = scan_folded
+        self.words: list[str] = _WORD.findall(scan_low)
+        self._spans: list[tuple[int, int]] | None = None
+        self._shouting: bool | None = None
+
+    def blanked(self, patterns: Sequence[re.Pattern[str]]) -> Field:
+        """A copy whose words skip every span matched by `patterns` (on the lower-cased text)."""
+        spans = [m.span() for p in patterns for m in p.finditer(self._scan_low)]
+        if not spans:
+            return self
+        twin = object.__new__(Field)
+        twin.name, twin.raw, twin.low, twin.folded = self.name, self.raw, self.low, self.folded
+        twin._set_scan(_blank(self._scan_low, spans), _blank(self._scan_folded, spans))
+        return twin
+
+    def span(self, i: int) -> tuple[int, int]:
+        """Character span of word `i` (computed on first use: most fields match few words)."""
+        if self._spans is None:
+            self._spans = [m.span() for m in _WORD.finditer(self._scan_low)]
+        return self._spans[i]
+
+    def word_as_written(self, i: int) -> str:
+        start, end = self.span(i)
+        return self.folded[start:end]
+
+    @property
+    def shouting(self) -> bool:
+        """An all-capitals field ("CONTRIBUTI AI COMUNI") makes every word look like an acronym."""
+        if self._shouting is None:
+            upper = len(_UPPER.findall(self.folded))
+            lower = len(_LOWER.findall(self.folded))
+            self._shouting = upper + lower >= 12 and upper > 0.6 * (upper + lower)
+        return self._shouting
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    if not spans:
+        return text
+    parts = []
+    last = 0
+    for start, end in sorted(spans):
+        if end <= last:
+            continue
+        start = max(start, last)
+        parts.append(text[last:start])
+        parts.append(" " * (end - start))
+        last = end
+    parts.append(text[last:])
+    return "".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,28 +172,27 @@ class Lexicon:
         index = self._index
         found: list[Match] = []
         n = len(words)
-        i = 0
-        while i < n:
-            entries = index.get(words[i])
-            taken = 0
-            if entries:
-                for entry in entries:
-                    size = len(entry.words)
-                    if i + size > n:
+        taken_to = 0
+        # Most words start no phrase: find the few that do in one comprehension, then check those.
+        for i in [i for i, w in enumerate(words) if w in index]:
+            if i < taken_to:
+                continue
+            for entry in index[words[i]]:
+                size = len(entry.words)
+                if i + size > n:
+                    continue
+                if size > 1 and tuple(words[i:i + size]) != entry.words:
+                    continue
+                if entry.exact is not None:
+                    if field.shouting:
                         continue
-                    if size > 1 and tuple(words[i:i + size]) != entry.words:
+                    raw = tuple(field.word_as_written(j) for j in range(i, i + size))
+                    if raw != entry.exact:
                         continue
-                    if entry.exact is not None:
-                        if field.shouting:
-                            continue
-                        raw = tuple(field.folded[field.starts[j]:field.ends[j]] for j in range(i, i + size))
-                        if raw != entry.exact:
-                            continue
-                    if entry.languages is not None and (language or "") not in entry.languages:
-                        continue
-                    start, end = field.starts[i], field.ends[i + size - 1]
-                    found.append(Match(entry, field.name, start, end, field.raw[start:end]))
-                    taken = size
-                    break
-            i += taken or 1
+                if entry.languages is not None and (language or "") not in entry.languages:
+                    continue
+                start, end = field.span(i)[0], field.span(i + size - 1)[1]
+                found.append(Match(entry, field.name, start, end, field.raw[start:end]))
+                taken_to = i + size
+                break
         return found
