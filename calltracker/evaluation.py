@@ -132,8 +132,8 @@ def evaluate(items: Sequence[LabelledCall], predictions: Sequence[Classification
         raise ValueError("one prediction per labelled call is needed")
     n = len(items)
     predicted = [frozenset(p.theme_ids) for p in predictions]
-    themes = {t.value: prf((t.value in it.labels.themes, t.value in pr) for it, pr in zip(items, predicted))
-              for t in Theme}
+    pairs = list(zip(items, predicted, strict=True))
+    themes = {t.value: prf((t.value in it.labels.themes, t.value in pr) for it, pr in pairs) for t in Theme}
     macro = sum(v.f1 for v in themes.values()) / len(themes)
     regions_ok = scope_ok = cons_ok = 0
     errors: list[dict[str, Any]] = []
@@ -158,7 +158,7 @@ def evaluate(items: Sequence[LabelledCall], predictions: Sequence[Classification
             wrong["tri_regional_fit"] = {"expected": it.labels.tri_regional_fit, "got": p.tri_regional_fit}
         if wrong:
             errors.append({"id": it.call.id, "title": it.call.title, **wrong})
-    fit = prf((it.labels.tri_regional_fit, p.tri_regional_fit) for it, p in zip(items, predictions))
+    fit = prf((it.labels.tri_regional_fit, p.tri_regional_fit) for it, p in zip(items, predictions, strict=True))
     return Report(n, themes, macro, regions_ok / n if n else 1.0, scope_ok / n if n else 1.0,
                   cons_ok / n if n else 1.0, fit, errors)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import IO, Any
 
 import click
@@ -21,15 +20,17 @@ def _explain_stored_call(ctx: click.Context, call_ref: str) -> None:
 def _call_from(record: Any) -> CallText:
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
-    missing = [k for k in ("id", "title", "text") if not isinstance(record.get(k), str | int) or
-               (k != "id" and not isinstance(record.get(k), str))]
+    missing = [k for k in ("id", "title", "text")
+               if not isinstance(record.get(k), str) and not (k == "id" and isinstance(record.get(k), int))]
     if missing:
         raise ValueError(f"missing or invalid {', '.join(missing)}")
     optional = {k: record.get(k) for k in ("identifier", "programme", "language", "source")}
     bad = [k for k, v in optional.items() if v is not None and not isinstance(v, str)]
     if bad:
         raise ValueError(f"{', '.join(bad)} must be a string")
-    return CallText(id=str(record["id"]), title=record["title"], text=record["text"], **optional)
+    return CallText(id=str(record["id"]), title=record["title"], text=record["text"],
+                    identifier=optional["identifier"], programme=optional["programme"],
+                    language=optional["language"], source=optional["source"])
 
 
 @click.command("classify")
@@ -95,6 +96,3 @@ def eval_command(ctx: click.Context, file: IO[str], as_json: bool, min_macro_f1:
         click.echo(f"themes macro-F1 {report.macro_f1:.3f} is below {min_macro_f1:.3f}", err=True)
         ctx.exit(1)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit("register these commands on the calltracker group")
