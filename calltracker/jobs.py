@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from calltracker.bootstrap import App
@@ -193,8 +193,10 @@ class JobRunner:
     def __init__(self, app: App, table: JobTable | None = None, *, stop: StopToken = STOP,
                  holder: str | None = None, lease_seconds: float | None = None,
                  healthcheck: Healthcheck | None = None,
-                 after: Mapping[str, Callable[[App], JobResult | None]] | None = None) -> None:
+                 after: Mapping[str, Callable[[App], JobResult | None]] | None = None,
+                 redact: Callable[[str], str] = str) -> None:
         self.app = app
+        self.redact = redact  # summaries go to health-check servers and terminals: no secrets in them
         self.table = table or JobTable()
         self.stop = stop
         self.holder = holder or make_holder()
@@ -220,9 +222,10 @@ class JobRunner:
                     result = JobResult(False, f"{result.summary} (lost its lock during the run)", result.details)
                 if name in self.after and not self.stop.stopped:
                     result = self._after(name, result)
+                result = replace(result, summary=self.redact(result.summary))
                 (self.healthcheck.success if result.ok else self.healthcheck.fail)(name, rid, result.summary)
         except CalltrackerError as exc:  # the lock table itself is unreachable
-            result = JobResult(False, f"{name}: {exc}")
+            result = JobResult(False, self.redact(f"{name}: {exc}"))
         elapsed = time.monotonic() - started
         level = logging.INFO if result.ok else logging.WARNING
         log.log(level, "job %s: %s in %.1fs: %s", name, "ok" if result.ok else "FAILED", elapsed, result.summary)

@@ -62,7 +62,7 @@ def secret_values(settings: Settings) -> list[str]:
     return found + [quote(v, safe="") for v in found]
 
 
-def install_redaction(settings: Settings) -> None:
+def install_redaction(settings: Settings) -> SecretRedactor:
     """Put a SecretRedactor on the CLI's log handlers (filters on handlers see every propagated record)."""
     redactor = SecretRedactor(secret_values(settings))
     for handler in logging.getLogger().handlers:
@@ -70,6 +70,7 @@ def install_redaction(settings: Settings) -> None:
             for old in [f for f in handler.filters if isinstance(f, SecretRedactor)]:
                 handler.removeFilter(old)
             handler.addFilter(redactor)
+    return redactor
 
 
 def install_signal_handlers(stop: StopToken) -> Callable[[], None]:
@@ -97,9 +98,9 @@ def _prepare() -> tuple[Settings, JobRunner]:
     settings = state().settings  # ConfigError here exits 2 before anything runs
     STOP.reset()  # a fresh run; the token only carries a stop request within one command
     table = job_table()
-    install_redaction(settings)
+    redactor = install_redaction(settings)
     app = state().app
-    return settings, JobRunner(app, table, stop=STOP)
+    return settings, JobRunner(app, table, stop=STOP, redact=redactor.redact)
 
 
 @click.command("run")
