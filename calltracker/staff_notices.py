@@ -43,7 +43,7 @@ def broken_source_changes(app: App) -> tuple[list[SourceChange], list[SourceChan
     last = store.last_runs()
     broken: list[SourceChange] = []
     recovered: list[SourceChange] = []
-    for name in sorted(app.settings.sources):
+    for name in sorted(app.settings.enabled_sources()):  # a disabled source is not expected to run
         since, notified = states.get(name, (None, None))
         failures = store.consecutive_failures(name)
         run = last.get(name)

@@ -105,3 +105,13 @@ def test_the_scrape_job_is_followed_by_the_notice(app: App) -> None:
     result = runner.run("scrape")
     assert not result.ok
     assert len(transport.sent) == 1 and "piemonte" in transport.sent[0]["Subject"]
+
+
+def test_a_disabled_source_is_not_reported(db_url: str, tmp_path: Path) -> None:
+    app = make_app(db_url, tmp_path / "data", mail={"staff_addresses": STAFF},
+                   sources={"esa": {"enabled": False}})
+    try:
+        add_runs(app, "esa", "failed", "failed", "failed")
+        assert notify_broken_sources(app, RecordingTransport()) == []
+    finally:
+        app.close()
