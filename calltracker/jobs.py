@@ -139,9 +139,10 @@ def _field(value: object, name: str) -> Any:
 def normalise(value: object, name: str) -> JobResult:
     """Turn what a job returned into a JobResult.
 
-    None means done; a bool is the outcome; otherwise the first of these decides: an `ok` bool, a
-    `failed` count or collection (ok when zero/empty), an `outcome` string (ok unless "failed"/"error").
-    A list or tuple is ok when every element is. `summary` is used when present, else str(value).
+    None means done; a bool is the outcome; otherwise the first of these decides: an `ok` bool, an
+    `outcome` string (ok unless "failed"/"error"; pipeline.SourceReport), a `failed` count or collection
+    (ok when zero/empty). A list or tuple is ok when every element is, and names the failed `source`s.
+    The summary is `summary`, else `line()`, else str(value).
     """
     if isinstance(value, JobResult):
         return value
@@ -151,19 +152,20 @@ def normalise(value: object, name: str) -> JobResult:
         return JobResult(value, f"{name}: {'ok' if value else 'failed'}")
     if isinstance(value, list | tuple):
         parts = [normalise(v, name) for v in value]
-        failed = sum(not p.ok for p in parts)
-        return JobResult(failed == 0, f"{name}: {len(parts)} parts, {failed} failed", details=value)
+        bad = [str(_field(v, "source") or i) for i, (v, p) in enumerate(zip(value, parts, strict=True)) if not p.ok]
+        text = f"{name}: {len(parts)} done, {len(bad)} failed" + (f" ({', '.join(bad)})" if bad else "")
+        return JobResult(not bad, text, details=value)
     ok: bool = True
     flag, failed, outcome = _field(value, "ok"), _field(value, "failed"), _field(value, "outcome")
     if isinstance(flag, bool):
         ok = flag
+    elif isinstance(outcome, str):
+        ok = outcome.lower() not in ("failed", "error")
     elif isinstance(failed, int) and not isinstance(failed, bool):
         ok = failed == 0
     elif isinstance(failed, Sequence | Mapping | set) and not isinstance(failed, str):
         ok = len(failed) == 0
-    elif isinstance(outcome, str):
-        ok = outcome.lower() not in ("failed", "error")
-    summary = _field(value, "summary")
+    summary = _field(value, "summary") or _field(value, "line")
     if callable(summary):
         summary = summary()
     return JobResult(ok, str(summary) if summary else str(value), details=value)

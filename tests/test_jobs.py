@@ -43,6 +43,17 @@ def test_normalise_reads_what_jobs_return() -> None:
     assert not mixed.ok and "1 failed" in mixed.summary
 
 
+def test_normalise_reads_the_pipelines_source_reports() -> None:
+    from calltracker.pipeline import SourceReport
+
+    good = SourceReport("eu_ft", "ok", seen=412, new=9, failed=2)  # two bad items do not fail the source
+    bad = SourceReport("esa", "failed", error="HTTP 503")
+    assert normalise(good, "scrape").ok
+    assert normalise(good, "scrape").summary.startswith("eu_ft: 412 seen, 9 new")
+    both = normalise([good, bad], "scrape")
+    assert not both.ok and both.summary == "scrape: 2 done, 1 failed (esa)"
+
+
 def test_a_job_runs_under_its_lock_and_releases_it(app: App) -> None:
     seen_locks: list[list[str]] = []
 
