@@ -1,0 +1,149 @@
+"""`calltracker run` (the long-running scheduler) and `calltracker run-once` (for cron or systemd timers)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import FrameType
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import click
+
+from calltracker import scheduler
+from calltracker.cli.context import state
+from calltracker.config import Settings
+from calltracker.jobs import JOB_NAMES, STOP, JobRunner, StopToken, job_table
+
+log = logging.getLogger(__name__)
+
+JOB_CHOICE = click.Choice(list(JOB_NAMES))
+
+
+class SecretRedactor(logging.Filter):
+    """Replaces every configured secret in a log record (message, arguments, traceback) with ***."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        # Longest first, so a secret containing another is replaced whole. Very short values would
+        # blank out ordinary words; nobody should use them as secrets anyway.
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        record.msg = self.redact(record.getMessage())
+        record.args = None
+        if record.exc_info:
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = self.redact(text)
+            record.exc_info = None
+            fields = dict(getattr(record, "fields", None) or {})
+            fields["exc"] = record.exc_text
+            record.fields = fields
+        return True
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """The secrets in the settings (and a generated signing key), also URL-quoted as inside a database URL."""
+    values = [settings.database.password, settings.mail.smtp_password, settings.web.signing_key]
+    key_file = Path(settings.data_dir) / "signing.key"
+    if settings.web.signing_key is None and key_file.is_file():
+        values.append(key_file.read_text(encoding="utf-8").strip())
+    found = [v for v in values if v]
+    return found + [quote(v, safe="") for v in found]
+
+
+def install_redaction(settings: Settings) -> SecretRedactor:
+    """Put a SecretRedactor on the CLI's log handlers (filters on handlers see every propagated record)."""
+    redactor = SecretRedactor(secret_values(settings))
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "_calltracker", False):
+            for old in [f for f in handler.filters if isinstance(f, SecretRedactor)]:
+                handler.removeFilter(old)
+            handler.addFilter(redactor)
+    return redactor
+
+
+def install_signal_handlers(stop: StopToken) -> Callable[[], None]:
+    """SIGTERM/SIGINT ask the jobs to stop after their current item; a second signal stops at once."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        log.info("%s received: finishing the current item, then exiting (again to stop at once)",
+                 signal.Signals(signum).name)
+        stop.stop()
+        for sig in previous:
+            signal.signal(sig, signal.SIG_DFL)
+
+    for sig in previous:
+        signal.signal(sig, handle)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
+
+
+def _prepare() -> tuple[Settings, JobRunner]:
+    settings = state().settings  # ConfigError here exits 2 before anything runs
+    STOP.reset()  # a fresh run; the token only carries a stop request within one command
+    table = job_table()
+    redactor = install_redaction(settings)
+    app = state().app
+    return settings, JobRunner(app, table, stop=STOP, redact=redactor.redact)
+
+
+@click.command("run")
+@click.option("--now", "run_now", multiple=True, type=JOB_CHOICE,
+              help="Also run this job right away at start (repeatable), e.g. after a deploy.")
+def run(run_now: tuple[str, ...]) -> None:
+    """Run the scheduler: scrape, alerts and digest on their cron schedules until SIGTERM/SIGINT.
+
+    Missed runs are coalesced into one if within schedule.misfire_grace_seconds; a job never overlaps
+    itself, and a lock in the database keeps other instances from running the same job at once.
+    On SIGTERM or SIGINT the running job finishes its current item and the process exits 0.
+    """
+    settings, runner = _prepare()
+    restore = install_signal_handlers(STOP)
+    zone = ZoneInfo(settings.schedule.timezone)
+    where = runner.app.store.engine.url.render_as_string(hide_password=True)
+    log.info("calltracker scheduler starting (database %s, time zone %s, holder %s)", where,
+             settings.schedule.timezone, runner.holder)
+    try:
+        scheduler.serve(runner.run, scheduler.cron_triggers(settings.schedule), STOP, zone=zone,
+                        misfire_grace_seconds=settings.schedule.misfire_grace_seconds, run_now=run_now)
+    finally:
+        restore()
+
+
+@click.command("run-once")
+@click.option("--only", multiple=True, type=JOB_CHOICE,
+              help="Run only this job (repeatable). Default: scrape, alerts and digest, in that order.")
+def run_once(only: tuple[str, ...]) -> None:
+    """Run the jobs once and exit, for cron or systemd timers.
+
+    Exit status: 0 when everything went well (or another instance was already running a job),
+    1 when a source or a delivery failed, 2 for a configuration error.
+    """
+    _settings, runner = _prepare()
+    names = [n for n in JOB_NAMES if n in only] if only else list(JOB_NAMES)
+    restore = install_signal_handlers(STOP)
+    try:
+        results = runner.run_many(names)
+    finally:
+        restore()
+    for name, result in zip(names, results, strict=False):
+        status = "skipped" if result.skipped else ("ok" if result.ok else "FAILED")
+        click.echo(f"{name}: {status}: {result.summary}")
+    if not all(r.ok for r in results):
+        sys.exit(1)
