@@ -206,7 +206,7 @@ def test_preferences_page_shows_the_member_choices(site: Site) -> None:
     assert re.search(r'value="space_economy"[^>]*checked', page.text)
     assert not re.search(r'value="green_aviation"[^>]*checked', page.text)
     assert site.member("bob@dap.example").feed_token in page.text
-    assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "same-origin"
 
 
 def test_saving_preferences_changes_only_the_linked_member(site: Site) -> None:
@@ -240,9 +240,9 @@ def test_preferences_without_a_valid_form_token_change_nothing(site: Site) -> No
     for form in attempts:
         response = site.client.post(alice_path, data=form)
         assert response.status_code == 403 and "ricarica la pagina" in response.text
-    cross_site = site.client.post(alice_path, data=prefs_form(site.csrf(alice_path)),
-                                  headers={"origin": "https://evil.example"})
-    assert cross_site.status_code == 403
+    for origin in ("https://evil.example", "null"):
+        cross_site = site.client.post(alice_path, data=prefs_form(site.csrf(alice_path)), headers={"origin": origin})
+        assert cross_site.status_code == 403
     assert site.member("alice@lac.example") == before
 
 
@@ -358,14 +358,15 @@ def test_a_call_page_shows_classification_deadlines_and_history(site: Site) -> N
     text = page.text
     assert "Hydrogen propulsion for regional aircraft" in text and "HORIZON-CL5-GREEN-1" in text
     assert "fit 3: reason in English" in text and "Green aviation" in text
-    assert "hydrogen, propulsion" in text  # evidence
+    assert "Green aviation</th><td>hydrogen, propulsion" in text  # evidence, theme named in words
     assert "Piedmont: <strong>eligible</strong>" in text
     # Brussels and Rome read the same: the zone is named, no second time is needed.
-    assert "15 Dec 2026, 17:00 (Rome time); Europe/Brussels" in text
+    assert "15 Dec 2026, 17:00 (Rome time, also in the official zone Europe/Brussels)" in text
     history = text[text.index('id="history"'):]
-    assert "Deadlines" in history and "2026-12-10T16:00:00+00:00[Europe/Brussels]" in history
+    assert re.search(r"Deadlines</td><td>10 Dec 2026, 17:00 [^<]*</td><td>15 Dec 2026, 17:00 ", history)
     italian = site.client.get(f"/calls/{site.calls['GREEN-1']}").text
-    assert "adeguatezza 3: motivo in italiano" in italian and "15 dic 2026, 17:00 (ora di Roma)" in italian
+    assert "adeguatezza 3: motivo in italiano" in italian
+    assert "15 dic 2026, 17:00 (ora di Roma, anche nel fuso ufficiale Europe/Brussels)" in italian
 
 
 def test_a_deadline_in_another_zone_shows_rome_time_and_the_official_one(site: Site) -> None:
@@ -428,6 +429,6 @@ def test_member_feeds_list_the_calls_matching_their_preferences(site: Site) -> N
 def test_every_page_carries_the_protective_headers(site: Site) -> None:
     for path in ("/calls", f"/calls/{site.calls['CYB']}", site.link("unsubscribe", "alice@lac.example")):
         response = site.client.get(path)
-        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["referrer-policy"] == "same-origin"
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert "cache-control" not in site.client.get("/calls").headers

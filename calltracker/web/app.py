@@ -10,6 +10,7 @@ request carries, so nothing one member sends can touch another member's data.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,17 +47,21 @@ from calltracker.web.filters import (
     parse_query,
 )
 from calltracker.web.i18n import (
+    CONSORTIUM_LABELS,
     DISPLAY_ZONE,
     FIELD_LABELS,
     FIT_LABELS,
     FREQUENCY_LABELS,
     LANGUAGES,
     REGION_LABELS,
+    SCOPE_LABELS,
+    SCORE_LABELS,
     STATUS_LABELS,
     THEME_LABELS,
     format_date,
     format_datetime,
     format_deadline,
+    format_deadline_key,
     label,
     pick_language,
     text,
@@ -75,8 +80,9 @@ MAX_BODY_BYTES = 64 * 1024
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
-    # Member links carry their token in the path: never leak it to the sites a page links to.
-    (b"referrer-policy", b"no-referrer"),
+    # Member links carry their token in the path: never leak it to the sites a page links to. Not
+    # "no-referrer": with it browsers send `Origin: null` on our own form posts, defeating the origin check.
+    (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
     (b"content-security-policy",
      b"default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
@@ -143,6 +149,9 @@ class Web:
             region_label=lambda k: label(REGION_LABELS, k, lang),
             status_label=lambda k: label(STATUS_LABELS, k, lang),
             fit_label=lambda k: label(FIT_LABELS, k, lang),
+            score_label=lambda k: label(SCORE_LABELS, k, lang),
+            scope_label=lambda k: label(SCOPE_LABELS, k, lang),
+            consortium_label=lambda k: label(CONSORTIUM_LABELS, k, lang),
             frequency_label=lambda k: label(FREQUENCY_LABELS, k, lang),
             field_label=lambda k: label(FIELD_LABELS, k, lang),
             deadline=lambda d: format_deadline(d.at, d.date_only, lang),
@@ -182,23 +191,36 @@ def _same_origin(request: Request, base_url: str) -> bool:
     return origin in (own, public)
 
 
-def _format_value(value: Any) -> str:
+def _format_change(field: str, value: Any, lang: str) -> str:
+    """One side of a recorded change, in words: deadlines and dates on Rome's clock, labels translated."""
     if value is None or value == "" or value == []:
         return "—"
+    if field == "deadlines" and isinstance(value, list):
+        value = [format_deadline_key(str(v), lang) for v in value]
+    elif field == "opening_date" and isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = format_datetime(datetime.fromisoformat(value).astimezone(DISPLAY_ZONE), lang)
+    elif field == "status":
+        value = label(STATUS_LABELS, value, lang)
+    elif field == "scope":
+        value = label(SCOPE_LABELS, value, lang)
+    elif field == "regions" and isinstance(value, list):
+        value = [label(REGION_LABELS, v, lang) for v in value]
     if isinstance(value, list):
         value = "; ".join(str(v) for v in value)
     shown = str(value)
     return shown if len(shown) <= 300 else shown[:299] + "…"
 
 
-def _evidence_items(evidence: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _evidence_items(evidence: Mapping[str, Any], lang: str) -> list[tuple[str, str]]:
     """The classifier's evidence as (what, found) pairs, whatever its nesting."""
     items: list[tuple[str, str]] = []
 
     def walk(prefix: str, value: Any) -> None:
         if isinstance(value, Mapping):
             for k, v in value.items():
-                walk(f"{prefix} · {k}" if prefix else str(k), v)
+                name = label(THEME_LABELS, k, lang) if k in THEME_LABELS else str(k)
+                walk(f"{prefix} · {name}" if prefix else name, v)
         elif isinstance(value, list | tuple):
             if all(not isinstance(v, Mapping | list | tuple) for v in value):
                 items.append((prefix, ", ".join(str(v) for v in value)))
@@ -263,7 +285,8 @@ def create_app(app: App, *, debug: bool = False) -> Starlette:
             reason = (c.fit_reason_it or c.fit_reason) if lang == "it" else c.fit_reason
         return web.render(
             "call.html", lang, call=call, history=list(reversed(history)), reason=reason,
-            evidence=_evidence_items(c.evidence) if c else [], format_value=_format_value,
+            evidence=_evidence_items(c.evidence, lang) if c else [],
+            format_value=lambda field, value: _format_change(field, value, lang),
             back_url=f"{web.prefix}/calls" + (f"?lang={lang_param}" if lang_param else ""),
             other_lang_url=f"{web.prefix}/calls/{call.id}?lang={_other(lang)}", lang_param=lang_param)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LANGUAGES = ("it", "en")
 DEFAULT_LANGUAGE = "it"
@@ -43,6 +44,18 @@ FIT_LABELS: dict[int, tuple[str, str]] = {
     1: ("Almeno 1 (debole)", "At least 1 (weak)"),
     2: ("Almeno 2 (buona)", "At least 2 (good)"),
     3: ("3 (ottima, tri-regionale)", "3 (strong, tri-regional)"),
+}
+SCORE_LABELS: dict[int, tuple[str, str]] = {
+    0: ("non adatto", "no fit"), 1: ("debole", "weak"), 2: ("buona", "good"), 3: ("ottima", "strong"),
+}
+SCOPE_LABELS: dict[str, tuple[str, str]] = {
+    "eu": ("Europeo", "European"), "national": ("Nazionale", "National"), "regional": ("Regionale", "Regional"),
+    "interreg": ("Interreg", "Interreg"), "other": ("Altro", "Other"),
+}
+CONSORTIUM_LABELS: dict[str, tuple[str, str]] = {
+    "required": ("Consorzio richiesto", "Consortium required"),
+    "optional": ("Consorzio possibile", "Consortium optional"),
+    "single": ("Proponente singolo", "Single applicant"),
 }
 FIELD_LABELS: dict[str, tuple[str, str]] = {
     "identifier": ("Codice", "Identifier"), "title": ("Titolo", "Title"), "summary": ("Sintesi", "Summary"),
@@ -106,6 +119,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "when": ("Quando", "When"),
     "first_seen": ("Visto la prima volta", "First seen"),
     "rome_time": ("ora di Roma", "Rome time"),
+    "same_official": ("ora di Roma, anche nel fuso ufficiale {zone}", "Rome time, also in the official zone {zone}"),
     "official_time": ("ora ufficiale", "official time"),
     "date_only": ("solo data", "date only"),
     "back_to_list": ("Torna all'elenco", "Back to the list"),
@@ -200,10 +214,26 @@ def format_deadline(at: datetime, date_only: bool, lang: str) -> str:
     if date_only:
         return format_date(at, lang)
     local = at.astimezone(DISPLAY_ZONE)
-    shown = f"{format_datetime(local, lang)} ({text(lang, 'rome_time')})"
     official_zone = getattr(at.tzinfo, "key", None) or at.tzname() or "UTC"
-    if at.utcoffset() != local.utcoffset() or local.date() != at.date():
-        shown += f"; {text(lang, 'official_time')} {format_datetime(at, lang)} {official_zone}"
-    elif official_zone != "Europe/Rome":
-        shown += f"; {official_zone}"
-    return shown
+    if at.utcoffset() != local.utcoffset():
+        return (f"{format_datetime(local, lang)} ({text(lang, 'rome_time')}); "
+                f"{text(lang, 'official_time')} {format_datetime(at, lang)} {official_zone}")
+    if official_zone != "Europe/Rome":
+        return f"{format_datetime(local, lang)} ({text(lang, 'same_official', zone=official_zone)})"
+    return f"{format_datetime(local, lang)} ({text(lang, 'rome_time')})"
+
+
+_DEADLINE_KEY = re.compile(r"^(?P<at>\S+)\[(?P<zone>[^\]]+)\](?P<date_only> date-only)?(?: \((?P<label>.*)\))?$")
+
+
+def format_deadline_key(key: str, lang: str) -> str:
+    """A deadline as change history stores it (domain.deadline_key) in words; unknown text is kept as is."""
+    found = _DEADLINE_KEY.match(key)
+    if not found:
+        return key
+    try:
+        at = datetime.fromisoformat(found["at"]).astimezone(ZoneInfo(found["zone"]))
+    except (ValueError, KeyError, ZoneInfoNotFoundError):
+        return key
+    shown = format_deadline(at, bool(found["date_only"]), lang)
+    return f"{found['label']}: {shown}" if found["label"] else shown
