@@ -188,6 +188,17 @@ def test_unsubscribe_pages_follow_the_member_language_unless_asked(site: Site) -
     bob = site.link("unsubscribe", "bob@dap.example")
     assert "Stop receiving" in site.client.get(bob).text
     assert '<html lang="it">' in site.client.get(bob + "?lang=it").text
+    alice = site.link("unsubscribe", "alice@lac.example")
+    assert f'href="{alice}?lang=en"' in site.client.get(alice).text
+    done = site.client.post(alice + "?lang=en", data=ONE_CLICK)
+    assert done.status_code == 200 and "You are unsubscribed" in done.text
+
+
+def test_oversized_posts_are_refused(site: Site) -> None:
+    path = site.link("unsubscribe", "alice@lac.example")
+    response = site.client.post(path, data={**ONE_CLICK, "padding": "x" * 200_000})
+    assert response.status_code == 413
+    assert site.member("alice@lac.example").receives_mail
 
 
 # -- preferences ------------------------------------------------------------------------------------------

@@ -348,8 +348,11 @@ def create_app(app: App, *, debug: bool = False) -> Starlette:
         lang = pick_language(request.query_params.get("lang"), member.language)
         if request.method != "POST":
             # Mail scanners follow links: a GET only asks, it never unsubscribes.
-            return web.render("unsubscribe.html", lang, member=member, action=f"{web.prefix}/u/{token}",
-                              prefs_url=f"{web.prefix}/p/{web.token_for('prefs', member)}")
+            lang_param = _lang_param(request)
+            return web.render("unsubscribe.html", lang, member=member,
+                              action=f"{web.prefix}/u/{token}" + (f"?lang={lang_param}" if lang_param else ""),
+                              prefs_url=f"{web.prefix}/p/{web.token_for('prefs', member)}",
+                              other_lang_url=f"{web.prefix}/u/{token}?lang={_other(lang)}")
         form = await request.form()
         if form.get("List-Unsubscribe") != "One-Click":
             return PlainTextResponse("expected List-Unsubscribe=One-Click", status_code=400)
