@@ -92,8 +92,8 @@ def ical_feed(calls: Sequence[CallView], *, name: str, host: str, call_url: Call
                 event.add("dtstart", deadline.day)
                 event.add("dtend", deadline.day + timedelta(days=1))
             else:
+                # No DTEND: RFC 5545 then makes the event an instant, which is what a deadline is.
                 event.add("dtstart", deadline.at)
-                event.add("dtend", deadline.at)
             event.add("url", call_url(call))
             event.add("description", (f"{deadline.label}\n" if deadline.label else "") + _summary(call, lang))
             event.add("last-modified", call.last_changed_at)
