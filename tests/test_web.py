@@ -88,7 +88,11 @@ def seed(store: Store) -> dict[str, int]:
     ids = {v.external_id: v.id for v in store.find_calls()}
     classes = {
         "GREEN-1": ({"green_aviation": 0.9}, dict.fromkeys(("lombardia", "piemonte", "liguria"), True), 3,
-                    {"green_aviation": ["hydrogen", "propulsion"]}),
+                    {"themes": {"green_aviation": [
+                        {"kind": "keyword", "rule": "hydrogen", "field": "title", "start": 0, "end": 8,
+                         "matched": "Hydrogen", "weight": 2.0},
+                        {"kind": "keyword", "rule": "propulsion", "field": "title", "weight": 1.5}]},
+                     "consortium": [{"kind": "cue", "rule": "consortium of at least", "field": "description"}]}),
         "CYB": ({"cybersecurity": 0.8}, {"lombardia": True, "piemonte": False, "liguria": False}, 1, {}),
         "SPACE-7": ({"space_economy": 0.7}, dict.fromkeys(("lombardia", "piemonte", "liguria"), True), 2, {}),
         "OLD": ({"industry_5_0": 0.6}, {"lombardia": False, "piemonte": True, "liguria": False}, 1, {}),
@@ -369,7 +373,10 @@ def test_a_call_page_shows_classification_deadlines_and_history(site: Site) -> N
     text = page.text
     assert "Hydrogen propulsion for regional aircraft" in text and "HORIZON-CL5-GREEN-1" in text
     assert "fit 3: reason in English" in text and "Green aviation" in text
-    assert "Green aviation</th><td>hydrogen, propulsion" in text  # evidence, theme named in words
+    # evidence: one line per rule that fired, the theme named in words
+    assert ("themes · Green aviation</th><td>«Hydrogen» (keyword, hydrogen, title, +2); "
+            "«propulsion» (keyword, title, +1.5)</td>") in text
+    assert "consortium</th><td>«consortium of at least» (cue, description)" in text
     assert "Piedmont: <strong>eligible</strong>" in text
     # Brussels and Rome read the same: the zone is named, no second time is needed.
     assert "15 Dec 2026, 17:00 (Rome time, also in the official zone Europe/Brussels)" in text

@@ -212,17 +212,37 @@ def _format_change(field: str, value: Any, lang: str) -> str:
     return shown if len(shown) <= 300 else shown[:299] + "…"
 
 
+def _describe_evidence(item: Mapping[str, Any]) -> str:
+    """One rule that fired (classify.Evidence.to_json): what matched, which rule, where."""
+    matched = item.get("matched")
+    rule = str(item.get("rule", ""))
+    shown = f"«{matched}»" if matched not in (None, "", rule) else f"«{rule}»"
+    details = [str(item["kind"])] if item.get("kind") else []
+    if matched not in (None, "", rule) and rule:
+        details.append(rule)
+    if item.get("field"):
+        details.append(str(item["field"]))
+    if item.get("weight"):
+        details.append(f"+{item['weight']:g}" if isinstance(item["weight"], int | float) else str(item["weight"]))
+    text_ = f"{shown} ({', '.join(details)})" if details else shown
+    return f"{text_}: {item['note']}" if item.get("note") else text_
+
+
 def _evidence_items(evidence: Mapping[str, Any], lang: str) -> list[tuple[str, str]]:
-    """The classifier's evidence as (what, found) pairs, whatever its nesting."""
+    """The classifier's evidence as (what, found) rows, whatever its nesting; rules that fired read as one line."""
     items: list[tuple[str, str]] = []
 
     def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, Mapping):
+        if isinstance(value, Mapping) and "rule" in value:
+            items.append((prefix, _describe_evidence(value)))
+        elif isinstance(value, Mapping):
             for k, v in value.items():
                 name = label(THEME_LABELS, k, lang) if k in THEME_LABELS else str(k)
                 walk(f"{prefix} · {name}" if prefix else name, v)
         elif isinstance(value, list | tuple):
-            if all(not isinstance(v, Mapping | list | tuple) for v in value):
+            if all(isinstance(v, Mapping) and "rule" in v for v in value):
+                items.append((prefix, "; ".join(_describe_evidence(v) for v in value)))
+            elif all(not isinstance(v, Mapping | list | tuple) for v in value):
                 items.append((prefix, ", ".join(str(v) for v in value)))
             else:
                 for v in value:
@@ -231,7 +251,7 @@ def _evidence_items(evidence: Mapping[str, Any], lang: str) -> list[tuple[str, s
             items.append((prefix, str(value)))
 
     walk("", evidence)
-    return [(k, v if len(v) <= 400 else v[:399] + "…") for k, v in items if v]
+    return [(k, v if len(v) <= 600 else v[:599] + "…") for k, v in items if v]
 
 
 def create_app(app: App, *, debug: bool = False) -> Starlette:
