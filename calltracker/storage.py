@@ -1003,6 +1003,59 @@ class Store:
             return list(conn.scalars(stmt))
 
     # -- member links and preferences (web) ---------------------------------------------------------------
+    # Every write here is keyed by the member id *and* the token version a signed link carried, so a link
+    # revoked by bumping token_version can no longer change anything, even in a race.
+
+    def member_for_link(self, member_id: int, version: int) -> MemberView | None:
+        """The member a signed link names, or None when it no longer exists or the link was revoked."""
+        stmt = (select(MemberRow.__table__, ClusterRow.code).join(ClusterRow, ClusterRow.id == MemberRow.cluster_id)
+                .where(MemberRow.id == member_id, MemberRow.token_version == version))
+        with self._tx() as conn:
+            row = conn.execute(stmt).mappings().first()
+        return None if row is None else _member_view(row)
+
+    def unsubscribe_member(self, member_id: int, version: int, now: datetime) -> bool:
+        """Unsubscribe at once (idempotent: the first time is kept). False when the link matches no member."""
+        with self._tx() as conn:
+            found = conn.scalar(select(MemberRow.id).where(MemberRow.id == member_id,
+                                                           MemberRow.token_version == version))
+            if found is None:
+                return False
+            conn.execute(update(MemberRow).where(MemberRow.id == member_id, MemberRow.unsubscribed_at.is_(None))
+                         .values(unsubscribed_at=now, updated_at=now))
+        return True
+
+    def save_preferences(self, member_id: int, version: int, now: datetime, *, themes: Sequence[str],
+                         language: str, min_fit: int, frequency: str, paused: bool,
+                         resubscribe: bool = False) -> bool:
+        """Store a member's own choices; `resubscribe` clears unsubscribed_at. False when the link is stale."""
+        values: dict[str, Any] = {"themes": list(themes), "language": language, "min_fit": min_fit,
+                                  "frequency": frequency, "paused": paused, "updated_at": now}
+        if resubscribe:
+            values["unsubscribed_at"] = None
+        with self._tx() as conn:
+            done = conn.execute(update(MemberRow).where(MemberRow.id == member_id,
+                                                        MemberRow.token_version == version)
+                                .values(**values)).rowcount
+        return bool(done)
+
+    def regenerate_feed_token(self, member_id: int, version: int, now: datetime) -> str | None:
+        """Replace a member's feed token, so every old feed URL stops working. None when the link is stale."""
+        token = secrets.token_urlsafe(24)
+        with self._tx() as conn:
+            done = conn.execute(update(MemberRow).where(MemberRow.id == member_id,
+                                                        MemberRow.token_version == version)
+                                .values(feed_token=token, updated_at=now)).rowcount
+        return token if done else None
+
+    def member_by_feed_token(self, feed_token: str) -> MemberView | None:
+        if not feed_token:
+            return None
+        stmt = (select(MemberRow.__table__, ClusterRow.code).join(ClusterRow, ClusterRow.id == MemberRow.cluster_id)
+                .where(MemberRow.feed_token == feed_token))
+        with self._tx() as conn:
+            row = conn.execute(stmt).mappings().first()
+        return None if row is None else _member_view(row)
 
     # -- clusters and members ----------------------------------------------------------------------------
 
