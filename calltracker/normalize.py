@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from selectolax.lexbor import LexborHTMLParser
 
-from calltracker.domain import Deadline
+from calltracker.domain import Deadline, Region
 
 ROME = ZoneInfo("Europe/Rome")
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -305,3 +305,15 @@ def html_to_text(html: str | None) -> str:
     raw = root.text(separator="") if root is not None else ""
     lines = (clean_text(line) for line in raw.splitlines())
     return "\n".join(line for line in lines if line)
+
+
+# --- regions -------------------------------------------------------------------------------------------
+
+_REGION_NAMES: dict[str, Region] = {"lombardia": Region.LOMBARDIA, "lombardy": Region.LOMBARDIA,
+                                    "piemonte": Region.PIEMONTE, "piedmont": Region.PIEMONTE,
+                                    "liguria": Region.LIGURIA}
+
+
+def region_named(name: str | None) -> Region | None:
+    """The tracked region a name ("Lombardia", "Piedmont", " liguria ") stands for, if any."""
+    return _REGION_NAMES.get(clean_text(name).lower()) if name else None
