@@ -101,6 +101,8 @@ def _mention(m: re.Match[str], zone: tzinfo) -> Deadline | None:
             day = date(int(g["iy"]), int(g["im"]), int(g["id"]))
             if g["ih"] is not None:
                 clock = time(int(g["ih"]), int(g["imin"]), int(g["is"] or 0))
+                if g["iz"] and _utc_midnight(g["iz"], clock):
+                    return Deadline(datetime.combine(day, time(0, 0), zone), date_only=True)
                 if g["iz"]:
                     offset = g["iz"].replace("Z", "+00:00")
                     if ":" not in offset:
@@ -122,6 +124,11 @@ def _mention(m: re.Match[str], zone: tzinfo) -> Deadline | None:
     if hour is None:
         return Deadline(datetime.combine(day, time(0, 0), zone), date_only=True)
     return Deadline(datetime.combine(day, time(int(hour), int(minute or 0)), zone))
+
+
+def _utc_midnight(offset: str, clock: time) -> bool:
+    """UTC midnight stands for a bare day ("2026-09-30T00:00:00Z"), never for 01:00 or 02:00 in Rome."""
+    return offset in ("Z", "+00:00", "+0000") and clock == time(0, 0)
 
 
 def parse_dates(text: str | None, *, tz: tzinfo = ROME) -> ParsedDates:
@@ -200,6 +207,8 @@ def parse_iso_datetime(value: str | None, *, tz: tzinfo = ROME, naive_is_utc: bo
         clock = time(int(g["ih"]), int(g["imin"]), int(g["is"] or 0))
     except ValueError:
         return None
+    if g["iz"] and _utc_midnight(g["iz"], clock):
+        return Deadline(datetime.combine(day, time(0, 0), tz), date_only=True)
     if g["iz"]:
         offset = g["iz"].replace("Z", "+00:00")
         if ":" not in offset:

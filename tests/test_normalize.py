@@ -205,3 +205,9 @@ def test_html_to_text_keeps_blocks_and_decodes_entities() -> None:
 def test_clean_text_collapses_whitespace_and_invisible_characters() -> None:
     assert clean_text("  Fondo\u00a0“Confidiamo\u200b nella ripresa”\n\t ") == "Fondo “Confidiamo nella ripresa”"
     assert clean_text(None) == ""
+
+
+def test_utc_midnight_is_a_bare_day_not_two_in_the_morning() -> None:
+    for d in (parse_deadline("2026-09-30T00:00:00Z"), parse_iso_datetime("2026-09-30T00:00:00Z")):
+        assert d is not None
+        assert d.date_only and d.day.isoformat() == "2026-09-30" and d.at.tzinfo is ROME

@@ -42,7 +42,7 @@ def test_items_become_calls_with_status_dates_and_regions(fixtures: Path) -> Non
     assert open_call.status is Status.OPEN
     assert open_call.deadlines[0].at == datetime(2027, 1, 20, 13, 0, tzinfo=PARIS)
     assert open_call.deadlines[0].at.tzinfo is PARIS
-    assert open_call.opening_date == datetime(2026, 10, 15, 2, 0, tzinfo=PARIS)  # CEST
+    assert open_call.opening_date == datetime(2026, 10, 15, 0, 0, tzinfo=PARIS)  # UTC midnight: a bare day
     assert open_call.description == "The activity will design and test a hydrogen propulsion demonstrator."
     assert open_call.programme == "ESA Open Competition"
     assert open_call.scope is Scope.OTHER and open_call.language == "en"
