@@ -757,25 +757,28 @@ class Store:
         self.ensure_sources({source: "coded"}, now)
         with self._tx() as conn:
             existing: dict[str, Mapping[str, Any]] = {}
+            stored_deadlines: dict[int, tuple[Deadline, ...]] = {}
             ids = list(unique)
             for chunk_start in range(0, len(ids), 500):
                 chunk = ids[chunk_start:chunk_start + 500]
-                rows = conn.execute(select(CallRow).where(CallRow.source == source,
-                                                          CallRow.external_id.in_(chunk))).mappings()
+                rows = list(conn.execute(select(CallRow).where(CallRow.source == source,
+                                                               CallRow.external_id.in_(chunk))).mappings())
                 existing.update({r["external_id"]: r for r in rows})
+                stored_deadlines.update(_deadlines(conn, [r["id"] for r in rows]))
+            new_rows: list[dict[str, Any]] = []
+            new_calls: list[ScrapedCall] = []
             unchanged_ids: list[int] = []
+            change_rows: list[dict[str, Any]] = []
             for ext_id, call in unique.items():
                 row = existing.get(ext_id)
                 values = _call_values(call, now)
                 if row is None:
-                    call_id = conn.execute(insert(CallRow).values(
-                        source=source, external_id=ext_id, first_seen_at=now, last_seen_at=now,
-                        last_changed_at=now, **values).returning(CallRow.id)).scalar_one()
-                    _write_deadlines(conn, call_id, call.deadlines)
-                    result.new_ids.append(call_id)
+                    new_rows.append({"source": source, "external_id": ext_id, "first_seen_at": now,
+                                     "last_seen_at": now, "last_changed_at": now, "canonical_id": None, **values})
+                    new_calls.append(call)
                     continue
                 call_id = row["id"]
-                old = _stored_comparable(conn, row)
+                old = _stored_comparable(row, stored_deadlines.get(call_id, ()))
                 new = _comparable_from_values(values, call)
                 diffs = [(k, old.get(k), new[k]) for k in new if old.get(k) != new[k]]
                 if not diffs and row["content_hash"] == values["content_hash"]:
@@ -785,19 +788,25 @@ class Store:
                     last_seen_at=now, last_changed_at=now if diffs else row["last_changed_at"], **values))
                 if any(k == "deadlines" for k, _, _ in diffs):
                     conn.execute(delete(CallDeadlineRow).where(CallDeadlineRow.call_id == call_id))
-                    _write_deadlines(conn, call_id, call.deadlines)
+                    _write_deadlines(conn, [(call_id, call.deadlines)])
                 if diffs:
-                    conn.execute(insert(CallChangeRow), [
-                        {"call_id": call_id, "run_id": run_id, "field": k, "old_value": o, "new_value": n,
-                         "changed_at": now} for k, o, n in diffs])
+                    change_rows.extend({"call_id": call_id, "run_id": run_id, "field": k, "old_value": o,
+                                        "new_value": n, "changed_at": now} for k, o, n in diffs)
                     result.changed_ids.append(call_id)
                     result.changes.extend(FieldChange(call_id, k, o, n) for k, o, n in diffs)
                 else:
                     unchanged_ids.append(call_id)
-            if unchanged_ids:
-                for chunk_start in range(0, len(unchanged_ids), 500):
-                    conn.execute(update(CallRow).where(CallRow.id.in_(unchanged_ids[chunk_start:chunk_start + 500]))
-                                 .values(last_seen_at=now))
+            if new_rows:
+                # One multi-row INSERT ... RETURNING (in parameter order) instead of a round trip per call.
+                inserted = conn.execute(
+                    insert(CallRow).returning(CallRow.id, sort_by_parameter_order=True), new_rows).scalars().all()
+                result.new_ids.extend(inserted)
+                _write_deadlines(conn, list(zip(inserted, (c.deadlines for c in new_calls), strict=True)))
+            if change_rows:
+                conn.execute(insert(CallChangeRow), change_rows)
+            for chunk_start in range(0, len(unchanged_ids), 500):
+                conn.execute(update(CallRow).where(CallRow.id.in_(unchanged_ids[chunk_start:chunk_start + 500]))
+                             .values(last_seen_at=now))
         return SaveResult(new_ids=result.new_ids, changed_ids=result.changed_ids,
                           unchanged=len(unchanged_ids), changes=result.changes)
 
@@ -1070,18 +1079,18 @@ def _comparable_from_values(values: Mapping[str, Any], call: ScrapedCall) -> dic
     return out
 
 
-def _stored_comparable(conn: Connection, row: Mapping[str, Any]) -> dict[str, Any]:
+def _stored_comparable(row: Mapping[str, Any], deadlines: Sequence[Deadline]) -> dict[str, Any]:
     out = {k: row[k] for k in TRACKED if k not in ("deadlines", "opening_date")}
     out["opening_date"] = row["opening_date"].isoformat() if row["opening_date"] else None
-    out["deadlines"] = [deadline_key(d) for d in _deadlines(conn, [row["id"]]).get(row["id"], ())]
+    out["deadlines"] = [deadline_key(d) for d in deadlines]
     return out
 
 
-def _write_deadlines(conn: Connection, call_id: int, deadlines: Sequence[Deadline]) -> None:
-    if deadlines:
-        conn.execute(insert(CallDeadlineRow), [
-            {"call_id": call_id, "position": i, "at": d.at, "timezone": zone_name(d.at),
-             "date_only": d.date_only, "label": d.label} for i, d in enumerate(deadlines)])
+def _write_deadlines(conn: Connection, calls: Sequence[tuple[int, Sequence[Deadline]]]) -> None:
+    rows = [{"call_id": call_id, "position": i, "at": d.at, "timezone": zone_name(d.at), "date_only": d.date_only,
+             "label": d.label} for call_id, deadlines in calls for i, d in enumerate(deadlines)]
+    if rows:
+        conn.execute(insert(CallDeadlineRow), rows)
 
 
 def _deadlines(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[Deadline, ...]]:

@@ -1,0 +1,24 @@
+"""Rule-based, explainable classification of funding calls (pure).
+
+`classify(CallText)` decides themes, eligible regions (Lombardia, Piemonte, Liguria), scope, consortium rule
+and the tri-regional fit, keeping the evidence of every rule that fired. Rules live in
+calltracker/data/rules/*.json; RULES_VERSION changes whenever one of those files does.
+"""
+
+from __future__ import annotations
+
+from calltracker.classify.engine import (
+    CallText,
+    Classification,
+    Evidence,
+    ThemeResult,
+    classify,
+    default_rules,
+    explain,
+)
+from calltracker.classify.rules import Rules, load_rules
+
+RULES_VERSION: str = default_rules().version
+
+__all__ = ["RULES_VERSION", "CallText", "Classification", "Evidence", "Rules", "ThemeResult", "classify",
+           "explain", "load_rules"]

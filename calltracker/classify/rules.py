@@ -1,0 +1,174 @@
+"""Loading the classifier's rule files (calltracker/data/rules/*.json) into compiled lexicons and regexes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from calltracker.classify.text import Lexicon
+from calltracker.domain import Consortium, Region, Scope, Theme
+
+TIERS = ("strong", "weak")
+
+
+@dataclass(frozen=True, slots=True)
+class IdRule:
+    pattern: re.Pattern[str]
+    theme: Theme
+    strength: str
+
+
+@dataclass(frozen=True, slots=True)
+class Programme:
+    id: str
+    priority: int
+    scope: Scope
+    eligible: str | tuple[Region, ...]  # "all", "detect", "detect_or_all" or fixed regions
+    consortium: Consortium | None
+    mode: str | None
+    themes: Mapping[Theme, str]
+    identifiers: tuple[re.Pattern[str], ...]
+    extra_regions: Mapping[Region, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Mode:
+    fit: int
+    reason_en: str
+    reason_it: str
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Everything the classifier needs, compiled once. Build it with `load_rules`."""
+
+    version: str
+    scoring: Mapping[str, float]
+    negatives: tuple[re.Pattern[str], ...]
+    themes: Lexicon
+    gate: Lexicon
+    aerospace_native: frozenset[Theme]
+    weak_needs_gate: frozenset[Theme]
+    id_rules: tuple[IdRule, ...]
+    programmes: Mapping[str, Programme]
+    programme_lexicon: Lexicon
+    regions: Lexicon
+    national_restrictions: re.Pattern[str]
+    eligibility_cues: tuple[re.Pattern[str], ...]
+    scope_defaults: Mapping[Scope, Mapping[str, Any]]
+    sources: Mapping[str, Mapping[str, Any]]
+    modes: Mapping[str, Mode]
+    consortium_cues: tuple[tuple[str, re.Pattern[str]], ...]
+    course_subjects: re.Pattern[str]
+    course_weight: float
+    course_exempt: frozenset[Theme]
+
+
+def _rules_dir() -> Path:
+    return Path(str(resources.files("calltracker").joinpath("data", "rules")))
+
+
+def _alternation(patterns: list[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+def _acronym(item: str | Mapping[str, Any]) -> tuple[str, frozenset[str] | None]:
+    if isinstance(item, str):
+        return item, None
+    langs = item.get("languages")
+    return str(item["token"]), frozenset(langs) if langs else None
+
+
+def _eligible(value: Any) -> str | tuple[Region, ...]:
+    if isinstance(value, str):
+        return value
+    return tuple(Region(v) for v in value)
+
+
+def load_rules(directory: str | Path | None = None) -> Rules:
+    """Read and compile the rule files; `directory` defaults to the packaged calltracker/data/rules."""
+    folder = Path(directory) if directory is not None else _rules_dir()
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    digest = hashlib.sha256()
+    raw: dict[str, Any] = {}
+    for name in ["manifest.json", *manifest["files"]]:
+        data = (folder / name).read_bytes()
+        digest.update(name.encode() + b"\0" + data + b"\0")
+        raw[name] = json.loads(data)
+    version = f"{manifest['version']}+{digest.hexdigest()[:10]}"
+    themes_doc, territory, consortium = raw["themes.json"], raw["territory.json"], raw["consortium.json"]
+
+    theme_items: list[tuple[str, tuple[str, ...], bool, frozenset[str] | None]] = []
+    id_rules: list[IdRule] = []
+    native: set[Theme] = set()
+    gated: set[Theme] = set()
+    for key, spec in themes_doc["themes"].items():
+        theme = Theme(key)
+        for tier in TIERS:
+            theme_items.extend((phrase, ("theme", key, tier), False, None) for phrase in spec.get(tier, []))
+        for item in spec.get("acronyms", []):
+            token, langs = _acronym(item)
+            theme_items.append((token, ("theme", key, "strong"), True, langs))
+        id_rules.extend(IdRule(re.compile(r["regex"]), theme, r["strength"]) for r in spec.get("identifiers", []))
+        if spec.get("aerospace_native"):
+            native.add(theme)
+        if spec.get("weak_needs_gate"):
+            gated.add(theme)
+    gate_spec = themes_doc["gates"]["aerospace"]
+    gate = Lexicon([(w, ("gate",), False, None) for w in gate_spec["words"]]
+                   + [(w, ("gate",), True, None) for w in gate_spec.get("acronyms", [])])
+
+    programmes: dict[str, Programme] = {}
+    programme_items: list[tuple[str, tuple[str, ...], bool, frozenset[str] | None]] = []
+    for spec in territory["programmes"]:
+        pid = spec["id"]
+        programmes[pid] = Programme(
+            id=pid, priority=int(spec["priority"]), scope=Scope(spec["scope"]),
+            eligible=_eligible(spec.get("eligible", "detect")),
+            consortium=Consortium(spec["consortium"]) if spec.get("consortium") else None,
+            mode=spec.get("mode"),
+            themes={Theme(k): v for k, v in spec.get("themes", {}).items()},
+            identifiers=tuple(re.compile(p) for p in spec.get("identifiers", [])),
+            extra_regions={Region(k): tuple(v) for k, v in spec.get("extra_regions", {}).items()},
+        )
+        programme_items.extend((a, ("programme", pid), False, None) for a in spec.get("aliases", []))
+        programme_items.extend((a, ("programme", pid), True, None) for a in spec.get("acronyms", []))
+
+    region_items: list[tuple[str, tuple[str, ...], bool, frozenset[str] | None]] = []
+    for key, spec in territory["regions"].items():
+        region_items.extend((w, ("name", key), False, None) for w in spec["names"])
+        region_items.extend((w, ("place", key), False, None) for w in spec["places"])
+    others = territory["other_regions"]
+    region_items.extend((w, ("other", w), False, None) for w in others["names"])
+    region_items.extend((w, ("other", w), True, None) for w in others.get("case_sensitive", []))
+
+    cues = tuple((cls, _alternation(consortium[cls]))
+                 for cls in ("single_only", "optional", "required", "single_instrument"))
+    return Rules(
+        version=version,
+        scoring={k: float(v) for k, v in themes_doc["scoring"].items() if not isinstance(v, str)},
+        negatives=(_alternation(themes_doc["negatives"]["patterns"]),),
+        themes=Lexicon(theme_items),
+        gate=gate,
+        aerospace_native=frozenset(native),
+        weak_needs_gate=frozenset(gated),
+        id_rules=tuple(id_rules),
+        programmes=programmes,
+        programme_lexicon=Lexicon(programme_items),
+        regions=Lexicon(region_items),
+        national_restrictions=_alternation(territory["national_restrictions"]["patterns"]),
+        eligibility_cues=tuple(re.compile(p) for p in territory["eligibility_cues"]["patterns"]),
+        scope_defaults={Scope(k): v for k, v in territory["scope_defaults"].items()},
+        sources={k: v for k, v in territory["sources"].items() if isinstance(v, dict)},
+        modes={k: Mode(int(v["fit"]), v["reason_en"], v["reason_it"]) for k, v in territory["modes"].items()},
+        consortium_cues=cues,
+        course_subjects=re.compile(themes_doc["course_subjects"]["pattern"]),
+        course_weight=float(themes_doc["course_subjects"]["weight"]),
+        course_exempt=frozenset(Theme(t) for t in themes_doc["course_subjects"]["except"]),
+    )

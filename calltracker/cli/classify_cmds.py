@@ -1,0 +1,98 @@
+"""`calltracker classify` and `calltracker eval`: run the rule-based classifier without a database."""
+
+from __future__ import annotations
+
+import json
+from typing import IO, Any
+
+import click
+
+from calltracker.classify import CallText, classify, explain
+from calltracker.errors import InputError
+from calltracker.evaluation import evaluate_calls, format_report, load_labelled
+
+
+def _explain_stored_call(ctx: click.Context, call_ref: str) -> None:
+    """Classify a stored call (replaced by the lead once the database wiring exists)."""
+    raise click.UsageError("needs the database", ctx=ctx)
+
+
+def _call_from(record: Any) -> CallText:
+    if not isinstance(record, dict):
+        raise ValueError("not a JSON object")
+    missing = [k for k in ("id", "title", "text")
+               if not isinstance(record.get(k), str) and not (k == "id" and isinstance(record.get(k), int))]
+    if missing:
+        raise ValueError(f"missing or invalid {', '.join(missing)}")
+    optional = {k: record.get(k) for k in ("identifier", "programme", "language", "source")}
+    bad = [k for k, v in optional.items() if v is not None and not isinstance(v, str)]
+    if bad:
+        raise ValueError(f"{', '.join(bad)} must be a string")
+    return CallText(id=str(record["id"]), title=record["title"], text=record["text"],
+                    identifier=optional["identifier"], programme=optional["programme"],
+                    language=optional["language"], source=optional["source"])
+
+
+@click.command("classify")
+@click.argument("call", required=False)
+@click.option("--jsonl", "jsonl", type=click.File("r", encoding="utf-8"),
+              help="Classify the calls of a JSON-lines file ('-' for stdin): one JSON result per line.")
+@click.option("--explain", "show_explain", is_flag=True, help="Explain every rule that fired.")
+@click.pass_context
+def classify_command(ctx: click.Context, call: str | None, jsonl: IO[str] | None, show_explain: bool) -> None:
+    """Tag themes, eligible regions and tri-regional fit of calls.
+
+    With --jsonl, read objects with id, title, text and optional identifier, programme, language, source;
+    no database is needed. With CALL, classify a stored call.
+    """
+    if call is not None and jsonl is not None:
+        raise click.UsageError("give either CALL or --jsonl, not both")
+    if call is not None:
+        _explain_stored_call(ctx, call)
+        return
+    if jsonl is None:
+        raise click.UsageError("give CALL or --jsonl FILE")
+    bad = 0
+    for number, line in enumerate(jsonl, 1):
+        if not line.strip():
+            continue
+        try:
+            item = _call_from(json.loads(line))
+        except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
+            bad += 1
+            click.echo(f"line {number}: skipped, {exc}", err=True)
+            continue
+        result = classify(item)
+        if show_explain:
+            click.echo(explain(result), err=True)
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+    if bad:
+        click.echo(f"{bad} bad line(s) skipped", err=True)
+        ctx.exit(1)
+
+
+@click.command("eval")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option("--min-macro-f1", type=click.FloatRange(0, 1), default=None,
+              help="Exit 1 when the themes macro-F1 is below this value (for CI).")
+@click.option("--quiet-errors", is_flag=True, help="Do not list the calls with a wrong field.")
+@click.pass_context
+def eval_command(ctx: click.Context, file: IO[str], as_json: bool, min_macro_f1: float | None,
+                 quiet_errors: bool) -> None:
+    """Score the classifier on a labelled JSON-lines file (the labelled/dev.jsonl format)."""
+    try:
+        items = load_labelled(file)
+    except InputError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not items:
+        raise click.ClickException("no labelled calls in the file")
+    report = evaluate_calls(items)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_report(report, show_errors=not quiet_errors))
+    if min_macro_f1 is not None and report.macro_f1 < min_macro_f1:
+        click.echo(f"themes macro-F1 {report.macro_f1:.3f} is below {min_macro_f1:.3f}", err=True)
+        ctx.exit(1)
+

@@ -1,0 +1,200 @@
+"""The classifier: traps, themes, regions, consortium cues, fit reasons, explanations, rules version."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from calltracker.classify import RULES_VERSION, CallText, classify, explain, load_rules
+from calltracker.domain import Consortium, Region, Scope
+from calltracker.evaluation import evaluate_calls, load_labelled
+
+FIXTURES = Path(__file__).parent / "fixtures" / "labeled"
+RULES = Path(__file__).resolve().parent.parent / "calltracker" / "data" / "rules"
+
+
+def themes_of(**kw: str) -> list[str]:
+    return classify(CallText(id="t", **kw)).theme_ids  # type: ignore[arg-type]
+
+
+def test_spazio_alpino_is_a_programme_not_a_space_theme() -> None:
+    c = classify(CallText(id="a", title="Interreg Spazio Alpino: nuovo bando per progetti classici",
+                          text="Il programma Spazio Alpino finanzia progetti di cooperazione sulla governance "
+                               "alpina e lo spazio alpino resiliente al clima. Almeno quattro partner."))
+    assert c.theme_ids == []
+    assert c.scope is Scope.INTERREG
+    assert all(c.eligible.values())
+    assert c.consortium is Consortium.REQUIRED
+
+
+def test_data_spaces_and_lancio_del_bando_are_not_themes() -> None:
+    assert themes_of(title="Common European data spaces for energy",
+                     text="Deploy data spaces and data space connectors for the energy sector.") == []
+    assert themes_of(title="Lancio del bando turismo", text="Il lancio del bando è previsto a marzo.") == []
+
+
+def test_italian_ai_preposition_and_innovation_action_ia_are_not_ai() -> None:
+    assert "artificial_intelligence" not in themes_of(
+        title="Contributi ai comuni e ai consorzi", text="Contributi ai comuni, ai consorzi e ai privati.",
+        language="it")
+    assert "artificial_intelligence" not in themes_of(
+        title="Smart grids for islands (IA)", text="Innovation Action (IA) on grids.", language="en")
+    assert "artificial_intelligence" in themes_of(
+        title="Sistemi di IA affidabili per le PMI", text="L'IA generativa nelle imprese.", language="it")
+
+
+def test_all_capitals_title_does_not_make_acronyms() -> None:
+    assert themes_of(title="CONTRIBUTI AI COMUNI PER LE SCUOLE DI MONTAGNA", text="Bando per comuni.") == []
+
+
+def test_hydrogen_for_shipping_is_not_green_aviation() -> None:
+    assert themes_of(title="Fuel cell stack for maritime applications",
+                     text="Hydrogen fuel cells for ships; maritime decarbonisation and emissions.",
+                     identifier="HORIZON-JTI-CLEANH2-2023-03-02") == []
+
+
+@pytest.mark.parametrize(("title", "text", "identifier", "theme"), [
+    ("Hydrogen-powered aircraft propulsion", "Sustainable aviation fuel and contrails research.", None,
+     "green_aviation"),
+    ("Topic", "Text about a call.", "HORIZON-JU-CLEAN-AVIATION-2024-01-HPA-01", "green_aviation"),
+    ("Strengthening the SOC ecosystem", "Cybersecurity of national SOCs.", None, "cybersecurity"),
+    ("Topic", "Text.", "DIGITAL-ECCC-2024-DEPLOY-CYBER-07-SOCSYS", "cybersecurity"),
+    ("Earth observation downstream services", "Copernicus and Galileo data for farmers.", None,
+     "space_economy"),
+    ("Topic", "Text.", "HORIZON-CL4-2026-SPACE-03-61", "space_economy"),
+    ("U-space and drones", "Integration of unmanned aircraft in the airspace.", None, "air_mobility"),
+    ("Topic", "Text.", "HORIZON-SESAR-2025-DES-IR-02-WA6-3", "air_mobility"),
+    ("Transizione 5.0 per le PMI", "Investimenti in beni strumentali 4.0.", None, "industry_5_0"),
+    ("GenAI4EU booster", "Generative AI for industry and AI Factories.", None, "artificial_intelligence"),
+    ("Voucher formativi per la formazione continua", "Corsi per i dipendenti.", None,
+     "skills_certification"),
+])
+def test_each_theme_is_recognised(title: str, text: str, identifier: str | None, theme: str) -> None:
+    assert theme in themes_of(title=title, text=text, identifier=identifier)  # type: ignore[arg-type]
+
+
+def test_a_single_passing_mention_is_not_a_focus() -> None:
+    c = classify(CallText(id="p", title="Bando digitalizzazione PMI",
+                          text="Spese ammissibili: siti web, e-commerce, cybersecurity, gestionali, cloud."))
+    assert c.theme_ids == []
+    assert [t.theme.value for t in c.below_threshold] == ["cybersecurity"]
+
+
+def test_course_topics_do_not_tag_their_theme() -> None:
+    c = classify(CallText(id="c", title="Corsi di formazione per occupati",
+                          text="Corsi di formazione sull'intelligenza artificiale e sull'IA generativa.",
+                          language="it"))
+    assert c.theme_ids == ["skills_certification"]
+
+
+def test_programme_territory_tables_decide_interreg_regions() -> None:
+    alcotra = classify(CallText(id="1", title="ALCOTRA: bando progetti singoli", text="Cooperazione.",
+                                programme="Interreg VI-A Francia-Italia ALCOTRA"))
+    svizzera = classify(CallText(id="2", title="Nuovo bando", text="Progetti transfrontalieri.",
+                                 programme="Interreg Italia-Svizzera 2021-2027"))
+    marittimo = classify(CallText(id="3", title="Avviso", text="Economia blu.",
+                                  programme="Interreg Italia-Francia Marittimo 2021-2027"))
+    assert alcotra.eligible == {Region.LOMBARDIA: False, Region.PIEMONTE: True, Region.LIGURIA: True}
+    assert svizzera.eligible == {Region.LOMBARDIA: True, Region.PIEMONTE: True, Region.LIGURIA: False}
+    assert marittimo.eligible == {Region.LOMBARDIA: False, Region.PIEMONTE: False, Region.LIGURIA: True}
+
+
+def test_regional_calls_are_open_to_the_region_they_name() -> None:
+    c = classify(CallText(id="r", title="Bando innovazione", programme="Regione Lombardia",
+                          text="Imprese con sede operativa in Lombardia."))
+    assert c.scope is Scope.REGIONAL
+    assert c.eligible == {Region.LOMBARDIA: True, Region.PIEMONTE: False, Region.LIGURIA: False}
+    other = classify(CallText(id="o", title="Bando aerospazio: satelliti e droni", programme="Regione Lazio",
+                              text="Progetti di imprese laziali su satelliti e droni."))
+    assert not any(other.eligible.values())
+    assert not other.tri_regional_fit
+
+
+def test_source_regions_are_used_when_the_text_names_none() -> None:
+    c = classify(CallText(id="s", title="Bando per le imprese", text="Contributi a fondo perduto.",
+                          scope=Scope.REGIONAL, regions=(Region.PIEMONTE,)))
+    assert c.eligible == {Region.LOMBARDIA: False, Region.PIEMONTE: True, Region.LIGURIA: False}
+
+
+def test_national_measures_reserved_to_the_south_exclude_the_three_regions() -> None:
+    c = classify(CallText(id="m", title="Credito d'imposta investimenti", programme="MIMIT",
+                          text="Per strutture produttive ubicate nelle regioni del Mezzogiorno."))
+    assert c.scope is Scope.NATIONAL
+    assert not any(c.eligible.values())
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Le imprese possono partecipare solo in forma singola.", Consortium.SINGLE),
+    ("Domanda in forma singola o associata.", Consortium.OPTIONAL),
+    ("Partenariati composti da almeno tre imprese.", Consortium.REQUIRED),
+    ("Contributo sotto forma di voucher alle MPMI.", Consortium.SINGLE),
+    ("Possono beneficiare del voucher anche le reti d'impresa.", Consortium.OPTIONAL),
+])
+def test_consortium_cues(text: str, expected: Consortium) -> None:
+    assert classify(CallText(id="k", title="Bando", text=text, programme="Regione Piemonte")).consortium \
+        is expected
+
+
+def test_fit_needs_all_regions_a_partnership_and_a_theme() -> None:
+    eu = classify(CallText(id="f", title="Ultra-efficient regional aircraft", text="Clean Aviation call.",
+                           identifier="HORIZON-JU-CLEAN-AVIATION-2025-02-REG-01"))
+    assert eu.tri_regional_fit and eu.fit_score == 2
+    assert "foreign partners" in eu.fit_reason and "partner esteri" in eu.fit_reason_it
+    voucher = classify(CallText(id="v", title="Voucher cybersecurity", programme="MIMIT",
+                                text="Voucher per servizi di cybersecurity e sicurezza informatica."))
+    assert not voucher.tri_regional_fit and voucher.fit_score == 0
+    assert "Single applicants" in voucher.fit_reason
+    culture = classify(CallText(id="c", title="Creative Europe cooperation projects",
+                                text="Cooperation projects of cultural organisations.", programme="Creative Europe"))
+    assert not culture.tri_regional_fit and "no cluster theme" in culture.fit_reason
+
+
+def test_to_json_has_the_contract_keys() -> None:
+    data = classify(CallText(id="j", title="Drones", text="U-space drones.")).to_json()
+    assert {"id", "themes", "eligible", "scope", "consortium", "tri_regional_fit", "fit_score", "fit_reason",
+            "evidence"} <= set(data)
+    assert set(data["eligible"]) == {"lombardia", "piemonte", "liguria"}
+    json.dumps(data)
+    ev = data["evidence"]["themes"]["air_mobility"][0]
+    assert ev["field"] in {"title", "text"} and isinstance(ev["start"], int)
+
+
+def test_evidence_positions_point_at_the_original_text() -> None:
+    text = "Progetti sull'aviazione sostenibile e la propulsione elettrica degli aerei."
+    c = classify(CallText(id="e", title="Bando", text=text))
+    for ev in c.themes[0].evidence:
+        if ev.field == "text" and ev.start is not None:
+            assert text[ev.start:ev.end] == ev.matched
+
+
+def test_explain_lists_every_decision() -> None:
+    out = explain(classify(CallText(id="x", title="Hydrogen-powered aircraft", text="Clean Aviation call.",
+                                    identifier="HORIZON-JU-CLEAN-AVIATION-2022-01-SMR-01")))
+    for part in ("scope: eu", "eligible:", "consortium:", "green_aviation", "identifier", "tri-regional fit: yes"):
+        assert part in out
+
+
+def test_rules_version_changes_when_a_rule_file_changes(tmp_path: Path) -> None:
+    assert load_rules().version == RULES_VERSION
+    copy = tmp_path / "rules"
+    shutil.copytree(RULES, copy)
+    assert load_rules(copy).version == RULES_VERSION
+    themes = json.loads((copy / "themes.json").read_text(encoding="utf-8"))
+    themes["themes"]["air_mobility"]["strong"].append("flying carpet")
+    (copy / "themes.json").write_text(json.dumps(themes), encoding="utf-8")
+    changed = load_rules(copy)
+    assert changed.version != RULES_VERSION
+    assert classify(CallText(id="z", title="Flying carpet", text="A flying carpet."), changed).theme_ids == \
+        ["air_mobility"]
+
+
+@pytest.mark.parametrize("name", ["dev.jsonl", "extra.jsonl"])
+def test_targets_on_labelled_calls(name: str) -> None:
+    report = evaluate_calls(load_labelled((FIXTURES / name).read_text(encoding="utf-8").splitlines()))
+    assert report.calls >= 40
+    assert report.macro_f1 >= 0.95
+    assert report.region_accuracy >= 0.97
+    assert report.fit.f1 >= 0.95
