@@ -75,8 +75,9 @@ class LombardiaScraper:
             if str(row.get("tipo_strumento", "")).strip().lower() in EXCLUDED_TYPES:
                 continue
             call = self.call_from_row(row, page, when)
+            # meta stays JSON (the row, not the call) so the engine can remember this page's follow-ups
             yield Request(url=self.detail_url(call.external_id), callback="parse_detail",
-                          meta={"call": call}, fallback=(call,))
+                          meta={"row": dict(row)}, fallback=(call,))
         if len(rows) >= self.page_size:
             today = date.fromisoformat(page.request.meta["today"]) if "today" in page.request.meta \
                 else today_in_rome()
@@ -98,14 +99,22 @@ class LombardiaScraper:
         )
 
     def parse_detail(self, page: Page) -> Iterable[Yield]:
-        """Enrich the dataset call with the detail page; an error page raises ParseError."""
-        base: ScrapedCall = page.request.meta["call"]
+        """Enrich the dataset call with its detail page.
+
+        An error page served with HTTP 200 (unknown or moved code) is recognised and nothing is read
+        from it: the call is kept as the register describes it. A real page without the expected
+        elements raises ParseError.
+        """
+        base = self.call_from_row(require(page.request.meta.get("row"), "register row in meta"), page,
+                                  page.fetched_at)
         tree = LexborHTMLParser(page.text)
         title_tag = tree.css_first("title")
         page_title = clean_text(title_tag.text()) if title_tag else ""
         if page_title.lower().startswith("errore"):
-            raise ParseError(f"{page.url}: the portal answered an error page (HTTP {page.status}, "
-                             f"title {page_title!r}) for {base.external_id}")
+            log.warning("lombardia: %s answered an error page (HTTP %s, title %r); keeping %s as the register "
+                        "has it", page.url, page.status, page_title, base.external_id)
+            yield base
+            return
         chip = tree.css_first("span.chip-label")
         label = clean_text(require(chip.text() if chip else None, "status chip (span.chip-label)", page))
         status = STATUS_LABELS.get(label.lower())

@@ -32,7 +32,8 @@ def dataset_page(scraper: LombardiaScraper, rows: list[dict[str, Any]], offset: 
 
 
 def detail_page(request: Request, html: str, url: str | None = None) -> Page:
-    return Page.recorded(html, url=url or request.url, request=request)
+    page = Page.recorded(html, url=url or request.url, request=request)
+    return Page(request=request, url=page.url, status=200, body=page.body, text=page.text, fetched_at=FETCHED)
 
 
 def tertium_html(fixtures: Path) -> str:
@@ -53,7 +54,7 @@ def test_a_register_row_becomes_a_regional_lombardia_call_with_a_detail_request(
     assert request.callback == "parse_detail"
     assert request.url == "https://www.bandi.regione.lombardia.it/servizi/servizio/bandi/dettaglio/RLP12026052483"
     (call,) = request.fallback
-    assert call == request.meta["call"]
+    assert request.meta == {"row": row}  # JSON, so the engine can memo the page's follow-ups
     assert call.external_id == call.identifier == "RLP12026052483"
     assert call.title == "Bando Tertium"
     assert call.scope is Scope.REGIONAL
@@ -80,7 +81,7 @@ def test_a_full_page_asks_for_the_next_one_and_job_competitions_are_skipped(fixt
             {**row, "codice_bando": "RLA12026000001", "tipo_strumento": "Concorsi Pubblici e Avvisi sul Personale"}]
     out = list(scraper.parse(dataset_page(scraper, rows)))
     details = [r for r in out if isinstance(r, Request) and r.callback == "parse_detail"]
-    assert [r.meta["call"].external_id for r in details] == ["RLP12026052483", "RLP12026052484"]
+    assert [r.fallback[0].external_id for r in details] == ["RLP12026052483", "RLP12026052484"]
     (next_page,) = [r for r in out if isinstance(r, Request) and r.callback == "parse"]
     assert next_page.params is not None and next_page.params["$offset"] == "3"
     assert "'2026-09-01T00:00:00'" in next_page.params["$where"]
@@ -91,7 +92,7 @@ def test_an_empty_closing_date_is_an_always_open_sportello_call(fixtures: Path) 
     row = {**recorded(fixtures)["socrata_row"], "chiusura_adesione": None}
     (request,) = scraper.parse(dataset_page(scraper, [row]))
     assert isinstance(request, Request)
-    call = request.meta["call"]
+    call = request.fallback[0]
     assert call.deadlines == ()
     assert call.status is Status.OPEN
     assert call.deadline_text is not None and "sportello" in call.deadline_text.lower()
@@ -170,9 +171,11 @@ def test_an_http_200_error_page_is_detected(fixtures: Path) -> None:
     request = _base(scraper, "RLO12021022783", "2025-04-28T00:00:00.000", "2025-07-25T00:00:00.000")
     html = ("<!DOCTYPE HTML><html><head><title>Errore | Bandi e Servizi</title></head>"
             "<body><h1>Errore</h1></body></html>")
-    with pytest.raises(ParseError, match="error page"):
-        list(scraper.parse_detail(detail_page(request, html)))
-    assert request.fallback and request.fallback[0].external_id == "RLO12021022783"
+    (call,) = scraper.parse_detail(detail_page(request, html))
+    assert call == request.fallback[0]  # the register's record, nothing read from the error page
+    assert isinstance(call, ScrapedCall)
+    assert call.title == "x" and call.status is Status.CLOSED  # register dates, fetched after closing
+    assert [(d.day, d.date_only) for d in call.deadlines] == [(date(2025, 7, 25), True)]
 
 
 def test_a_changed_layout_without_status_chip_raises(fixtures: Path) -> None:
