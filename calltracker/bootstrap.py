@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from calltracker.config import Settings
+from calltracker.http import HttpClient, HttpPolicy
 from calltracker.migrate import ensure_current
 from calltracker.storage import Store
 
@@ -56,6 +57,20 @@ def signing_key(settings: Settings) -> str:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(key + "\n")
         return key
+
+
+def http_policy(settings: Settings) -> HttpPolicy:
+    """`[http]` -> HttpPolicy."""
+    h = settings.http
+    return HttpPolicy(user_agent=h.user_agent, timeout=h.timeout, max_retries=h.max_retries,
+                      retry_max_wait=h.retry_max_wait, min_delay=h.min_delay, per_host_concurrency=h.concurrency,
+                      max_response_bytes=h.max_response_bytes, max_redirects=h.max_redirects,
+                      respect_robots=h.respect_robots)
+
+
+def build_http(settings: Settings) -> HttpClient:
+    """The one HTTP client (use it as a context manager so its connections are closed)."""
+    return HttpClient(http_policy(settings))
 
 
 def build_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> App:

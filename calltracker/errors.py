@@ -8,7 +8,8 @@
     │   ├── FetchError         HTTP failed after retries (status, timeout, reset, too large)
     │   │   └── RobotsDisallowedError  robots.txt forbids the URL; nothing was fetched
     │   ├── ParseError         a page does not have the layout the scraper expects
-    │   └── ShrinkError        a source returned far fewer calls than its last good run
+    │   ├── ShrinkError        a source returned far fewer calls than its last good run
+    │   └── StoppedError       a stop was requested (SIGTERM) before the source finished; not a failure
     └── DeliveryError          a message could not be sent; `permanent` (5xx) or temporary (4xx, dropped)
 """
 
@@ -65,6 +66,10 @@ class ParseError(SourceError):
 
 class ShrinkError(SourceError):
     """A source yielded far fewer calls than its last good run; the result is not trusted."""
+
+
+class StoppedError(SourceError):
+    """The run was asked to stop (SIGTERM/SIGINT) before the source finished. Not counted as a failure."""
 
 
 class DeliveryError(CalltrackerError):

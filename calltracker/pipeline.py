@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from calltracker.domain import ScrapedCall
-from calltracker.errors import ParseError, ShrinkError, SourceError
+from calltracker.errors import ParseError, ShrinkError, SourceError, StoppedError
 from calltracker.http import Fetched, HostLimits, HttpStats, Validators
 from calltracker.scraping import Page, Part, Request, Scraper
 from calltracker.storage import FieldChange, PageMemo, SaveResult
@@ -212,8 +212,11 @@ class Pipeline:
     """Runs sources concurrently (one thread each); politeness per host lives in the fetcher."""
 
     def __init__(self, store: StorePort, fetcher: Fetcher, *, clock: Callable[[], datetime] = utc_now,
-                 shrink_ratio: float = 0.5, broken_after: int = 3) -> None:
+                 shrink_ratio: float = 0.5, broken_after: int = 3,
+                 should_stop: Callable[[], bool] | None = None) -> None:
         self.store = store
+        # Checked before each request: on SIGTERM a source finishes the pages in flight, saves them, and stops.
+        self.should_stop = should_stop or (lambda: False)
         self.fetcher = fetcher
         self.clock = clock
         self.shrink_ratio = shrink_ratio
@@ -251,7 +254,8 @@ class Pipeline:
         except Exception as exc:  # noqa: BLE001 - the error boundary: record any failure, let other sources run
             if not isinstance(exc, SourceError):
                 log.exception("%s: unexpected error", job.name)
-            report = self._finish(job, run_id, outcome="failed", seconds=time.monotonic() - t0, stats=stats,
+            outcome = "stopped" if isinstance(exc, StoppedError) else "failed"
+            report = self._finish(job, run_id, outcome=outcome, seconds=time.monotonic() - t0, stats=stats,
                                   error=f"{type(exc).__name__}: {exc}", dry_run=dry_run)
         (log.info if report.outcome == "ok" else log.warning)("%s", report.line())
         if report.broken:
@@ -269,8 +273,8 @@ class Pipeline:
         workers = max(1, job.limits.concurrency if job.limits and job.limits.concurrency else 1)
         in_flight: dict[Future[Fetched], tuple[Request, tuple[str, ...], PageMemo | None]] = {}
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{job.name}-fetch") as pool:
-            while frontier or in_flight:
-                while frontier and len(in_flight) < workers:
+            while (frontier and not self.should_stop()) or in_flight:
+                while frontier and len(in_flight) < workers and not self.should_stop():
                     request, fallback_ids = frontier.popleft()
                     memo = None
                     if not dry_run and request.conditional:
@@ -292,6 +296,8 @@ class Pipeline:
                     if on_progress is not None:
                         on_progress(Progress(job.name, harvest.pages, len(harvest.seen_ids),
                                              len(frontier) + len(in_flight)))
+        if frontier:
+            raise StoppedError(f"stopped on request with {len(frontier)} requests left; what was fetched is saved")
         return harvest
 
     def _flush(self, job: SourceJob, harvest: _Harvest, run_id: int | None) -> None:

@@ -44,12 +44,6 @@ def test_classify_explain_goes_to_stderr() -> None:
     assert json.loads(result.stdout)["id"] == "1"
 
 
-def test_classify_with_a_call_reference_needs_the_database() -> None:
-    result = CliRunner().invoke(classify_command, ["some-call", "--explain"])
-    assert result.exit_code == 2
-    assert "needs the database" in result.output
-
-
 def test_eval_prints_the_report_and_json() -> None:
     result = CliRunner().invoke(eval_command, [str(DEV)])
     assert result.exit_code == 0

@@ -293,3 +293,22 @@ def test_requests_survive_the_memo_round_trip() -> None:
     assert fallback_ids == ("e1",)
     assert request_key("s", back) == request_key("s", request)
     assert request_key("s", request) != request_key("s", replace(request, params={"page": "3"}))
+
+
+def test_a_stop_request_saves_what_was_fetched_and_is_not_a_failure() -> None:
+    store = FakeStore()
+    fetched: list[str] = []
+
+    def handler(request: Request) -> bytes:
+        fetched.append(request.url)
+        if request.url.endswith("/list"):
+            return listing(5, detail=True)
+        return json.dumps({"title": "Detail"}).encode()
+
+    stop_after_listing = lambda: len(fetched) >= 1  # noqa: E731 - a stop that arrives after the first page
+    pipeline = Pipeline(store, FunctionFetcher(handler), clock=lambda: NOW, should_stop=stop_after_listing)
+    (report,) = pipeline.run([SourceJob("listing", ListingScraper())])
+    assert report.outcome == "stopped"
+    assert fetched == ["http://listing.test/list"]  # no detail page was started after the stop
+    assert store.runs[0]["outcome"] == "stopped" and "stopped on request" in store.runs[0]["error"]
+    assert store.consecutive_failures("listing") == 0

@@ -52,13 +52,19 @@ def cli(ctx: click.Context, config_path: str | None, debug: bool, log_format: st
 
 
 def _register() -> None:
-    from calltracker.cli import calls_cmds, db_cmds, members_cmds, sources_cmds
+    from calltracker.cli import calls_cmds, db_cmds, members_cmds, run_cmds, scrape_cmds, sources_cmds
+    from calltracker.cli.classify_cmds import classify_command, eval_command
 
     cli.add_command(db_cmds.db)
     cli.add_command(calls_cmds.calls)
     cli.add_command(members_cmds.members)
     cli.add_command(sources_cmds.sources)
     cli.add_command(sources_cmds.status)
+    cli.add_command(scrape_cmds.scrape)
+    cli.add_command(classify_command, "classify")
+    cli.add_command(eval_command, "eval")
+    cli.add_command(run_cmds.run)
+    cli.add_command(run_cmds.run_once)
 
 
 _register()

@@ -13,8 +13,15 @@ from calltracker.evaluation import evaluate_calls, format_report, load_labelled
 
 
 def _explain_stored_call(ctx: click.Context, call_ref: str) -> None:
-    """Classify a stored call (replaced by the lead once the database wiring exists)."""
-    raise click.UsageError("needs the database", ctx=ctx)
+    """Classify a stored call afresh and print every rule that fired (and the JSON result without --explain)."""
+    from calltracker.cli.context import state
+    from calltracker.tagging import explain_stored_call
+
+    text, result = explain_stored_call(state().app.store, call_ref)
+    if ctx.params.get("show_explain"):
+        click.echo(text)
+    else:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
 
 
 def _call_from(record: Any) -> CallText:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import click
 
@@ -45,6 +48,56 @@ def configure_logging(level: str, fmt: str) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
+class SecretRedactor(logging.Filter):
+    """Replaces every configured secret in a log record (message, arguments, traceback) with ***."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        # Longest first, so a secret containing another is replaced whole. Very short values would
+        # blank out ordinary words; nobody should use them as secrets anyway.
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        record.msg = self.redact(record.getMessage())
+        record.args = None
+        if record.exc_info:
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = self.redact(text)
+            record.exc_info = None
+            fields = dict(getattr(record, "fields", None) or {})
+            fields["exc"] = record.exc_text
+            record.fields = fields
+        return True
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """The secrets in the settings (and a generated signing key), also URL-quoted as inside a database URL."""
+    values = [settings.database.password, settings.mail.smtp_password, settings.web.signing_key]
+    key_file = Path(settings.data_dir) / "signing.key"
+    if settings.web.signing_key is None and key_file.is_file():
+        values.append(key_file.read_text(encoding="utf-8").strip())
+    found = [v for v in values if v]
+    return found + [quote(v, safe="") for v in found]
+
+
+def install_redaction(settings: Settings) -> SecretRedactor:
+    """Put a SecretRedactor on the CLI's log handlers (filters on handlers see every propagated record)."""
+    redactor = SecretRedactor(secret_values(settings))
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "_calltracker", False):
+            for old in [f for f in handler.filters if isinstance(f, SecretRedactor)]:
+                handler.removeFilter(old)
+            handler.addFilter(redactor)
+    return redactor
+
+
 @dataclass
 class CliState:
     config_path: str | None = None
@@ -59,6 +112,7 @@ class CliState:
             self._settings = load_settings(self.config_path)
             configure_logging("DEBUG" if self.debug else self._settings.logging.level,
                               self.log_format or self._settings.logging.format)
+            install_redaction(self._settings)  # every command, not only the scheduler: no secret is ever logged
         return self._settings
 
     @property

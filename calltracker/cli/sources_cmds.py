@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
 from calltracker.cli.context import state
 from calltracker.cli.output import emit_json, emit_table, json_option
+from calltracker.scheduler import next_runs
 
 
 @click.group()
@@ -29,13 +32,17 @@ def sources_list(as_json: bool) -> None:
 
 
 def collect_status() -> dict[str, Any]:
+    """Everything `status` shows, as plain data (the JSON output)."""
     app = state().app
     settings = app.settings
+    now = app.clock()
     last = app.store.last_runs()
+    states = app.store.source_states()
     out: list[dict[str, Any]] = []
     for name, src in sorted(settings.sources.items()):
         run = last.get(name)
         failures = app.store.consecutive_failures(name)
+        broken_since, notified_at = states.get(name, (None, None))
         out.append({
             "source": name,
             "enabled": src.enabled,
@@ -47,22 +54,54 @@ def collect_status() -> dict[str, Any]:
             "error": run.error if run else None,
             "consecutive_failures": failures,
             "broken": failures >= settings.scrape.broken_after,
+            "broken_since": broken_since,
+            "staff_notified_at": notified_at,
         })
-    return {"sources": out, "calls": app.store.count_calls(), "deliveries": app.store.delivery_counts()}
+    zone = ZoneInfo(settings.schedule.timezone)
+    jobs = []
+    locks = {lock["name"]: lock for lock in app.store.job_locks() if lock["expires_at"] > now}
+    for name, at in next_runs(settings.schedule, now).items():
+        lock = locks.get(name)
+        jobs.append({
+            "job": name,
+            "cron": getattr(settings.schedule, name),
+            "next_run": at.astimezone(zone) if at else None,
+            "running": lock is not None,
+            "running_on": lock["holder"] if lock else None,
+            "running_since": lock["acquired_at"].astimezone(zone) if lock else None,
+        })
+    return {"sources": out, "calls": app.store.count_calls(), "deliveries": app.store.delivery_counts(),
+            "unsent_deliveries": app.store.unsent_deliveries(limit=20), "jobs": jobs,
+            "timezone": settings.schedule.timezone}
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
 @click.command()
 @json_option
 def status(as_json: bool) -> None:
-    """Per source: last run, outcome, counts and consecutive failures; deliveries by status."""
+    """Per source: last run, outcome, counts, failures in a row; unsent deliveries; jobs and next runs."""
     data = collect_status()
     if as_json:
         emit_json(data)
         return
     emit_table(["source", "enabled", "last_run", "outcome", "seen", "new", "changed", "failures", "error"],
-               [[s["source"], s["enabled"], s["last_run"].strftime("%Y-%m-%d %H:%M") if s["last_run"] else "-",
+               [[s["source"], s["enabled"], _when(s["last_run"]),
                  s["outcome"] + (" (BROKEN)" if s["broken"] else ""), s["seen"], s["new"], s["changed"],
                  s["consecutive_failures"], s["error"]] for s in data["sources"]],
                widths={"error": 60})
     deliveries = ", ".join(f"{n} {k}" for k, n in sorted(data["deliveries"].items())) or "none"
     click.echo(f"\n{data['calls']} calls stored; deliveries: {deliveries}")
+    if data["unsent_deliveries"]:
+        click.echo("\nnot sent yet (oldest first):")
+        emit_table(["id", "kind", "period", "to", "status", "attempts", "next_attempt", "last_error"],
+                   [[d["id"], d["kind"], d["period_key"], d["email"], d["status"], d["attempts"],
+                     _when(d["next_attempt_at"]), d["last_error"]] for d in data["unsent_deliveries"]],
+                   widths={"last_error": 60})
+    click.echo(f"\njobs ({data['timezone']}):")
+    emit_table(["job", "cron", "next_run", "running"],
+               [[j["job"], j["cron"], _when(j["next_run"]),
+                 f"since {_when(j['running_since'])} on {j['running_on']}" if j["running"] else "no"]
+                for j in data["jobs"]])

@@ -1,0 +1,97 @@
+"""`calltracker run` (the long-running scheduler) and `calltracker run-once` (for cron or systemd timers)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from types import FrameType
+from zoneinfo import ZoneInfo
+
+import click
+
+from calltracker import scheduler
+from calltracker.cli.context import install_redaction, state
+from calltracker.config import Settings
+from calltracker.jobs import JOB_NAMES, STOP, JobRunner, StopToken, job_table
+
+log = logging.getLogger(__name__)
+
+JOB_CHOICE = click.Choice(list(JOB_NAMES))
+
+
+def install_signal_handlers(stop: StopToken) -> Callable[[], None]:
+    """SIGTERM/SIGINT ask the jobs to stop after their current item; a second signal stops at once."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        log.info("%s received: finishing the current item, then exiting (again to stop at once)",
+                 signal.Signals(signum).name)
+        stop.stop()
+        for sig in previous:
+            signal.signal(sig, signal.SIG_DFL)
+
+    for sig in previous:
+        signal.signal(sig, handle)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
+
+
+def _prepare() -> tuple[Settings, JobRunner]:
+    settings = state().settings  # ConfigError here exits 2 before anything runs
+    STOP.reset()  # a fresh run; the token only carries a stop request within one command
+    table = job_table()
+    redactor = install_redaction(settings)
+    app = state().app
+    return settings, JobRunner(app, table, stop=STOP, redact=redactor.redact)
+
+
+@click.command("run")
+@click.option("--now", "run_now", multiple=True, type=JOB_CHOICE,
+              help="Also run this job right away at start (repeatable), e.g. after a deploy.")
+def run(run_now: tuple[str, ...]) -> None:
+    """Run the scheduler: scrape, alerts and digest on their cron schedules until SIGTERM/SIGINT.
+
+    Missed runs are coalesced into one if within schedule.misfire_grace_seconds; a job never overlaps
+    itself, and a lock in the database keeps other instances from running the same job at once.
+    On SIGTERM or SIGINT the running job finishes its current item and the process exits 0.
+    """
+    settings, runner = _prepare()
+    restore = install_signal_handlers(STOP)
+    zone = ZoneInfo(settings.schedule.timezone)
+    where = runner.app.store.engine.url.render_as_string(hide_password=True)
+    log.info("calltracker scheduler starting (database %s, time zone %s, holder %s)", where,
+             settings.schedule.timezone, runner.holder)
+    try:
+        scheduler.serve(runner.run, scheduler.cron_triggers(settings.schedule), STOP, zone=zone,
+                        misfire_grace_seconds=settings.schedule.misfire_grace_seconds, run_now=run_now)
+    finally:
+        restore()
+
+
+@click.command("run-once")
+@click.option("--only", multiple=True, type=JOB_CHOICE,
+              help="Run only this job (repeatable). Default: scrape, alerts and digest, in that order.")
+def run_once(only: tuple[str, ...]) -> None:
+    """Run the jobs once and exit, for cron or systemd timers.
+
+    Exit status: 0 when everything went well (or another instance was already running a job),
+    1 when a source or a delivery failed, 2 for a configuration error.
+    """
+    _settings, runner = _prepare()
+    names = [n for n in JOB_NAMES if n in only] if only else list(JOB_NAMES)
+    restore = install_signal_handlers(STOP)
+    try:
+        results = runner.run_many(names)
+    finally:
+        restore()
+    for name, result in zip(names, results, strict=False):
+        status = "skipped" if result.skipped else ("ok" if result.ok else "FAILED")
+        click.echo(f"{name}: {status}: {result.summary}")
+    if not all(r.ok for r in results):
+        sys.exit(1)

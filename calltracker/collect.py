@@ -1,0 +1,76 @@
+"""Service: scrape sources through the pipeline, then classify what is new or changed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from functools import partial
+from typing import Protocol
+
+from calltracker.bootstrap import App, build_http, utc_now
+from calltracker.config import Settings
+from calltracker.errors import InputError
+from calltracker.http import HostLimits
+from calltracker.pipeline import Fetcher, Pipeline, Progress, SourceJob, SourceReport, StorePort
+from calltracker.scraping import Scraper
+from calltracker.tagging import classify_pending
+
+
+class StopFlag(Protocol):
+    @property
+    def stopped(self) -> bool: ...
+
+
+def _make_scraper(name: str, settings: Settings) -> Scraper:
+    from scrapers import scraper_class
+
+    src = settings.sources[name]
+    cls = scraper_class(name, src.type)
+    # a config-defined source's class is its type: it learns the source's name from us
+    scraper: Scraper = cls(src.options()) if src.type == "coded" else cls(src.options(), name=name)
+    return scraper
+
+
+def source_jobs(settings: Settings, names: Sequence[str] = ()) -> list[SourceJob]:
+    """Jobs for the named sources (all enabled ones when none is named). Unknown names are an InputError."""
+    unknown = [n for n in names if n not in settings.sources]
+    if unknown:
+        known = ", ".join(sorted(settings.sources))
+        raise InputError(f"unknown source {', '.join(unknown)} (configured: {known})")
+    chosen = list(dict.fromkeys(names)) or settings.enabled_sources()
+    jobs = []
+    for name in chosen:
+        src = settings.sources[name]
+        limits = HostLimits(min_delay=src.min_delay, concurrency=src.concurrency) \
+            if src.min_delay is not None or src.concurrency is not None else None
+        jobs.append(SourceJob(name, limits=limits, factory=partial(_make_scraper, name, settings)))
+    return jobs
+
+
+def run_scrape(settings: Settings, store: StorePort, http: Fetcher, *, names: Sequence[str] = (),
+               dry_run: bool = False, clock: Callable[[], datetime] = utc_now,
+               on_progress: Callable[[Progress], None] | None = None,
+               should_stop: Callable[[], bool] | None = None) -> list[SourceReport]:
+    """Scrape the named (or all enabled) sources with already-built objects; one report per source."""
+    pipeline = Pipeline(store, http, clock=clock, shrink_ratio=settings.scrape.shrink_ratio,
+                        broken_after=settings.scrape.broken_after, should_stop=should_stop)
+    return pipeline.run(source_jobs(settings, names), dry_run=dry_run, on_progress=on_progress)
+
+
+
+
+def scrape_and_classify(app: App, http: Fetcher, *, names: Sequence[str] = (), dry_run: bool = False,
+                        on_progress: Callable[[Progress], None] | None = None,
+                        should_stop: Callable[[], bool] | None = None) -> list[SourceReport]:
+    """Scrape, then classify every call that is new, changed or classified by older rules."""
+    reports = run_scrape(app.settings, app.store, http, names=names, dry_run=dry_run, clock=app.clock,
+                         on_progress=on_progress, should_stop=should_stop)
+    if not dry_run:
+        classify_pending(app.store, app.clock())
+    return reports
+
+
+def run_scrape_job(app: App, stop: StopFlag | None = None) -> list[SourceReport]:
+    """The scheduler's scrape job: every enabled source, then classification. Honours a stop request."""
+    with build_http(app.settings) as http:
+        return scrape_and_classify(app, http, should_stop=(lambda: stop.stopped) if stop is not None else None)

@@ -1,0 +1,60 @@
+"""Service: classify stored calls that are new, changed, or were classified by older rules."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from calltracker.classify import RULES_VERSION, CallText, Classification, classify
+from calltracker.domain import Region, Scope
+from calltracker.storage import Store
+
+log = logging.getLogger(__name__)
+
+
+def call_text(row: Any) -> CallText:
+    """The classifier's view of a stored call row."""
+    text = "\n".join(part for part in (row["summary"], row["description"]) if part)
+    scope = None
+    if row["scope"]:
+        try:
+            scope = Scope(row["scope"])
+        except ValueError:
+            scope = None
+    return CallText(
+        id=str(row["id"]), title=row["title"], text=text, identifier=row["identifier"],
+        programme=row["programme"], language=row["language"], source=row["source"], scope=scope,
+        regions=tuple(Region(r) for r in (row["regions"] or ()) if r in {x.value for x in Region}),
+    )
+
+
+def store_classification(store: Store, call_id: int, result: Classification, now: datetime) -> None:
+    store.save_classification(
+        call_id, rules_version=result.rules_version,
+        themes={t.theme.value: float(t.score) for t in result.themes},
+        eligible={region.value: ok for region, ok in result.eligible.items()},
+        scope=result.scope.value, consortium=result.consortium.value,
+        tri_regional_fit=result.tri_regional_fit, fit_score=result.fit_score, fit_reason=result.fit_reason,
+        fit_reason_it=result.fit_reason_it, evidence=result.to_json()["evidence"], now=now,
+    )
+
+
+def classify_pending(store: Store, now: datetime, ids: Iterable[int] | None = None) -> int:
+    """Classify the given calls, or every call whose classification is missing or stale. Returns the count."""
+    todo = list(ids) if ids is not None else store.calls_to_classify(RULES_VERSION)
+    for call_id in todo:
+        store_classification(store, call_id, classify(call_text(store.call_text(call_id))), now)
+    if todo:
+        log.info("classified %d calls (rules %s)", len(todo), RULES_VERSION)
+    return len(todo)
+
+
+def explain_stored_call(store: Store, ref: str) -> tuple[str, Classification]:
+    """Classify a stored call afresh and explain every rule that fired."""
+    from calltracker.classify import explain
+
+    view = store.get_call(ref)
+    result = classify(call_text(store.call_text(view.id)))
+    return explain(result), result
