@@ -25,7 +25,9 @@ def _make_scraper(name: str, settings: Settings) -> Scraper:
     from scrapers import scraper_class
 
     src = settings.sources[name]
-    scraper: Scraper = scraper_class(name, src.type)(src.options())
+    cls = scraper_class(name, src.type)
+    # a config-defined source's class is its type: it learns the source's name from us
+    scraper: Scraper = cls(src.options()) if src.type == "coded" else cls(src.options(), name=name)
     return scraper
 
 

@@ -1,0 +1,86 @@
+"""Pure linking: the same call seen by two sources (a Liguria measure on the regional portal and on
+incentivi.gov.it) shares at least one key; storage links such records to one call, keeping both.
+
+Keys: official identifiers (a call's own `identifier`, Lombardia codes like `RLO12024036663`, EU topic
+ids, Joomla `publiccompetition/<id>` numbers per site) wherever they appear in the record's URLs;
+the official URL itself; and the normalised title with each region and deadline day.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from urllib.parse import unquote, urlsplit
+
+from calltracker.domain import ScrapedCall
+
+_LOMBARDIA_CODE = re.compile(r"(?<![A-Z0-9])(R[A-Z]{2}\d{11})(?![0-9])")
+_EU_TOPIC = re.compile(r"/topic-details/([A-Za-z0-9][A-Za-z0-9._-]+)")
+_PUBLICCOMPETITION = re.compile(r"/publiccompetition/(\d+):")
+
+
+def normalise_title(title: str) -> str:
+    """Lower-case ASCII words: accents, quotes, punctuation and spacing do not matter."""
+    spaced = re.sub(r"[\W_]+", " ", title.lower())  # ’ and ' both separate words
+    ascii_text = unicodedata.normalize("NFKD", spaced).encode("ascii", "ignore").decode()
+    return " ".join(ascii_text.split())
+
+
+def normalise_identifier(identifier: str) -> str:
+    return re.sub(r"\s+", "", identifier).upper()
+
+
+def normalise_url(url: str) -> str | None:
+    """Scheme, `www.`, case of the host, fragment and a trailing slash do not matter; the query does."""
+    parts = urlsplit(unquote(url.strip()))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    host = parts.netloc.lower().removeprefix("www.")
+    path = parts.path.rstrip("/")
+    return f"{host}{path}" + (f"?{parts.query}" if parts.query else "")
+
+
+def _urls(call: ScrapedCall) -> list[str]:
+    urls = [call.url]
+    link = call.raw.get("link")  # the official page a catalogue record points to (incentivi.gov.it)
+    if isinstance(link, str):
+        urls.append(link)
+    return urls
+
+
+def _identifiers(call: ScrapedCall, urls: Iterable[str]) -> set[str]:
+    found: set[str] = set()
+    if call.identifier:
+        found.add(f"id:{normalise_identifier(call.identifier)}")
+    for text in [*urls, call.identifier or ""]:
+        found.update(f"id:{code}" for code in _LOMBARDIA_CODE.findall(text))
+        found.update(f"id:{normalise_identifier(t)}" for t in _EU_TOPIC.findall(text))
+        for number in _PUBLICCOMPETITION.findall(text):
+            host = (urlsplit(text).netloc or "").lower().removeprefix("www.")
+            found.add(f"publiccompetition:{host}:{number}")
+    return found
+
+
+def link_keys(call: ScrapedCall) -> set[str]:
+    """Every key under which another source's record of the same call could be found."""
+    urls = _urls(call)
+    keys = _identifiers(call, urls)
+    keys.update(f"url:{u}" for u in (normalise_url(x) for x in urls) if u)
+    title = normalise_title(call.title)
+    if title:
+        for region in call.regions:
+            for deadline in call.deadlines:
+                keys.add(f"title:{title}|{region.value}|{deadline.day.isoformat()}")
+    return keys
+
+
+def same_call(a: ScrapedCall, b: ScrapedCall) -> bool:
+    """Whether two records from different sources describe the same call.
+
+    Records of one source are distinct calls by definition (their own ids differ), even when they
+    share a generic link: incentivi.gov.it lists two Bolzano measures under one landing page.
+    """
+    if a.source == b.source:
+        return a.external_id == b.external_id
+    return bool(link_keys(a) & link_keys(b))

@@ -1,0 +1,110 @@
+"""Linking the same call across sources, on the recorded (and, for Liguria, synthesised) payloads."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from calltracker.domain import ScrapedCall
+from calltracker.linking import link_keys, normalise_title, normalise_url, same_call
+from calltracker.scraping import Page, Request
+from scrapers.incentivi import IncentiviScraper
+from scrapers.liguria import LiguriaScraper
+from scrapers.lombardia import LombardiaScraper
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FETCHED = datetime(2026, 9, 2, 9, 0, tzinfo=UTC)
+
+
+def incentivi(*docs: dict[str, Any], include_other_regions: bool = False) -> dict[str, ScrapedCall]:
+    scraper = IncentiviScraper({"base_url": "https://www.incentivi.gov.it",
+                                "include_other_regions": include_other_regions})
+    request = scraper.request(0)
+    body = json.dumps({"response": {"numFound": len(docs), "docs": list(docs)}})
+    page = Page(request=request, url=request.url, status=200, body=body.encode(), text=body)
+    return {c.external_id: c for c in scraper.parse(page) if isinstance(c, ScrapedCall)}
+
+
+def raw_docs() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / "incentivi" / "solr_docs_raw_fieldnames_curated_PARTIAL.json")
+                                      .read_text(encoding="utf-8"))
+    return data
+
+
+def full_docs() -> dict[str, dict[str, Any]]:
+    path = FIXTURES / "incentivi" / "solr_response_aliased_fieldnames_FULL.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {d["ID_Incentivo"]: d for d in data["response"]["docs"]}
+
+
+def liguria_calls() -> dict[str, ScrapedCall]:
+    scraper = LiguriaScraper({"base_url": "https://www.filse.it"})
+    out: dict[str, ScrapedCall] = {}
+    body = (FIXTURES / "liguria" / "filse_ajaxLoadBandi_SYNTHESISED.json").read_bytes()
+    filse = scraper.filse_request(0)
+    out.update((c.external_id, c) for c in scraper.parse(Page.recorded(body, url=filse.url, request=filse))
+               if isinstance(c, ScrapedCall))
+    html = (FIXTURES / "liguria" / "regione_publiccompetitions_SYNTHESISED.html").read_text(encoding="utf-8")
+    regione = scraper.regione_request()
+    out.update((c.external_id, c) for c in scraper.parse_regione(Page.recorded(html, url=regione.url,
+                                                                               request=regione))
+               if isinstance(c, ScrapedCall))
+    return out
+
+
+def test_a_liguria_measure_on_incentivi_and_on_the_regional_list_share_the_competition_id() -> None:
+    national = incentivi(raw_docs()["specific"])["1556"]
+    regional = liguria_calls()["regione-3836"]
+    assert "publiccompetition:regione.liguria.it:3836" in link_keys(national) & link_keys(regional)
+    assert same_call(national, regional) and same_call(regional, national)
+
+
+def test_a_liguria_measure_on_filse_links_by_title_region_and_deadline_day() -> None:
+    national = incentivi(raw_docs()["specific"])["1556"]
+    filse = liguria_calls()["filse-447"]
+    shared = link_keys(national) & link_keys(filse)
+    assert shared == {"title:pr fesr liguria 2021 2027 sostegno all accesso al credito a favore del comparto "
+                      "artigianato|liguria|2026-12-14"}
+    assert same_call(national, filse)
+    assert not same_call(national, liguria_calls()["filse-812"])
+
+
+def test_a_lombardia_measure_on_incentivi_links_to_the_register_by_its_code() -> None:
+    national = incentivi(full_docs()["1468"])["1468"]
+    scraper = LombardiaScraper({"base_url": "https://www.dati.lombardia.it"})
+    row = {"codice_bando": "RLO12024036663", "titolo_bando": "Rafforzamento filiere",
+           "apertura_adesione": "2024-03-28T00:00:00.000", "chiusura_adesione": None}
+    request = scraper.dataset_request(0, date(2026, 9, 1))
+    (follow,) = scraper.parse(Page.recorded(json.dumps([row]), url=request.url, request=request))
+    assert isinstance(follow, Request)
+    regional = follow.fallback[0]
+    assert "id:RLO12024036663" in link_keys(national) & link_keys(regional)
+    assert same_call(national, regional)
+
+
+def test_records_of_one_source_sharing_a_landing_page_stay_distinct() -> None:
+    docs = full_docs()
+    found = incentivi(docs["1433"], docs["1434"], include_other_regions=True)
+    a, b = found["1433"], found["1434"]
+    assert link_keys(a) & link_keys(b)  # the same generic provincia.bz.it page
+    assert not same_call(a, b)
+    assert same_call(a, a)
+
+
+def test_unrelated_calls_do_not_link() -> None:
+    docs = full_docs()
+    found = incentivi(docs["1442"], docs["1468"], docs["143"])
+    regional = liguria_calls()
+    for call in found.values():
+        for other in regional.values():
+            assert not same_call(call, other), (call.external_id, other.external_id)
+
+
+def test_normalisation() -> None:
+    assert normalise_title("  Sostegno all’accesso — al CREDITO! ") == "sostegno all accesso al credito"
+    assert normalise_title("Attività però") == "attivita pero"
+    assert normalise_url("HTTPS://WWW.Filse.it/it/bandi/#top") == "filse.it/it/bandi"
+    assert normalise_url("https://x.it/a.asp?id=3") == "x.it/a.asp?id=3"
+    assert normalise_url("mailto:someone@example.org") is None
