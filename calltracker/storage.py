@@ -53,6 +53,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from calltracker.domain import Deadline, Region, ScrapedCall, Status, Theme, deadline_key, zone_name
 from calltracker.errors import InputError, StorageError
+from calltracker.linking import link_keys
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +149,15 @@ class CallDeadlineRow(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     date_only: Mapped[bool] = mapped_column(Boolean, default=False)
     label: Mapped[str | None] = mapped_column(String(255))
+
+
+class CallLinkKeyRow(Base):
+    """Keys under which another source's record of the same call can be found (see calltracker.linking)."""
+
+    __tablename__ = "call_link_keys"
+    __table_args__ = (Index("ix_call_link_keys_call_id", "call_id"),)
+    key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
 
 
 class CallChangeRow(Base):
@@ -487,6 +497,8 @@ class CallFilter:
     text: str | None = None
     changed_since: datetime | None = None
     ids: tuple[int, ...] | None = None
+    #: Show a call seen by several sources once (its first record), not once per source.
+    canonical_only: bool = False
     limit: int | None = None
     offset: int = 0
 
@@ -858,6 +870,10 @@ class Store:
                 _write_deadlines(conn, list(zip(inserted, (c.deadlines for c in new_calls), strict=True)))
             if change_rows:
                 conn.execute(insert(CallChangeRow), change_rows)
+            relinked = dict(zip(result.new_ids, new_calls, strict=True))
+            ext_of = {row["id"]: ext for ext, row in existing.items()}
+            relinked.update((cid, unique[ext_of[cid]]) for cid in result.changed_ids)
+            _link(conn, source, relinked, new_ids=set(result.new_ids))
             for chunk_start in range(0, len(unchanged_ids), 500):
                 conn.execute(update(CallRow).where(CallRow.id.in_(unchanged_ids[chunk_start:chunk_start + 500]))
                              .values(last_seen_at=now))
@@ -893,6 +909,8 @@ class Store:
         conds: list[ColumnElement[bool]] = []
         if flt.ids is not None:
             conds.append(CallRow.id.in_(flt.ids))
+        if flt.canonical_only:
+            conds.append(CallRow.canonical_id.is_(None))
         if flt.open_only:
             conds.append(CallRow.status != Status.CLOSED.value)
             conds.append(or_(CallRow.last_deadline_at.is_(None), CallRow.last_deadline_at >= now))
@@ -1156,6 +1174,32 @@ class Store:
 
 
 # --- row mapping helpers ---------------------------------------------------------------------------------
+
+
+def _link(conn: Connection, source: str, calls: Mapping[int, ScrapedCall], *, new_ids: set[int]) -> None:
+    """Record the calls' link keys; a new call that shares a key with another source's call is linked to it.
+
+    The first record seen stays canonical; later ones point at it (`canonical_id`), so lists show the call
+    once while both source records are kept.
+    """
+    if not calls:
+        return
+    keys = {call_id: link_keys(call) for call_id, call in calls.items()}
+    conn.execute(delete(CallLinkKeyRow).where(CallLinkKeyRow.call_id.in_(list(calls))))
+    rows = [{"key": k[:512], "call_id": call_id} for call_id, ks in keys.items() for k in sorted(ks)]
+    if rows:
+        conn.execute(insert(CallLinkKeyRow), rows)
+    for call_id in sorted(new_ids):
+        if not keys[call_id]:
+            continue
+        match = conn.execute(
+            select(CallRow.id, CallRow.canonical_id).join(CallLinkKeyRow, CallLinkKeyRow.call_id == CallRow.id)
+            .where(CallLinkKeyRow.key.in_([k[:512] for k in keys[call_id]]), CallRow.source != source,
+                   CallRow.id != call_id)
+            .order_by(CallRow.id).limit(1)).first()
+        if match is not None:
+            conn.execute(update(CallRow).where(CallRow.id == call_id)
+                         .values(canonical_id=match.canonical_id or match.id))
 
 
 def _call_values(call: ScrapedCall, now: datetime) -> dict[str, Any]:

@@ -155,3 +155,22 @@ def test_members_import_creates_then_updates(store: Store) -> None:
     assert member.language == "en" and member.receives_mail and len(member.feed_token) > 20
     with pytest.raises(InputError, match=r'unknown cluster "XYZ" \(known clusters: DAP, LAC, LIG\)'):
         store.import_members("XYZ", [anna], NOW)
+
+
+def test_the_same_call_from_two_sources_is_linked_and_listed_once(store: Store) -> None:
+    filse = ScrapedCall(source="liguria", external_id="filse-123", title="Bando Innovazione PMI liguri 2027",
+                        url="https://www.filse.it/bandi/innovazione-pmi-2027", regions=(Region.LIGURIA,),
+                        deadlines=(Deadline(datetime(2027, 3, 31, 12, tzinfo=ZoneInfo("Europe/Rome"))),))
+    catalogue = ScrapedCall(source="incentivi", external_id="inc-9", title="Bando innovazione PMI liguri 2027",
+                            url="https://www.incentivi.gov.it/it/catalogo/bando-innovazione-pmi-liguri",
+                            regions=(Region.LIGURIA,), raw={"link": "https://filse.it/bandi/innovazione-pmi-2027/"},
+                            deadlines=(Deadline(datetime(2027, 3, 31, 12, tzinfo=ZoneInfo("Europe/Rome"))),))
+    other = make_call("HORIZON-X")
+    (first,) = store.save_calls("liguria", [filse], run_id=None, now=NOW).new_ids
+    (second,) = store.save_calls("incentivi", [catalogue], run_id=None, now=NOW).new_ids
+    store.save_calls("eu_ft", [other], run_id=None, now=NOW)
+    assert store.get_call(second).canonical_id == first
+    assert store.get_call(first).canonical_id is None
+    listed = [c.id for c in store.find_calls(CallFilter(canonical_only=True), now=NOW)]
+    assert first in listed and second not in listed and len(listed) == 2
+    assert store.count_calls() == 3  # both source records are kept

@@ -43,8 +43,10 @@ def calls_list(as_json: bool, open_only: bool, theme: str | None, region: str | 
                tri_regional: bool, limit: int | None) -> None:
     """List stored calls, soonest deadline first."""
     app = state().app
-    found = app.store.find_calls(CallFilter(open_only=open_only, theme=theme, region=region, source=source,
-                                            tri_regional_only=tri_regional, limit=limit), now=app.clock())
+    # A call seen by several sources is listed once, unless one source's records are asked for.
+    flt = CallFilter(canonical_only=source is None, open_only=open_only, theme=theme, region=region, source=source,
+                     tri_regional_only=tri_regional, limit=limit)
+    found = app.store.find_calls(flt, now=app.clock())
     if as_json:
         emit_json([c.to_json() for c in found])
         return

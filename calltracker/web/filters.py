@@ -37,7 +37,7 @@ class BrowseQuery:
     ignored: tuple[str, ...] = field(default=())
 
     def call_filter(self, *, limit: int | None, offset: int = 0) -> CallFilter:
-        return CallFilter(
+        return CallFilter(canonical_only=True,
             open_only=self.status == "active",
             status=self.status if self.status in ("open", "forthcoming", "closed") else None,
             theme=self.theme or None, region=self.region or None, min_fit=self.fit,
