@@ -52,13 +52,15 @@ def cli(ctx: click.Context, config_path: str | None, debug: bool, log_format: st
 
 
 def _register() -> None:
-    from calltracker.cli import calls_cmds, db_cmds, members_cmds, sources_cmds
+    from calltracker.cli import calls_cmds, db_cmds, digest_cmds, members_cmds, sources_cmds
 
     cli.add_command(db_cmds.db)
     cli.add_command(calls_cmds.calls)
     cli.add_command(members_cmds.members)
     cli.add_command(sources_cmds.sources)
     cli.add_command(sources_cmds.status)
+    cli.add_command(digest_cmds.digest)
+    cli.add_command(digest_cmds.alerts)
 
 
 _register()
