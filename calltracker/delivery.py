@@ -150,6 +150,7 @@ class Composer:
         self.domain = mail.from_address.rpartition("@")[2] or "localhost"
         self.sender = formataddr((mail.from_name, mail.from_address))
         self.list_id = self.app.settings.digest.list_id
+        self.ics_cache: dict[tuple[int, str], bytes] = {}  # one batch, one `now`: events are shared
 
     def links(self, member: MemberView, now: datetime) -> dict[str, str]:
         unsubscribe = make_token(self.key, "unsubscribe", member.id, member.token_version, now)
@@ -188,7 +189,8 @@ class Composer:
         context = digest_context(member, content, period=period, now=now, unchecked_sources=unchecked, links=links)
         rendered = render(self.templates, "digest", member.language, context)
         calls = [e.call for e in content.entries]
-        ics = deadlines_calendar(calls, now=now, domain=self.list_id, language=member.language) if calls else None
+        ics = deadlines_calendar(calls, now=now, domain=self.list_id, language=member.language,
+                                 cache=self.ics_cache) if calls else None
         name = "scadenze.ics" if member.language == "it" else "deadlines.ics"
         msg = self.build(member, kind="digest", period_key=period, rendered=rendered, links=links, now=now,
                          ics=ics, ics_name=name)
@@ -198,7 +200,8 @@ class Composer:
         links = self.links(member, now)
         context = alert_context(member, reminder, now=now, links=links)
         rendered = render(self.templates, "alert", member.language, context)
-        ics = deadlines_calendar([reminder.call], now=now, domain=self.list_id, language=member.language)
+        ics = deadlines_calendar([reminder.call], now=now, domain=self.list_id, language=member.language,
+                                 cache=self.ics_cache)
         name = "scadenza.ics" if member.language == "it" else "deadline.ics"
         return self.build(member, kind="alert", period_key=reminder.period_key, rendered=rendered, links=links,
                           now=now, ics=ics, ics_name=name)

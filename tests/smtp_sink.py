@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import socket
@@ -26,10 +25,20 @@ class SinkHandler:
     """Keeps every accepted message; can refuse recipients with 550 and drop the connection after a DATA."""
 
     refuse: set[str] = field(default_factory=set)
-    drop_after: set[int] = field(default_factory=set)  # drop the connection after the n-th accepted message
+    drop_on_mail: set[int] = field(default_factory=set)  # drop the connection at the n-th MAIL FROM
+    mails: int = 0
     messages: list[bytes] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     keep: bool = True
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, mail_options: Any) -> str:
+        self.mails += 1
+        if self.mails in self.drop_on_mail:
+            server.transport.close()  # like an idle timeout or a restart between two messages
+            return "421 closing"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
         if address in self.refuse:
@@ -43,9 +52,6 @@ class SinkHandler:
                 self.messages.append(envelope.content)
             else:
                 self.messages.append(b"")
-            n = len(self.messages)
-        if n in self.drop_after:
-            asyncio.get_running_loop().call_later(0.02, server.transport.close)
         return "250 OK"
 
     def parsed(self) -> list[EmailMessage]:

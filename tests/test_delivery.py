@@ -158,12 +158,13 @@ def test_a_refused_recipient_fails_alone_and_the_others_are_delivered(
 
 def test_a_dropped_connection_mid_batch_is_reopened_and_nothing_is_lost(store: Store, tmp_path: Path) -> None:
     setup_members(store)
-    with SmtpSink(SinkHandler(drop_after={1})) as sink:
+    with SmtpSink(SinkHandler(drop_on_mail={2})) as sink:
         app = make_app(store, tmp_path, sink.port, Clock(NOW))
         report = send_digests(app, period="2026-W48")
         assert report.sent == 3
         got = by_recipient(sink.handler.parsed())
         assert len(got) == 3 and all(len(v) == 1 for v in got.values())
+        assert sink.handler.mails == 4  # the dropped MAIL FROM was sent again on a new connection
 
 
 def test_an_unreachable_server_keeps_everything_queued_for_the_next_run(store: Store, tmp_path: Path) -> None:
