@@ -11,6 +11,7 @@
     │   ├── ShrinkError        a source returned far fewer calls than its last good run
     │   └── StoppedError       a stop was requested (SIGTERM) before the source finished; not a failure
     └── DeliveryError          a message could not be sent; `permanent` (5xx) or temporary (4xx, dropped)
+        └── TransportError     the mail server cannot be used at all (connect, TLS, login, outbox folder)
 """
 
 from __future__ import annotations
@@ -78,3 +79,11 @@ class DeliveryError(CalltrackerError):
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+
+
+class TransportError(DeliveryError):
+    """The transport cannot send anything (unreachable server, TLS or login failure). Nothing was sent;
+    a batch stops instead of charging an attempt to every delivery."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=False)

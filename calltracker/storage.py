@@ -484,6 +484,53 @@ class ImportResult:
     rejected: list[RowProblem]
 
 
+DELIVERY_STATUSES = ("pending", "sent", "failed", "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """A rendered message to put in the outbox. `payload` holds the message itself (see delivery.py)."""
+
+    member_id: int
+    kind: str
+    period_key: str
+    subject: str
+    message_id: str
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DueDelivery:
+    id: int
+    member_id: int
+    kind: str
+    period_key: str
+    attempts: int
+    message_id: str | None
+    payload: dict[str, Any]
+    email: str
+    receives_mail: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    id: int
+    member_id: int
+    email: str
+    kind: str
+    period_key: str
+    status: str
+    attempts: int
+    last_error: str | None
+    message_id: str | None
+    subject: str | None
+    created_at: datetime
+    claimed_at: datetime | None
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    payload: dict[str, Any]
+
+
 @dataclass(frozen=True, slots=True)
 class CallFilter:
     open_only: bool = False
@@ -1165,6 +1212,135 @@ class Store:
 
     # -- deliveries and alerts (digests) ------------------------------------------------------------------
 
+    def add_deliveries(self, rows: Sequence[NewDelivery], now: datetime) -> int:
+        """Write deliveries to the outbox as pending; one that exists (member, kind, period) is left alone.
+
+        Returns how many were added. Safe against a concurrent sender adding the same keys.
+        """
+        if not rows:
+            return 0
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect_insert: Any = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        values = [{"member_id": r.member_id, "kind": r.kind, "period_key": r.period_key, "status": "pending",
+                   "attempts": 0, "message_id": r.message_id, "subject": r.subject, "payload": dict(r.payload),
+                   "created_at": now} for r in rows]
+        added = 0
+        with self._tx() as conn:
+            for start in range(0, len(values), 200):
+                stmt = dialect_insert(DeliveryRow).on_conflict_do_nothing(
+                    index_elements=["member_id", "kind", "period_key"])
+                added += conn.execute(stmt, values[start:start + 200]).rowcount or 0
+        return added
+
+    def delivery_keys(self, kind: str, *, period_keys: Sequence[str] | None = None) -> set[tuple[int, str]]:
+        """(member id, period key) of every delivery of `kind` in the outbox, whatever its status."""
+        stmt = select(DeliveryRow.member_id, DeliveryRow.period_key).where(DeliveryRow.kind == kind)
+        keys = list(period_keys) if period_keys is not None else None
+        out: set[tuple[int, str]] = set()
+        with self._tx() as conn:
+            if keys is None:
+                return {(r.member_id, r.period_key) for r in conn.execute(stmt)}
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                out.update((r.member_id, r.period_key)
+                           for r in conn.execute(stmt.where(DeliveryRow.period_key.in_(chunk))))
+        return out
+
+    def digest_cutoffs(self) -> dict[int, datetime]:
+        """member id -> when their last delivered digest was prepared (its content was chosen then)."""
+        stmt = (select(DeliveryRow.member_id, func.max(DeliveryRow.created_at).label("at"))
+                .where(DeliveryRow.kind == "digest", DeliveryRow.status == "sent").group_by(DeliveryRow.member_id))
+        with self._tx() as conn:
+            out: dict[int, datetime] = {}
+            for r in conn.execute(stmt):
+                at = r.at
+                if isinstance(at, str):  # SQLite's max() hands back text, not the column type
+                    at = datetime.fromisoformat(at)
+                out[r.member_id] = at if at.tzinfo else at.replace(tzinfo=UTC)
+            return out
+
+    def due_deliveries(self, kind: str | None, now: datetime, *, lease: timedelta,
+                       limit: int = 500) -> list[DueDelivery]:
+        """Pending deliveries that may be claimed now: not waiting for a retry, and unclaimed or abandoned."""
+        stmt = (select(DeliveryRow.id, DeliveryRow.member_id, DeliveryRow.kind, DeliveryRow.period_key,
+                       DeliveryRow.attempts, DeliveryRow.message_id, DeliveryRow.payload, MemberRow.email,
+                       MemberRow.active, MemberRow.paused, MemberRow.unsubscribed_at)
+                .join(MemberRow, MemberRow.id == DeliveryRow.member_id)
+                .where(*self._claimable(now, lease)).order_by(DeliveryRow.id).limit(limit))
+        if kind is not None:
+            stmt = stmt.where(DeliveryRow.kind == kind)
+        with self._tx() as conn:
+            return [DueDelivery(id=r.id, member_id=r.member_id, kind=r.kind, period_key=r.period_key,
+                                attempts=r.attempts, message_id=r.message_id, payload=r.payload or {},
+                                email=r.email,
+                                receives_mail=bool(r.active and not r.paused and r.unsubscribed_at is None))
+                    for r in conn.execute(stmt)]
+
+    @staticmethod
+    def _claimable(now: datetime, lease: timedelta) -> list[ColumnElement[bool]]:
+        return [DeliveryRow.status == "pending",
+                or_(DeliveryRow.next_attempt_at.is_(None), DeliveryRow.next_attempt_at <= now),
+                or_(DeliveryRow.claimed_at.is_(None), DeliveryRow.claimed_at < now - lease)]
+
+    def claim_delivery(self, delivery_id: int, worker: str, now: datetime, *, lease: timedelta) -> bool:
+        """Claim one delivery with a conditional update; send it only if this returns True.
+
+        The attempt is counted here, before sending, so a process killed mid-send still counts it.
+        """
+        with self._tx() as conn:
+            changed = conn.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id,
+                                                             *self._claimable(now, lease))
+                                   .values(claimed_at=now, claimed_by=worker,
+                                           attempts=DeliveryRow.attempts + 1)).rowcount
+        return changed == 1
+
+    def finish_delivery(self, delivery_id: int, worker: str, *, status: str, now: datetime,
+                        error: str | None = None, next_attempt_at: datetime | None = None,
+                        payload: Mapping[str, Any] | None = None) -> bool:
+        """Record the outcome of a claimed delivery: sent, failed, cancelled, or pending again (a retry).
+
+        Only the claim holder may finish; False means the claim was lost (it expired and another sender
+        took the delivery over).
+        """
+        if status not in DELIVERY_STATUSES:
+            raise ValueError(f"unknown delivery status {status!r}")
+        values: dict[str, Any] = {"status": status, "last_error": error, "claimed_at": None, "claimed_by": None,
+                                  "next_attempt_at": next_attempt_at}
+        if status == "sent":
+            values["sent_at"] = now
+        if payload is not None:
+            values["payload"] = dict(payload)
+        with self._tx() as conn:
+            changed = conn.execute(update(DeliveryRow).where(
+                DeliveryRow.id == delivery_id, DeliveryRow.claimed_by == worker,
+                DeliveryRow.status == "pending").values(**values)).rowcount
+        return changed == 1
+
+    def release_delivery(self, delivery_id: int, worker: str) -> None:
+        """Give a claim back untried (the transport was down): the attempt is not counted."""
+        with self._tx() as conn:
+            conn.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id, DeliveryRow.claimed_by == worker,
+                                                   DeliveryRow.status == "pending")
+                         .values(claimed_at=None, claimed_by=None, attempts=DeliveryRow.attempts - 1))
+
+    def deliveries(self, kind: str | None = None, *, status: str | None = None) -> list[DeliveryView]:
+        stmt = (select(DeliveryRow.__table__, MemberRow.email).join(MemberRow, MemberRow.id == DeliveryRow.member_id)
+                .order_by(DeliveryRow.id))
+        if kind is not None:
+            stmt = stmt.where(DeliveryRow.kind == kind)
+        if status is not None:
+            stmt = stmt.where(DeliveryRow.status == status)
+        with self._tx() as conn:
+            return [DeliveryView(id=r["id"], member_id=r["member_id"], email=r["email"], kind=r["kind"],
+                                 period_key=r["period_key"], status=r["status"], attempts=r["attempts"],
+                                 last_error=r["last_error"], message_id=r["message_id"], subject=r["subject"],
+                                 created_at=r["created_at"], claimed_at=r["claimed_at"],
+                                 next_attempt_at=r["next_attempt_at"], sent_at=r["sent_at"],
+                                 payload=r["payload"] or {})
+                    for r in conn.execute(stmt).mappings()]
+
+
     # -- status ------------------------------------------------------------------------------------------
 
     def delivery_counts(self) -> dict[str, int]:
@@ -1337,7 +1513,8 @@ def _alembic_version_column() -> Any:
 
 
 __all__ = [
-    "CallFilter", "CallView", "ChangeView", "ClassificationView", "ClusterView", "FieldChange", "ImportResult",
+    "CallFilter", "CallView", "ChangeView", "ClassificationView", "ClusterView", "DeliveryView", "DueDelivery",
+    "FieldChange", "ImportResult", "NewDelivery",
     "MemberInput", "MemberView", "PageMemo", "Region", "RowProblem", "RunView", "SaveResult", "Store",
     "effective_status", "make_engine", "metadata", "parse_member_row", "read_members_csv", "schema_state",
 ]

@@ -52,7 +52,16 @@ def cli(ctx: click.Context, config_path: str | None, debug: bool, log_format: st
 
 
 def _register() -> None:
-    from calltracker.cli import calls_cmds, db_cmds, members_cmds, run_cmds, scrape_cmds, sources_cmds, web_cmds
+    from calltracker.cli import (
+        calls_cmds,
+        db_cmds,
+        digest_cmds,
+        members_cmds,
+        run_cmds,
+        scrape_cmds,
+        sources_cmds,
+        web_cmds,
+    )
     from calltracker.cli.classify_cmds import classify_command, eval_command
 
     cli.add_command(db_cmds.db)
@@ -66,6 +75,8 @@ def _register() -> None:
     cli.add_command(run_cmds.run)
     cli.add_command(run_cmds.run_once)
     cli.add_command(web_cmds.serve)
+    cli.add_command(digest_cmds.digest)
+    cli.add_command(digest_cmds.alerts)
 
 
 _register()

@@ -1,0 +1,54 @@
+"""Edge: load the email templates from `templates/email/` and inline their CSS once, at load time.
+
+HTML templates use comment-shaped block tags (`<!--% for x in xs %-->`) so that an HTML parser keeps them
+in place: that lets css-inline rewrite each template's *source* once (styles from `email.css` become
+`style=` attributes) instead of inlining every rendered message. Jinja caches the compiled result.
+Rules for HTML templates: write `<tbody>` explicitly, keep `{{ }}` inside elements (never loose between
+table rows), and use single quotes inside `{{ }}` that sit in attributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import css_inline
+import jinja2
+
+from calltracker.digest import TemplateSet
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "email"
+STYLESHEET = "email.css"
+
+
+class InliningLoader(jinja2.FileSystemLoader):
+    """A file loader whose `.html` sources come back with the shared stylesheet inlined."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
+        self._css = (path / STYLESHEET).read_text(encoding="utf-8")
+        self._inliner = css_inline.CSSInliner(extra_css=self._css, keep_style_tags=True, load_remote_stylesheets=False)
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        if template.endswith(".html"):
+            if "<html" in source:
+                source = self._inliner.inline(source)
+            else:
+                source = css_inline.inline_fragment(source, self._css)
+        return source, filename, uptodate
+
+
+def load_templates(path: Path | None = None) -> TemplateSet:
+    """The text and HTML environments over `templates/email/` (or `path`)."""
+    folder = path or TEMPLATES_DIR
+    if not (folder / STYLESHEET).exists():
+        raise FileNotFoundError(f"email templates not found in {folder}")
+    common = {"trim_blocks": True, "lstrip_blocks": True, "keep_trailing_newline": False,
+              "undefined": jinja2.StrictUndefined}
+    text_env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), autoescape=False,  # noqa: S701
+                                  **common)  # type: ignore[arg-type]
+    html_env = jinja2.Environment(loader=InliningLoader(folder), autoescape=True,
+                                  block_start_string="<!--%", block_end_string="%-->",
+                                  comment_start_string="<!--#", comment_end_string="#-->", **common)  # type: ignore[arg-type]
+    return TemplateSet(text=text_env, html=html_env)

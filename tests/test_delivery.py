@@ -1,0 +1,282 @@
+"""Digests and alerts end to end: a real SMTP server on 127.0.0.1, the outbox on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from calltracker.bootstrap import App
+from calltracker.config import parse_settings
+from calltracker.delivery import CLAIM_LEASE, send_alerts, send_digests
+from calltracker.errors import DeliveryError
+from calltracker.mailer import SmtpTransport
+from calltracker.storage import Store
+from calltracker.tokens import read_token
+from tests.digest_support import add_member, fixture_records, scraped, store_fixture_calls
+from tests.smtp_sink import SinkHandler, SmtpSink
+
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+KEY = "test-signing-key"
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    with SmtpSink() as s:
+        yield s
+
+
+def make_app(store: Store, tmp_path: Path, port: int, clock: Clock, **digest: Any) -> App:
+    settings = parse_settings({
+        "data_dir": str(tmp_path / "data"), "database": {"url": "sqlite:///unused"},
+        "mail": {"transport": "smtp", "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_timeout": 5.0,
+                 "from_address": "bandi@lac.example.it", "from_name": "Bandi LAC"},
+        "web": {"base_url": "https://bandi.example.org", "signing_key": KEY},
+        "digest": digest,
+    }, environ={})
+    return App(settings=settings, store=store, clock=clock)
+
+
+def setup_members(store: Store) -> None:
+    store_fixture_calls(store, NOW - timedelta(days=2))
+    add_member(store, "giulia@example.it", name="Giulia", language="it", region="piemonte", now=NOW)
+    add_member(store, "john@example.com", name="John", language="en", region="liguria",
+               themes=("artificial_intelligence",), now=NOW)
+    add_member(store, "space@example.it", language="it", themes=("space_economy",), cluster="DAP", now=NOW)
+
+
+def by_recipient(messages: Sequence[EmailMessage]) -> dict[str, list[EmailMessage]]:
+    out: dict[str, list[EmailMessage]] = {}
+    for m in messages:
+        out.setdefault(m["To"].addresses[0].addr_spec, []).append(m)
+    return out
+
+
+def parts(msg: EmailMessage) -> tuple[str, str, str]:
+    text = msg.get_body(("plain",))
+    html = msg.get_body(("html",))
+    assert text is not None and html is not None
+    ics = [p for p in msg.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert len(ics) == 1
+    return text.get_content(), html.get_content(), ics[0].get_content()
+
+
+def test_each_member_gets_one_digest_in_their_language_with_sections_parts_and_headers(
+        store: Store, tmp_path: Path, sink: SmtpSink) -> None:
+    setup_members(store)
+    app = make_app(store, tmp_path, sink.port, Clock(NOW))
+    report = send_digests(app, period="2026-W48")
+    assert (report.prepared, report.sent, report.failed) == (3, 3, 0)
+    got = by_recipient(sink.handler.parsed())
+    assert sorted(got) == ["giulia@example.it", "john@example.com", "space@example.it"]
+    assert all(len(v) == 1 for v in got.values())
+
+    it = got["giulia@example.it"][0]
+    text, html, ics = parts(it)
+    assert it["Subject"].startswith("Bandi aerospazio, settimana 48")
+    assert "PER UNA CANDIDATURA CONGIUNTA TRI-REGIONALE" in text and "IN SCADENZA" in text
+    assert "18 marzo 2027, 17:00 (ora di Bruxelles)" in text
+    assert "Per una candidatura congiunta tri-regionale" in html and 'style="' in html
+    assert "serve un consorzio, quindi LAC, DAP" in html  # the Italian fit reason
+    assert "BEGIN:VEVENT" in ics and "HORIZON-CL4-2027-04-DIGITAL-EMERGING-10" in ics
+    assert it["Message-ID"] == f"<digest.2026-W48.{store.member('giulia@example.it').id}@lac.example.it>"
+    assert it["List-Id"] == "calltracker <calltracker.lac-dap.it>"
+    assert it["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert it["Date"] is not None
+    https, mailto = (x.strip(" <>") for x in str(it["List-Unsubscribe"]).split(","))
+    assert https.startswith("https://bandi.example.org/u/") and mailto.startswith("mailto:bandi@lac.example.it")
+    claims = read_token(KEY, "unsubscribe", https.rsplit("/", 1)[1], NOW)
+    assert claims.member_id == store.member("giulia@example.it").id
+
+    en = got["john@example.com"][0]
+    text, html, _ = parts(en)
+    assert en["Subject"].startswith("Aerospace funding calls, week 48")
+    assert "Other calls for you" in html or "For a joint tri-regional bid" in html
+    assert "Living labs" not in text  # space_economy only: not one of John's themes
+    # The SOIL call is not open to Liguria: the Ligurian member never sees it; the Piemonte one does.
+    assert "Living labs" in got["space@example.it"][0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+    assert {d.status for d in store.deliveries("digest")} == {"sent"}
+    assert all("eml" not in d.payload for d in store.deliveries("digest"))
+
+
+def test_sending_twice_for_the_same_period_sends_nothing_the_second_time(
+        store: Store, tmp_path: Path, sink: SmtpSink) -> None:
+    setup_members(store)
+    app = make_app(store, tmp_path, sink.port, Clock(NOW))
+    assert send_digests(app, period="2026-W48").sent == 3
+    again = send_digests(app, period="2026-W48")
+    assert (again.prepared, again.sent, again.skipped) == (0, 0, 3)
+    assert len(sink.handler.messages) == 3
+
+
+def test_next_week_only_new_or_changed_calls_and_nothing_new_means_no_email(
+        store: Store, tmp_path: Path, sink: SmtpSink) -> None:
+    setup_members(store)
+    clock = Clock(NOW)
+    app = make_app(store, tmp_path, sink.port, clock)
+    send_digests(app, period="2026-W48")
+    clock.now = NOW + timedelta(days=7)
+    record = next(r for r in fixture_records() if r["external_id"] == "HORIZON-CL4-2027-04-DIGITAL-EMERGING-10")
+    moved = scraped(record, deadlines=(scraped(record).deadlines[0].__class__(
+        datetime(2027, 4, 1, 17, 0, tzinfo=scraped(record).deadlines[0].at.tzinfo)),))
+    store.save_calls("eu_ft", [moved], run_id=None, now=NOW + timedelta(days=6))
+    report = send_digests(app, period="2026-W49")
+    # Only members interested in that call hear about it; the space-only member has nothing new.
+    assert report.sent == 2 and report.skipped == 1
+    latest = by_recipient(sink.handler.parsed()[3:])
+    text = latest["giulia@example.it"][0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "CAMBIATI DALL'ULTIMA VOLTA" in text
+    assert "18 marzo 2027, 17:00 (ora di Bruxelles) -> 1 aprile 2027, 17:00 (ora di Bruxelles)" in text
+    assert "Living labs" not in text
+
+
+def test_a_refused_recipient_fails_alone_and_the_others_are_delivered(
+        store: Store, tmp_path: Path) -> None:
+    setup_members(store)
+    with SmtpSink(SinkHandler(refuse={"john@example.com"})) as sink:
+        app = make_app(store, tmp_path, sink.port, Clock(NOW))
+        report = send_digests(app, period="2026-W48")
+        assert (report.sent, report.failed) == (2, 1)
+        assert sorted(by_recipient(sink.handler.parsed())) == ["giulia@example.it", "space@example.it"]
+    failed = store.deliveries("digest", status="failed")
+    assert [d.email for d in failed] == ["john@example.com"]
+    assert failed[0].last_error is not None and "550" in failed[0].last_error
+
+
+def test_a_dropped_connection_mid_batch_is_reopened_and_nothing_is_lost(store: Store, tmp_path: Path) -> None:
+    setup_members(store)
+    with SmtpSink(SinkHandler(drop_on_mail={2})) as sink:
+        app = make_app(store, tmp_path, sink.port, Clock(NOW))
+        report = send_digests(app, period="2026-W48")
+        assert report.sent == 3
+        got = by_recipient(sink.handler.parsed())
+        assert len(got) == 3 and all(len(v) == 1 for v in got.values())
+        assert sink.handler.mails == 4  # the dropped MAIL FROM was sent again on a new connection
+
+
+def test_an_unreachable_server_keeps_everything_queued_for_the_next_run(store: Store, tmp_path: Path) -> None:
+    setup_members(store)
+    from tests.smtp_sink import free_port
+
+    app = make_app(store, tmp_path, free_port(), Clock(NOW))
+    report = send_digests(app, period="2026-W48")
+    assert (report.prepared, report.sent, report.deferred) == (3, 0, 1)
+    assert [(d.status, d.attempts) for d in store.deliveries("digest")] == [("pending", 0)] * 3
+    with SmtpSink() as sink:
+        app = make_app(store, tmp_path, sink.port, Clock(NOW + timedelta(minutes=1)))
+        assert send_digests(app, period="2026-W48").sent == 3
+
+
+class CrashingTransport(SmtpTransport):
+    """Dies like a killed process (BaseException, nothing recorded) on the n-th message, before or after
+    the server accepted it."""
+
+    def __init__(self, port: int, crash_at: int, *, after_accept: bool) -> None:
+        super().__init__("127.0.0.1", port, timeout=5.0)
+        self.count, self.crash_at, self.after_accept = 0, crash_at, after_accept
+
+    def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes) -> None:
+        self.count += 1
+        if self.count == self.crash_at and not self.after_accept:
+            raise SystemExit("killed")
+        super().send_bytes(sender, recipients, data)
+        if self.count == self.crash_at:
+            raise SystemExit("killed")
+
+
+@pytest.mark.parametrize("after_accept", [False, True])
+def test_a_crash_mid_batch_then_a_rerun_sends_each_digest_once(
+        store: Store, tmp_path: Path, sink: SmtpSink, after_accept: bool) -> None:
+    setup_members(store)
+    clock = Clock(NOW)
+    app = make_app(store, tmp_path, sink.port, clock)
+    with pytest.raises(SystemExit):
+        send_digests(app, period="2026-W48", transport=CrashingTransport(sink.port, 2, after_accept=after_accept))
+    assert len(sink.handler.messages) == (2 if after_accept else 1)
+    # An immediate rerun sends the rest but not the delivery that was in flight (its claim is still held).
+    rerun = send_digests(app, period="2026-W48")
+    assert rerun.prepared == 0 and rerun.sent == 1
+    # Once the claim lease has expired, the abandoned delivery is sent by the next run.
+    clock.now = NOW + CLAIM_LEASE + timedelta(seconds=1)
+    later = send_digests(app, period="2026-W48")
+    assert later.sent == 1
+    got = by_recipient(sink.handler.parsed())
+    assert len(got) == 3
+    counts = sorted(len(v) for v in got.values())
+    if after_accept:
+        # The residual window: accepted but not recorded. The copy is byte-identical, same Message-ID.
+        assert counts == [1, 1, 2]
+        twice = next(v for v in got.values() if len(v) == 2)
+        assert twice[0]["Message-ID"] == twice[1]["Message-ID"]
+    else:
+        assert counts == [1, 1, 1]
+    assert {d.status for d in store.deliveries("digest")} == {"sent"}
+
+
+def test_temporary_failures_are_retried_with_backoff_then_given_up(store: Store, tmp_path: Path) -> None:
+    setup_members(store)
+
+    class Busy(SmtpTransport):
+        def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes) -> None:
+            raise DeliveryError("451 try again later", permanent=False)
+
+    clock = Clock(NOW)
+    app = make_app(store, tmp_path, 1, clock)
+    first = send_digests(app, period="2026-W48", transport=Busy("127.0.0.1", 1))
+    assert (first.sent, first.retrying) == (0, 3)
+    waits = [d.next_attempt_at for d in store.deliveries("digest")]
+    assert all(w is not None and w > NOW for w in waits)
+    assert send_digests(app, period="2026-W48", transport=Busy("127.0.0.1", 1)).retrying == 0  # not due yet
+    for _ in range(10):
+        clock.now += timedelta(hours=9)
+        send_digests(app, period="2026-W48", transport=Busy("127.0.0.1", 1))
+    final = store.deliveries("digest")
+    assert {d.status for d in final} == {"failed"} and {d.attempts for d in final} == {7}
+    assert all("gave up after 7 attempts" in (d.last_error or "") for d in final)
+
+
+def test_hostile_scraped_title_and_link_arrive_inert(store: Store, tmp_path: Path, sink: SmtpSink) -> None:
+    record = fixture_records()[0]
+    hostile = scraped(record, title='Bando <script>alert("pwn")</script><img src=x onerror=alert(1)> Droni',
+                      url="javascript:alert(document.cookie)")
+    store.save_calls("eu_ft", [hostile], run_id=None, now=NOW - timedelta(days=1))
+    from tests.digest_support import classify
+
+    classify(store, store.get_call(f"eu_ft:{record['external_id']}").id, record["classification"], NOW)
+    add_member(store, "giulia@example.it", now=NOW)
+    app = make_app(store, tmp_path, sink.port, Clock(NOW))
+    assert send_digests(app, period="2026-W48").sent == 1
+    (msg,) = sink.handler.parsed()
+    text, html, _ = parts(msg)
+    assert "<script" not in html and "onerror" not in html and "javascript:" not in html
+    assert "alert" not in html
+    assert "Bando Droni" in html and "Bando Droni" in text and "javascript:" not in text
+
+
+def test_alerts_remind_once_per_lead_time(store: Store, tmp_path: Path, sink: SmtpSink) -> None:
+    setup_members(store)
+    clock = Clock(NOW)
+    app = make_app(store, tmp_path, sink.port, clock, alert_lead_days=[30, 14, 3])
+    first = send_alerts(app)
+    # HORIZON-CL6-2026-04-GOVERNANCE-01 closes tomorrow: its 3-day reminder, to members interested in it.
+    assert first.sent == 3
+    keys = {d.period_key for d in store.deliveries("alert")}
+    call_id = store.get_call("eu_ft:HORIZON-CL6-2026-04-GOVERNANCE-01").id
+    assert keys == {f"{call_id}:3:2026-11-26"}
+    assert send_alerts(app).sent == 0
+    msg = by_recipient(sink.handler.parsed())["john@example.com"][0]
+    assert msg["Subject"].startswith("Reminder: closes tomorrow")
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
