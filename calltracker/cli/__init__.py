@@ -55,6 +55,7 @@ def _register() -> None:
     from calltracker.cli import (
         calls_cmds,
         db_cmds,
+        demo_cmds,
         digest_cmds,
         members_cmds,
         run_cmds,
@@ -75,6 +76,7 @@ def _register() -> None:
     cli.add_command(run_cmds.run)
     cli.add_command(run_cmds.run_once)
     cli.add_command(web_cmds.serve)
+    cli.add_command(demo_cmds.demo)
     cli.add_command(digest_cmds.digest)
     cli.add_command(digest_cmds.alerts)
 

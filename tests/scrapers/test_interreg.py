@@ -1,4 +1,4 @@
-"""The Interreg programmes defined in config/interreg-sources.toml."""
+"""The Interreg programmes defined in config.example.toml."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from calltracker.scraping import Page
 from scrapers import scraper_class
 from scrapers.configured import HtmlScraper, validate_config
 
-TOML = Path(__file__).resolve().parents[2] / "config" / "interreg-sources.toml"
+TOML = Path(__file__).resolve().parents[2] / "config.example.toml"
 ALL = (Region.LOMBARDIA, Region.PIEMONTE, Region.LIGURIA)
 
 
 def tables() -> dict[str, dict[str, Any]]:
     data: dict[str, dict[str, Any]] = tomllib.loads(TOML.read_text(encoding="utf-8"))["sources"]
-    return data
+    return {name: table for name, table in data.items() if name.startswith("interreg_")}
 
 
 def test_the_five_programmes_are_valid_interreg_sources() -> None:
