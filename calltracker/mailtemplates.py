@@ -17,7 +17,8 @@ import jinja2
 
 from calltracker.digest import TemplateSet
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "email"
+# `calltracker/_templates` links to the top-level templates/ folder, so a wheel carries it too.
+TEMPLATES_DIR = Path(__file__).resolve().parent / "_templates" / "email"
 STYLESHEET = "email.css"
 
 

@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 from calltracker.errors import StorageError
 from calltracker.storage import schema_state
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# `calltracker/_migrations` links to the top-level migrations/ folder, so a wheel carries it too.
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "_migrations"
 
 
 def alembic_config(url: str) -> Config:

@@ -69,7 +69,7 @@ from calltracker.web.i18n import (
 
 log = logging.getLogger(__name__)
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "web"
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "_templates" / "web"  # see mailtemplates.py
 FREQUENCIES = tuple(FREQUENCY_LABELS)
 #: An unsubscribe link must keep working long after the digest that carried it (RFC 8058 asks for it).
 UNSUBSCRIBE_MAX_AGE_DAYS = 400
