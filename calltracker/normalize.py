@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from selectolax.lexbor import LexborHTMLParser
 
-from calltracker.domain import Deadline, Region
+from calltracker.domain import Deadline, Region, Status
 
 ROME = ZoneInfo("Europe/Rome")
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -326,3 +326,25 @@ _REGION_NAMES: dict[str, Region] = {"lombardia": Region.LOMBARDIA, "lombardy": R
 def region_named(name: str | None) -> Region | None:
     """The tracked region a name ("Lombardia", "Piedmont", " liguria ") stands for, if any."""
     return _REGION_NAMES.get(clean_text(name).lower()) if name else None
+
+
+def status_from_dates(opening: Deadline | None, closing: Deadline | None, when: datetime | None) -> Status | None:
+    """Open, forthcoming or closed on `when`, from a call's opening and closing; None without a time to judge by.
+
+    A date-only bound is compared by day in its own zone (a call closing "on the 31st" is open all that day),
+    a bound with a time of day by instant.
+    """
+    if when is None:
+        return None
+
+    def passed(bound: Deadline) -> bool:
+        return bound.day < when.astimezone(bound.at.tzinfo).date() if bound.date_only else bound.at < when
+
+    def ahead(bound: Deadline) -> bool:
+        return bound.day > when.astimezone(bound.at.tzinfo).date() if bound.date_only else bound.at > when
+
+    if closing is not None and passed(closing):
+        return Status.CLOSED
+    if opening is not None and ahead(opening):
+        return Status.FORTHCOMING
+    return Status.OPEN

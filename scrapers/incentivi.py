@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from calltracker.domain import Deadline, Region, Scope, ScrapedCall, Status
 from calltracker.errors import ParseError
-from calltracker.normalize import ROME, clean_text, parse_amount, parse_iso_datetime, region_named
+from calltracker.normalize import clean_text, parse_amount, parse_iso_datetime, region_named, status_from_dates
 from calltracker.scraping import Page, Request, Yield, require
 
 log = logging.getLogger(__name__)
@@ -136,11 +136,4 @@ def _status(opening: Deadline | None, closing: Deadline | None, note: str | None
             when: datetime | None) -> Status | None:
     if note and _EARLY_CLOSE.search(note):
         return Status.CLOSED
-    if when is None:
-        return None
-    today = when.astimezone(ROME).date()
-    if closing is not None and closing.day < today:
-        return Status.CLOSED
-    if opening is not None and opening.day > today:
-        return Status.FORTHCOMING
-    return Status.OPEN
+    return status_from_dates(opening, closing, when)

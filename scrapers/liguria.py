@@ -27,7 +27,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from calltracker.domain import Deadline, Region, Scope, ScrapedCall, Status
 from calltracker.errors import ParseError
-from calltracker.normalize import ROME, clean_text, html_to_text, parse_dates, parse_iso_datetime
+from calltracker.normalize import ROME, clean_text, html_to_text, parse_dates, parse_iso_datetime, status_from_dates
 from calltracker.scraping import Page, Part, Request, Yield, require
 
 log = logging.getLogger(__name__)
@@ -156,11 +156,4 @@ def _date(value: Any) -> Deadline | None:
 
 
 def _status(opening: Deadline | None, deadline: Deadline | None, page: Page) -> Status | None:
-    if page.fetched_at is None:
-        return None
-    now = page.fetched_at.astimezone(ROME)
-    if deadline is not None and (deadline.day < now.date() if deadline.date_only else deadline.at < now):
-        return Status.CLOSED
-    if opening is not None and opening.at > now:
-        return Status.FORTHCOMING
-    return Status.OPEN
+    return status_from_dates(opening, deadline, page.fetched_at)

@@ -20,7 +20,15 @@ from selectolax.lexbor import LexborHTMLParser
 
 from calltracker.domain import Deadline, Region, Scope, ScrapedCall, Status
 from calltracker.errors import ParseError
-from calltracker.normalize import ROME, clean_text, html_to_text, parse_amount, parse_dates, parse_iso_datetime
+from calltracker.normalize import (
+    ROME,
+    clean_text,
+    html_to_text,
+    parse_amount,
+    parse_dates,
+    parse_iso_datetime,
+    status_from_dates,
+)
 from calltracker.scraping import Page, Request, Yield, require
 
 log = logging.getLogger(__name__)
@@ -92,7 +100,7 @@ class LombardiaScraper:
         return ScrapedCall(
             source=self.name, external_id=code, identifier=code, title=title, url=self.detail_url(code),
             programme=None, scope=Scope.REGIONAL, regions=(Region.LOMBARDIA,), language="it",
-            status=_status_from_dates(opening, closing, when),
+            status=status_from_dates(opening, closing, when),
             opening_date=opening.at if opening else None, deadlines=deadlines,
             deadline_text=None if closing else "A sportello (nessuna data di chiusura)",
             raw={"dataset": dict(row)},
@@ -198,12 +206,3 @@ def _reconcile(dataset: Deadline | None, text: Deadline | None, hidden: Deadline
     return (chosen,)
 
 
-def _status_from_dates(opening: Deadline | None, closing: Deadline | None, when: datetime | None) -> Status | None:
-    if when is None:
-        return None
-    today = when.astimezone(ROME).date()
-    if closing is not None and closing.day < today:
-        return Status.CLOSED
-    if opening is not None and opening.day > today:
-        return Status.FORTHCOMING
-    return Status.OPEN

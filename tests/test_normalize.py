@@ -211,3 +211,21 @@ def test_utc_midnight_is_a_bare_day_not_two_in_the_morning() -> None:
     for d in (parse_deadline("2026-09-30T00:00:00Z"), parse_iso_datetime("2026-09-30T00:00:00Z")):
         assert d is not None
         assert d.date_only and d.day.isoformat() == "2026-09-30" and d.at.tzinfo is ROME
+
+
+def test_status_from_dates_compares_days_for_dates_and_instants_for_times() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from calltracker.domain import Deadline, Status
+    from calltracker.normalize import status_from_dates
+
+    rome = ZoneInfo("Europe/Rome")
+    day = Deadline(datetime(2026, 3, 31, 23, 59, 59, tzinfo=rome), date_only=True)
+    noon = Deadline(datetime(2026, 3, 31, 12, 0, tzinfo=rome))
+    afternoon = datetime(2026, 3, 31, 14, 0, tzinfo=UTC)  # 16:00 in Rome, same day
+    assert status_from_dates(None, day, afternoon) is Status.OPEN
+    assert status_from_dates(None, noon, afternoon) is Status.CLOSED
+    assert status_from_dates(Deadline(datetime(2026, 4, 1, tzinfo=rome), date_only=True), None,
+                             afternoon) is Status.FORTHCOMING
+    assert status_from_dates(None, noon, None) is None
