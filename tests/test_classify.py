@@ -76,6 +76,12 @@ def test_each_theme_is_recognised(title: str, text: str, identifier: str | None,
     assert theme in themes_of(title=title, text=text, identifier=identifier)  # type: ignore[arg-type]
 
 
+def test_gnss_denied_drones_are_air_mobility_not_space() -> None:
+    assert themes_of(title="Uncrewed aerial systems for surveillance",
+                     text="Swarms of UAS with resilient navigation without GNSS for defence missions.") == \
+        ["air_mobility"]
+
+
 def test_a_single_passing_mention_is_not_a_focus() -> None:
     c = classify(CallText(id="p", title="Bando digitalizzazione PMI",
                           text="Spese ammissibili: siti web, e-commerce, cybersecurity, gestionali, cloud."))
