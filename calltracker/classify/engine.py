@@ -303,7 +303,7 @@ def _eligibility(call: CallText, r: Rules, scope: Scope, programme: Programme | 
         evidence.append(Evidence("scope", scope.value, note="open to all three regions"))
         if scope is Scope.NATIONAL:
             for fld in (prog, title, text):
-                m = r.national_restrictions.search(fld.low)
+                m = _national_restriction(r, fld.low)
                 if m:
                     regions = set()
                     evidence.append(Evidence("national restriction", m.group(), fld.name, m.start(), m.end(),
@@ -317,6 +317,17 @@ def _eligibility(call: CallText, r: Rules, scope: Scope, programme: Programme | 
         else:
             regions = found
     return {g: g in regions for g in REGIONS}, evidence
+
+
+def _national_restriction(r: Rules, low: str) -> re.Match[str] | None:
+    """The first phrase reserving a national measure to other areas, unless it only reserves a share."""
+    shares: list[tuple[int, int]] | None = None  # read only when a restriction is there: most calls have none
+    for m in r.national_restrictions.finditer(low):
+        if shares is None:
+            shares = [s.span() for s in r.national_shares.finditer(low)] if r.national_shares is not None else []
+        if not any(a <= m.start() < b for a, b in shares):
+            return m
+    return None
 
 
 # -- consortium
@@ -342,6 +353,20 @@ def _consortium(r: Rules, scope: Scope, programme: Programme | None, title: Fiel
 
 # -- themes
 
+def _tool_spans(r: Rules, low: str) -> list[tuple[int, int]]:
+    """Spans where a technology is named as the means of the work, not its subject: the sentence
+    around a "using ... techniques" or "as tools" phrase."""
+    spans: list[tuple[int, int]] = []
+    if not r.tool_themes:
+        return spans
+    for pattern in r.tool_contexts:
+        for m in pattern.finditer(low):
+            start = max(low.rfind(".", 0, m.start()), low.rfind(";", 0, m.start())) + 1
+            ends = [i for i in (low.find(".", m.end()), low.find(";", m.end())) if i >= 0]
+            spans.append((start, min(ends) if ends else len(low)))
+    return spans
+
+
 def _themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, language: str | None,
             implied: list[tuple[Programme, Evidence]]) -> tuple[list[ThemeResult], list[ThemeResult]]:
     s = r.scoring
@@ -349,16 +374,27 @@ def _themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, la
     weak: dict[Theme, list[Evidence]] = {}
     fields = ((title, s["title_strong"]), (text, s["text_strong"]), (prog, s["programme_keyword"]))
     for fld, weight in fields:
-        courses = [c.span() for c in r.course_subjects.finditer(fld.low)] if fld is not prog else []
+        courses: list[tuple[int, int]] | None = None  # both span lists are read on the first hit they could demote
+        tools: list[tuple[int, int]] | None = None
         for m in r.themes.scan(fld, language):
             kind = "acronym" if m.entry.exact is not None else "keyword"
-            in_course = any(a <= m.start < b for a, b in courses)
             for _, key, tier in m.entry.payloads:
                 theme = Theme(key)
                 if tier == "strong":
                     w, note = weight, None
-                    if in_course and theme not in r.course_exempt:
+                    if fld is not prog and theme not in r.course_exempt:
+                        if courses is None:
+                            courses = [c.span() for c in r.course_subjects.finditer(fld.low)]
+                        in_course = any(a <= m.start < b for a, b in courses)
+                    else:
+                        in_course = False
+                    if in_course:
                         w, note = weight * r.course_weight, "course subject"
+                    elif theme in r.tool_themes and fld is not prog:
+                        if tools is None:
+                            tools = _tool_spans(r, fld.low)
+                        if any(a <= m.start < b for a, b in tools):
+                            w, note = weight * r.tool_weight, "used as a tool"
                     strong.setdefault(theme, []).append(
                         Evidence(kind, m.entry.phrase, fld.name, m.start, m.end, m.text, w, note))
                 else:

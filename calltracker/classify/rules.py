@@ -68,6 +68,10 @@ class Rules:
     course_subjects: re.Pattern[str]
     course_weight: float
     course_exempt: frozenset[Theme]
+    tool_contexts: tuple[re.Pattern[str], ...] = ()
+    tool_weight: float = 1.0
+    tool_themes: frozenset[Theme] = frozenset()
+    national_shares: re.Pattern[str] | None = None
 
 
 def _rules_dir() -> Path:
@@ -148,6 +152,8 @@ def load_rules(directory: str | Path | None = None) -> Rules:
     region_items.extend((w, ("other", w), False, None) for w in others["names"])
     region_items.extend((w, ("other", w), True, None) for w in others.get("case_sensitive", []))
 
+    tools = themes_doc.get("tool_contexts", {})
+    shares = territory["national_restrictions"].get("shares", {}).get("patterns", [])
     cues = tuple((cls, _alternation(consortium[cls]))
                  for cls in ("single_only", "optional", "required", "single_instrument"))
     return Rules(
@@ -171,4 +177,8 @@ def load_rules(directory: str | Path | None = None) -> Rules:
         course_subjects=re.compile(themes_doc["course_subjects"]["pattern"]),
         course_weight=float(themes_doc["course_subjects"]["weight"]),
         course_exempt=frozenset(Theme(t) for t in themes_doc["course_subjects"]["except"]),
+        tool_contexts=tuple(re.compile(tools[k]) for k in ("pattern", "also") if tools.get(k)),
+        tool_weight=float(tools.get("weight", 1.0)),
+        tool_themes=frozenset(Theme(t) for t in tools.get("themes", [])),
+        national_shares=_alternation(shares) if shares else None,
     )
