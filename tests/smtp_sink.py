@@ -55,7 +55,7 @@ class SinkHandler:
         return "250 OK"
 
     def parsed(self) -> list[EmailMessage]:
-        return [email.message_from_bytes(m, policy=email.policy.default) for m in self.messages]  # type: ignore[misc]
+        return [email.message_from_bytes(m, policy=email.policy.default) for m in self.messages]
 
 
 class SmtpSink:
