@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -265,6 +265,10 @@ def _detect_regions(call: CallText, r: Rules, fields: tuple[Field, ...], evidenc
                                          note=region.value))
             return set(named)
         if other is not None:
+            wide = _italy_wide(r, fields)
+            if wide is not None:
+                evidence.append(wide)
+                return set(REGIONS)
             evidence.append(Evidence("other region", other.entry.phrase, other.field, other.start, other.end,
                                      other.text, note="a region outside Lombardia, Piemonte, Liguria"))
             return set()
@@ -279,6 +283,17 @@ def _detect_regions(call: CallText, r: Rules, fields: tuple[Field, ...], evidenc
     if src is not None and src[1].get("regions"):
         evidence.append(Evidence("source", src[0], "source", matched=call.source))
         return {Region(g) for g in src[1]["regions"]}
+    return None
+
+
+def _italy_wide(r: Rules, fields: tuple[Field, ...]) -> Evidence | None:
+    """A phrase opening a local body's call to applicants from anywhere in Italy."""
+    if r.italy_wide is None:
+        return None
+    for fld in fields:
+        m = r.italy_wide.search(fld.low)
+        if m:
+            return Evidence("open to all Italy", m.group(), fld.name, m.start(), m.end(), note="all three")
     return None
 
 
@@ -337,8 +352,13 @@ def _consortium(r: Rules, scope: Scope, programme: Programme | None, title: Fiel
     outcome = {"single_only": Consortium.SINGLE, "optional": Consortium.OPTIONAL,
                "required": Consortium.REQUIRED, "single_instrument": Consortium.SINGLE}
     both = title.low + "\n" + text.low  # one search per cue class instead of one per field
-    for cls, pattern in r.consortium_cues:
-        m = pattern.search(both)
+    for cls, patterns in r.consortium_cues:
+        m = None
+        for pattern in patterns:
+            # Past the first match found only an earlier one matters; the class decides, not the position.
+            hit = pattern.search(both, 0, m.start() if m else len(both))
+            if hit and (m is None or hit.start() < m.start()):
+                m = hit
         if m:
             if m.start() <= len(title.low):
                 return outcome[cls], [Evidence("consortium cue", cls, "title", m.start(), m.end(), m.group())]
@@ -353,13 +373,10 @@ def _consortium(r: Rules, scope: Scope, programme: Programme | None, title: Fiel
 
 # -- themes
 
-def _tool_spans(r: Rules, low: str) -> list[tuple[int, int]]:
-    """Spans where a technology is named as the means of the work, not its subject: the sentence
-    around a "using ... techniques" or "as tools" phrase."""
+def _sentences_around(patterns: tuple[re.Pattern[str], ...], low: str) -> list[tuple[int, int]]:
+    """The sentences (or ;-clauses) that contain a match of any of `patterns`."""
     spans: list[tuple[int, int]] = []
-    if not r.tool_themes:
-        return spans
-    for pattern in r.tool_contexts:
+    for pattern in patterns:
         for m in pattern.finditer(low):
             start = max(low.rfind(".", 0, m.start()), low.rfind(";", 0, m.start())) + 1
             ends = [i for i in (low.find(".", m.end()), low.find(";", m.end())) if i >= 0]
@@ -367,42 +384,73 @@ def _tool_spans(r: Rules, low: str) -> list[tuple[int, int]]:
     return spans
 
 
+class _Contexts:
+    """The demoting spans of one field, each computed on the first hit that needs it."""
+
+    __slots__ = ("_r", "_low", "_spans")
+
+    def __init__(self, r: Rules, low: str) -> None:
+        self._r = r
+        self._low = low
+        self._spans: dict[str, list[tuple[int, int]]] = {}
+
+    def _get(self, kind: str) -> list[tuple[int, int]]:
+        spans = self._spans.get(kind)
+        if spans is None:
+            r, low = self._r, self._low
+            if kind == "off":
+                spans = _sentences_around((r.off_focus,), low) if r.off_focus is not None else []
+            elif kind == "course":
+                spans = [c.span() for c in r.course_subjects.finditer(low)]
+            else:
+                spans = _sentences_around(r.tool_contexts, low) if r.tool_themes else []
+            self._spans[kind] = spans
+        return spans
+
+    def inside(self, kind: str, pos: int) -> bool:
+        return any(a <= pos < b for a, b in self._get(kind))
+
+
 def _themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, language: str | None,
             implied: list[tuple[Programme, Evidence]]) -> tuple[list[ThemeResult], list[ThemeResult]]:
     s = r.scoring
     strong: dict[Theme, list[Evidence]] = {}
     weak: dict[Theme, list[Evidence]] = {}
+    gate_hits = {fld.name: r.gate.scan(fld) for fld in (title, prog, text)}
+    aviation_context = any(gate_hits.values())
+    aerospace_call = bool(gate_hits["title"] or gate_hits["programme"])
     fields = ((title, s["title_strong"]), (text, s["text_strong"]), (prog, s["programme_keyword"]))
     for fld, weight in fields:
-        courses: list[tuple[int, int]] | None = None  # both span lists are read on the first hit they could demote
-        tools: list[tuple[int, int]] | None = None
+        ctx = _Contexts(r, fld.low) if fld is not prog else None
         for m in r.themes.scan(fld, language):
             kind = "acronym" if m.entry.exact is not None else "keyword"
             for _, key, tier in m.entry.payloads:
                 theme = Theme(key)
-                if tier == "strong":
-                    w, note = weight, None
-                    if fld is not prog and theme not in r.course_exempt:
-                        if courses is None:
-                            courses = [c.span() for c in r.course_subjects.finditer(fld.low)]
-                        in_course = any(a <= m.start < b for a, b in courses)
-                    else:
-                        in_course = False
-                    if in_course:
-                        w, note = weight * r.course_weight, "course subject"
-                    elif theme in r.tool_themes and fld is not prog:
-                        if tools is None:
-                            tools = _tool_spans(r, fld.low)
-                        if any(a <= m.start < b for a, b in tools):
-                            w, note = weight * r.tool_weight, "used as a tool"
-                    strong.setdefault(theme, []).append(
-                        Evidence(kind, m.entry.phrase, fld.name, m.start, m.end, m.text, w, note))
-                else:
+                if tier == "gated":
+                    if not aviation_context:
+                        continue
+                    tier = "strong"
+                if tier != "strong":
                     weak.setdefault(theme, []).append(
                         Evidence("weak keyword", m.entry.phrase, fld.name, m.start, m.end, m.text, s["weak"]))
-    gate_hits = {fld.name: r.gate.scan(fld) for fld in (title, prog, text)}
-    aviation_context = any(gate_hits.values())
-    aerospace_call = bool(gate_hits["title"] or gate_hits["programme"])
+                    continue
+                w, note = weight, None
+                if ctx is not None:
+                    if ctx.inside("off", m.start):
+                        w, note = weight * r.off_focus_weight, "outside the call's focus"
+                    elif theme not in r.course_exempt and ctx.inside("course", m.start):
+                        w, note = weight * r.course_weight, "course subject"
+                    elif theme in r.tool_themes and ctx.inside("tool", m.start):
+                        w, note = weight * r.tool_weight, "used as a tool"
+                strong.setdefault(theme, []).append(
+                    Evidence(kind, m.entry.phrase, fld.name, m.start, m.end, m.text, w, note))
+    for theme in r.tool_themes:
+        hits = strong.get(theme, [])
+        in_text = [e for e in hits if e.field == "text"]
+        if in_text and all(e.note == "used as a tool" for e in in_text):
+            # The body names the theme only as a means, so a title naming it names the means too.
+            strong[theme] = [replace(e, weight=e.weight * r.tool_weight, note="used as a tool")
+                             if e.field == "title" and e.note is None else e for e in hits]
 
     rule_ev: dict[Theme, list[Evidence]] = {}
     ident = (call.identifier or "").strip()
@@ -426,18 +474,20 @@ def _themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, la
     below: list[ThemeResult] = []
     for theme in Theme:
         kw = strong.get(theme, [])
+        # Only a keyword in the call's own focus confirms a conditional rule or lets weak words count.
+        focused = any(e.note is None for e in kw)
         rules_fired = rule_ev.get(theme, [])
         firm = [e for e in rules_fired if e.note == "strong"]
-        conditional = [e for e in rules_fired if e.note != "strong"] if kw else []
+        conditional = [e for e in rules_fired if e.note != "strong"] if focused else []
         evidence = kw + firm + conditional[:1]
         score = sum(e.weight for e in evidence)
-        weak_ok = bool(kw or firm) or (theme in r.weak_needs_gate and aviation_context)
+        weak_ok = focused or bool(firm) or (theme in r.weak_needs_gate and aviation_context)
         if weak_ok and theme in weak:
             weak_ev = weak[theme]
             capped = min(sum(e.weight for e in weak_ev), 2 * s["weak"])
             score += capped
             evidence = evidence + weak_ev
-        if kw and theme in r.aerospace_native and aerospace_call:
+        if focused and theme in r.aerospace_native and aerospace_call:
             gate_m = (gate_hits["title"] or gate_hits["programme"])[0]
             bonus = s["aerospace_call_bonus"]
             score += bonus
