@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 from calltracker.bootstrap import App, signing_key
 from calltracker.digest import (
+    CardRenderer,
     DigestContent,
     MemberLike,
     Reminder,
@@ -154,6 +155,13 @@ class Composer:
         self.sender = formataddr((mail.from_name, mail.from_address))
         self.list_id = self.app.settings.digest.list_id
         self.ics_cache: dict[tuple[int, str], bytes] = {}  # one batch, one `now`: events are shared
+        self._cards: CardRenderer | None = None
+
+    def cards(self, now: datetime) -> CardRenderer:
+        """The batch's card renderer (cards are shared by members; a new `now` starts a new batch)."""
+        if self._cards is None or self._cards.now != now:
+            self._cards = CardRenderer(self.templates, now)
+        return self._cards
 
     def links(self, member: MemberView, now: datetime) -> dict[str, str]:
         unsubscribe = make_token(self.key, "unsubscribe", member.id, member.token_version, now)
@@ -189,7 +197,8 @@ class Composer:
     def digest(self, member: MemberView, content: DigestContent, *, period: str, now: datetime,
                unchecked: Sequence[str]) -> tuple[EmailMessage, Rendered]:
         links = self.links(member, now)
-        context = digest_context(member, content, period=period, now=now, unchecked_sources=unchecked, links=links)
+        context = digest_context(member, content, period=period, now=now, unchecked_sources=unchecked, links=links,
+                                 cards=self.cards(now))
         rendered = render(self.templates, "digest", member.language, context)
         calls = [e.call for e in content.entries]
         ics = deadlines_calendar(calls, now=now, domain=self.list_id, language=member.language,
@@ -201,7 +210,7 @@ class Composer:
 
     def alert(self, member: MemberView, reminder: Reminder, *, now: datetime) -> EmailMessage:
         links = self.links(member, now)
-        context = alert_context(member, reminder, now=now, links=links)
+        context = alert_context(member, reminder, now=now, links=links, cards=self.cards(now))
         rendered = render(self.templates, "alert", member.language, context)
         ics = deadlines_calendar([reminder.call], now=now, domain=self.list_id, language=member.language,
                                  cache=self.ics_cache)
