@@ -16,6 +16,8 @@ Nothing else is ever sent twice: a claim is exclusive and a finished delivery is
 
 from __future__ import annotations
 
+import email
+import email.policy
 import logging
 import os
 import re
@@ -26,7 +28,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import format_datetime, formataddr
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,6 +50,7 @@ from calltracker.errors import DeliveryError, InputError, TransportError
 from calltracker.ical import deadlines_calendar
 from calltracker.mailer import Transport, build_transport
 from calltracker.mailtemplates import load_templates
+from calltracker.mime import Attachment, HeaderLines, fold_header, message_bytes
 from calltracker.storage import CallFilter, ChangeView, MemberView, NewDelivery, Store
 from calltracker.tokens import make_token
 
@@ -63,7 +65,6 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 #: Sources whose last run is older than this were not checked "this week".
 STALE_SOURCE = timedelta(days=7)
 _BATCH = 200
-_LINE_LIMIT = 990
 
 
 @dataclass
@@ -135,14 +136,27 @@ def wants_digest(member: MemberLike, period: str) -> bool:
 # --- composing messages -----------------------------------------------------------------------------------
 
 
-def _cte(text: str) -> str:
-    """8bit while every line fits SMTP's limit (cheap and readable); base64 when scraped text made one long."""
-    return "8bit" if max((len(line) for line in text.splitlines()), default=0) <= _LINE_LIMIT else "base64"
+@dataclass(frozen=True, slots=True)
+class Composed:
+    """A finished message: its bytes, and what the outbox row and the report need to know of it."""
+
+    subject: str
+    message_id: str
+    sender: str
+    recipient: str
+    data: bytes
+
+    def parsed(self) -> EmailMessage:
+        return email.message_from_bytes(self.data, policy=email.policy.default)
 
 
 @dataclass
 class Composer:
-    """Builds finished messages for members: links, headers, parts and the calendar attachment."""
+    """Builds finished messages for members: links, headers, parts and the calendar attachment.
+
+    One composer serves one batch: what every message of the batch shares (header lines, cards, calendar
+    events) is built once.
+    """
 
     app: App
     templates: TemplateSet
@@ -155,6 +169,7 @@ class Composer:
         self.sender = formataddr((mail.from_name, mail.from_address))
         self.list_id = self.app.settings.digest.list_id
         self.ics_cache: dict[tuple[int, str], bytes] = {}  # one batch, one `now`: events are shared
+        self.headers = HeaderLines()
         self._cards: CardRenderer | None = None
 
     def cards(self, now: datetime) -> CardRenderer:
@@ -173,29 +188,27 @@ class Composer:
         return f"<{kind}.{re.sub(r'[^A-Za-z0-9-]', '.', period_key)}.{member.id}@{self.domain}>"
 
     def build(self, member: MemberView, *, kind: str, period_key: str, rendered: Rendered, links: Mapping[str, str],
-              now: datetime, ics: bytes | None, ics_name: str) -> EmailMessage:
+              now: datetime, ics: bytes | None, ics_name: str) -> Composed:
         mail = self.app.settings.mail
-        msg = EmailMessage(policy=SMTP)
-        msg["Subject"] = rendered.subject
-        msg["From"] = self.sender
-        msg["To"] = formataddr((member.name, member.email))
+        shared = self.headers.line
+        message_id = self.message_id(member, kind, period_key)
+        headers = [shared("Subject", rendered.subject), shared("From", self.sender),
+                   fold_header("To", formataddr((member.name, member.email)))]
         if mail.reply_to:
-            msg["Reply-To"] = mail.reply_to
-        msg["Date"] = format_datetime(now)
-        msg["Message-ID"] = self.message_id(member, kind, period_key)
-        msg["List-Id"] = f"calltracker <{self.list_id}>"
-        msg["List-Unsubscribe"] = f"<{links['unsubscribe']}>, <mailto:{mail.from_address}?subject=unsubscribe>"
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        msg["Auto-Submitted"] = "auto-generated"
-        msg["Content-Language"] = member.language
-        msg.set_content(rendered.text, cte=_cte(rendered.text))
-        msg.add_alternative(rendered.html, subtype="html", cte=_cte(rendered.html))
-        if ics:
-            msg.add_attachment(ics, maintype="text", subtype="calendar", filename=ics_name)
-        return msg
+            headers.append(shared("Reply-To", mail.reply_to))
+        headers += [shared("Date", format_datetime(now)), fold_header("Message-ID", message_id),
+                    shared("List-Id", f"calltracker <{self.list_id}>"),
+                    fold_header("List-Unsubscribe",
+                                f"<{links['unsubscribe']}>, <mailto:{mail.from_address}?subject=unsubscribe>"),
+                    shared("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+                    shared("Auto-Submitted", "auto-generated"), shared("Content-Language", member.language)]
+        attachment = Attachment(ics, 'text/calendar; charset="utf-8"', ics_name) if ics else None
+        return Composed(subject=rendered.subject, message_id=message_id, sender=mail.from_address,
+                        recipient=member.email,
+                        data=message_bytes(headers, rendered.text, rendered.html, attachment))
 
     def digest(self, member: MemberView, content: DigestContent, *, period: str, now: datetime,
-               unchecked: Sequence[str]) -> tuple[EmailMessage, Rendered]:
+               unchecked: Sequence[str]) -> tuple[Composed, Rendered]:
         links = self.links(member, now)
         context = digest_context(member, content, period=period, now=now, unchecked_sources=unchecked, links=links,
                                  cards=self.cards(now))
@@ -208,7 +221,7 @@ class Composer:
                          ics=ics, ics_name=name)
         return msg, rendered
 
-    def alert(self, member: MemberView, reminder: Reminder, *, now: datetime) -> EmailMessage:
+    def alert(self, member: MemberView, reminder: Reminder, *, now: datetime) -> Composed:
         links = self.links(member, now)
         context = alert_context(member, reminder, now=now, links=links, cards=self.cards(now))
         rendered = render(self.templates, "alert", member.language, context)
@@ -219,13 +232,12 @@ class Composer:
                           now=now, ics=ics, ics_name=name)
 
 
-def _outbox_row(member: MemberView, kind: str, period_key: str, msg: EmailMessage,
+def _outbox_row(member: MemberView, kind: str, period_key: str, msg: Composed,
                 call_ids: Sequence[int]) -> NewDelivery:
-    data = msg.as_bytes()
-    return NewDelivery(member_id=member.id, kind=kind, period_key=period_key, subject=str(msg["Subject"]),
-                       message_id=str(msg["Message-ID"]),
-                       payload={"from": msg["From"].addresses[0].addr_spec, "to": [member.email],
-                                "eml": data.decode("utf-8"), "calls": list(call_ids)})
+    return NewDelivery(member_id=member.id, kind=kind, period_key=period_key, subject=msg.subject,
+                       message_id=msg.message_id,
+                       payload={"from": msg.sender, "to": [msg.recipient], "eml": msg.data.decode("utf-8"),
+                                "calls": list(call_ids)})
 
 
 # --- choosing inputs from the store -------------------------------------------------------------------------
@@ -252,9 +264,13 @@ def _changes_by_call(store: Store, since: datetime | None) -> dict[int, list[Cha
 class DigestPreview:
     member: MemberView
     content: DigestContent
-    message: EmailMessage
+    composed: Composed
     rendered: Rendered
     period: str
+
+    @property
+    def message(self) -> EmailMessage:
+        return self.composed.parsed()
 
 
 def preview_digest(app: App, member_ref: str, *, period: str | None = None,
@@ -308,7 +324,7 @@ def send_digests(app: App, period: str | None = None, cluster: str | None = None
                 report.skipped += 1
                 continue
             msg, _ = composer.digest(member, content, period=period, now=now, unchecked=unchecked)
-            report.planned.append((member.email, str(msg["Subject"])))
+            report.planned.append((member.email, msg.subject))
             report.prepared += 1
             if dry_run:
                 continue
@@ -344,7 +360,7 @@ def send_alerts(app: App, *, dry_run: bool = False, transport: Transport | None 
             continue
         composer = composer or Composer(app, templates or load_templates())
         msg = composer.alert(member, reminder, now=now)
-        report.planned.append((member.email, str(msg["Subject"])))
+        report.planned.append((member.email, msg.subject))
         report.prepared += 1
         if not dry_run:
             rows.append(_outbox_row(member, "alert", reminder.period_key, msg, [reminder.call.id]))

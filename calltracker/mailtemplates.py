@@ -59,10 +59,8 @@ class InliningLoader(jinja2.FileSystemLoader):
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
         source, filename, uptodate = super().get_source(environment, template)
         if template.endswith(".html"):
-            if "<html" in source:
-                source = self._inliner.inline(source)
-            else:
-                source = self._inliner.inline_fragment(source, "")
+            whole = "<html" in source
+            source = self._inliner.inline(source) if whole else self._inliner.inline_fragment(source, "")
             source = keep_classes(source, self._keep)
         return source, filename, uptodate
 
