@@ -1,11 +1,13 @@
 """Service: weekly digests and deadline alerts, sent exactly once through an outbox.
 
-1. Prepare: for each member, choose the calls (digest.py), render, build the whole MIME message with its
-   Message-ID, and write it to the outbox (deliveries, unique per member, kind and period) *before* any
-   sending. A member who already has a delivery for the period is not prepared again.
+1. Prepare: for each member, choose the calls (digest.py), render, build the whole message with its
+   Message-ID, and write it to the outbox (deliveries, unique per member, kind and period; the bytes in
+   delivery_messages) *before* it is sent. A member who already has a delivery for the period is not
+   prepared again.
 2. Send: a sender claims one pending delivery with a conditional UPDATE (it sends only if exactly one row
    changed), hands the stored bytes to the transport, and records the outcome: sent; failed (5xx, or out of
-   attempts); or pending again with `next_attempt_at` after a backoff (4xx, connection lost).
+   attempts); or pending again with `next_attempt_at` after a backoff (4xx, connection lost). The bytes of
+   sent messages are then dropped, a batch at a time.
 
 Because the stored bytes are sent, a retry or a rerun after a crash sends the identical message, with the
 same Message-ID. The residual window: a process killed after the server accepted a message but before
@@ -51,7 +53,7 @@ from calltracker.ical import deadlines_calendar
 from calltracker.mailer import Transport, build_transport
 from calltracker.mailtemplates import load_templates
 from calltracker.mime import Attachment, HeaderLines, fold_header, message_bytes
-from calltracker.storage import CallFilter, ChangeView, MemberView, NewDelivery, Store
+from calltracker.storage import CallFilter, ChangeView, DueDelivery, MemberView, NewDelivery, Store
 from calltracker.tokens import make_token
 
 log = logging.getLogger(__name__)
@@ -236,8 +238,8 @@ def _outbox_row(member: MemberView, kind: str, period_key: str, msg: Composed,
                 call_ids: Sequence[int]) -> NewDelivery:
     return NewDelivery(member_id=member.id, kind=kind, period_key=period_key, subject=msg.subject,
                        message_id=msg.message_id,
-                       payload={"from": msg.sender, "to": [msg.recipient], "eml": msg.data.decode("utf-8"),
-                                "calls": list(call_ids)})
+                       payload={"from": msg.sender, "to": [msg.recipient], "calls": list(call_ids)},
+                       message=msg.data)
 
 
 # --- choosing inputs from the store -------------------------------------------------------------------------
@@ -399,7 +401,7 @@ def deliver_pending(app: App, kind: str | None, report: DeliveryReport, *, trans
                     report.cancelled += 1
                     continue
                 try:
-                    tx.send_bytes(d.payload["from"], d.payload["to"], d.payload["eml"].encode("utf-8"))
+                    tx.send_bytes(d.payload["from"], d.payload["to"], _message(d))
                 except TransportError as exc:
                     store.release_delivery(d.id, worker)
                     report.deferred += 1
@@ -415,6 +417,7 @@ def deliver_pending(app: App, kind: str | None, report: DeliveryReport, *, trans
                 report.sent += 1
                 if on_sent is not None:
                     on_sent(d.id)
+            store.drop_finished_messages()
     return report
 
 
@@ -434,9 +437,14 @@ def _record_failure(store: Store, delivery_id: int, worker: str, attempts: int, 
         log.info("delivery %s will be retried: %s", delivery_id, error)
 
 
-def _slim(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """What stays of a delivered message: who and which calls, not the whole body."""
-    return {k: v for k, v in payload.items() if k != "eml"}
+def _message(d: DueDelivery) -> bytes:
+    # Deliveries queued before the messages had their own table carry them in the payload.
+    return d.message if d.message is not None else str(d.payload["eml"]).encode("utf-8")
+
+
+def _slim(payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What stays of a delivered message: who and which calls, not the whole body (None: nothing to drop)."""
+    return {k: v for k, v in payload.items() if k != "eml"} if "eml" in payload else None
 
 
 __all__ = ["CLAIM_LEASE", "MAX_ATTEMPTS", "RETRY_DELAYS", "Composer", "DeliveryReport", "DigestPreview",
