@@ -81,7 +81,7 @@ class Attachment:
 
 def _leaf(content_type: str, body: bytes, extra: bytes = b"") -> bytes:
     """A single part: CTE chosen from the body (`body` is UTF-8 text with CRLF line endings)."""
-    if max((len(line) for line in body.split(b"\r\n")), default=0) <= LINE_LIMIT:
+    if max(map(len, body.split(b"\r\n"))) <= LINE_LIMIT:
         cte, payload = b"8bit", body if body.endswith(b"\r\n") else body + b"\r\n"
     else:
         cte, payload = b"base64", base64.encodebytes(body).replace(b"\n", b"\r\n")
