@@ -417,7 +417,8 @@ def deliver_pending(app: App, kind: str | None, report: DeliveryReport, *, trans
                 report.sent += 1
                 if on_sent is not None:
                     on_sent(d.id)
-            store.drop_finished_messages()
+            store.drop_finished_messages([d.id for d in batch])
+    store.drop_finished_messages()
     return report
 
 
