@@ -90,6 +90,9 @@ def test_each_member_gets_one_digest_in_their_language_with_sections_parts_and_h
     assert "PER UNA CANDIDATURA CONGIUNTA TRI-REGIONALE" in text and "IN SCADENZA" in text
     assert "18 marzo 2027, 17:00 (ora di Bruxelles)" in text
     assert "Per una candidatura congiunta tri-regionale" in html and 'style="' in html
+    assert "@media" in html  # the <style> block for narrow screens stays in <head>
+    assert it.get_body(("html",))["Content-Transfer-Encoding"] == "8bit"  # type: ignore[index]
+    assert it["Content-Language"] == "it"
     assert "serve un consorzio, quindi LAC, DAP" in html  # the Italian fit reason
     assert "BEGIN:VEVENT" in ics and "HORIZON-CL4-2027-04-DIGITAL-EMERGING-10" in ics
     assert it["Message-ID"] == f"<digest.2026-W48.{store.member('giulia@example.it').id}@lac.example.it>"
