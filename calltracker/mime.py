@@ -39,7 +39,7 @@ def fold_header(name: str, value: str) -> bytes:
     """One header as wire bytes ending in CRLF, folded to 78 characters where there is a space to fold at."""
     if "\r" in value or "\n" in value:
         raise ValueError(f"header {name} contains a line break")
-    if not (value.isascii() and value.isprintable()):
+    if not (value.isascii() and value.isprintable()) or max(map(len, value.split(" "))) > LINE_LIMIT - 80:
         folded: str = _POLICY.header_factory(name, value).fold(policy=_POLICY)
         return folded.encode("ascii")
     line = f"{name}: {value}"

@@ -67,6 +67,12 @@ def test_long_ascii_headers_fold_at_spaces_and_stay_readable() -> None:
     assert parse(line + b"\r\n")["List-Unsubscribe"] == f"<{url}>, <mailto:bandi@example.it?subject=unsubscribe>"
 
 
+def test_a_word_too_long_for_one_line_is_left_to_the_email_package() -> None:
+    line = fold_header("X-Token", "t" * 2000)
+    assert max(len(x) for x in line.split(b"\r\n")) <= 998
+    assert str(parse(line + b"\r\n")["X-Token"]).replace(" ", "") == "t" * 2000
+
+
 def test_a_header_value_with_a_line_break_is_refused() -> None:
     with pytest.raises(ValueError, match="line break"):
         fold_header("Subject", "hi\r\nBcc: everyone@example.com")
