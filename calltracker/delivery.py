@@ -1,11 +1,13 @@
 """Service: weekly digests and deadline alerts, sent exactly once through an outbox.
 
-1. Prepare: for each member, choose the calls (digest.py), render, build the whole MIME message with its
-   Message-ID, and write it to the outbox (deliveries, unique per member, kind and period) *before* any
-   sending. A member who already has a delivery for the period is not prepared again.
+1. Prepare: for each member, choose the calls (digest.py), render, build the whole message with its
+   Message-ID, and write it to the outbox (deliveries, unique per member, kind and period; the bytes in
+   delivery_messages) *before* it is sent. A member who already has a delivery for the period is not
+   prepared again.
 2. Send: a sender claims one pending delivery with a conditional UPDATE (it sends only if exactly one row
    changed), hands the stored bytes to the transport, and records the outcome: sent; failed (5xx, or out of
-   attempts); or pending again with `next_attempt_at` after a backoff (4xx, connection lost).
+   attempts); or pending again with `next_attempt_at` after a backoff (4xx, connection lost). The bytes of
+   sent messages are then dropped, a batch at a time.
 
 Because the stored bytes are sent, a retry or a rerun after a crash sends the identical message, with the
 same Message-ID. The residual window: a process killed after the server accepted a message but before
@@ -16,6 +18,8 @@ Nothing else is ever sent twice: a claim is exclusive and a finished delivery is
 
 from __future__ import annotations
 
+import email
+import email.policy
 import logging
 import os
 import re
@@ -26,13 +30,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import format_datetime, formataddr
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from calltracker.bootstrap import App, signing_key
 from calltracker.digest import (
+    CardRenderer,
     DigestContent,
     MemberLike,
     Reminder,
@@ -48,7 +52,8 @@ from calltracker.errors import DeliveryError, InputError, TransportError
 from calltracker.ical import deadlines_calendar
 from calltracker.mailer import Transport, build_transport
 from calltracker.mailtemplates import load_templates
-from calltracker.storage import CallFilter, ChangeView, MemberView, NewDelivery, Store
+from calltracker.mime import Attachment, HeaderLines, fold_header, message_bytes
+from calltracker.storage import CallFilter, ChangeView, DueDelivery, MemberView, NewDelivery, Store
 from calltracker.tokens import make_token
 
 log = logging.getLogger(__name__)
@@ -62,7 +67,6 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 #: Sources whose last run is older than this were not checked "this week".
 STALE_SOURCE = timedelta(days=7)
 _BATCH = 200
-_LINE_LIMIT = 990
 
 
 @dataclass
@@ -134,14 +138,27 @@ def wants_digest(member: MemberLike, period: str) -> bool:
 # --- composing messages -----------------------------------------------------------------------------------
 
 
-def _cte(text: str) -> str:
-    """8bit while every line fits SMTP's limit (cheap and readable); base64 when scraped text made one long."""
-    return "8bit" if max((len(line) for line in text.splitlines()), default=0) <= _LINE_LIMIT else "base64"
+@dataclass(frozen=True, slots=True)
+class Composed:
+    """A finished message: its bytes, and what the outbox row and the report need to know of it."""
+
+    subject: str
+    message_id: str
+    sender: str
+    recipient: str
+    data: bytes
+
+    def parsed(self) -> EmailMessage:
+        return email.message_from_bytes(self.data, policy=email.policy.default)
 
 
 @dataclass
 class Composer:
-    """Builds finished messages for members: links, headers, parts and the calendar attachment."""
+    """Builds finished messages for members: links, headers, parts and the calendar attachment.
+
+    One composer serves one batch: what every message of the batch shares (header lines, cards, calendar
+    events) is built once.
+    """
 
     app: App
     templates: TemplateSet
@@ -154,6 +171,14 @@ class Composer:
         self.sender = formataddr((mail.from_name, mail.from_address))
         self.list_id = self.app.settings.digest.list_id
         self.ics_cache: dict[tuple[int, str], bytes] = {}  # one batch, one `now`: events are shared
+        self.headers = HeaderLines()
+        self._cards: CardRenderer | None = None
+
+    def cards(self, now: datetime) -> CardRenderer:
+        """The batch's card renderer (cards are shared by members; a new `now` starts a new batch)."""
+        if self._cards is None or self._cards.now != now:
+            self._cards = CardRenderer(self.templates, now)
+        return self._cards
 
     def links(self, member: MemberView, now: datetime) -> dict[str, str]:
         unsubscribe = make_token(self.key, "unsubscribe", member.id, member.token_version, now)
@@ -165,31 +190,30 @@ class Composer:
         return f"<{kind}.{re.sub(r'[^A-Za-z0-9-]', '.', period_key)}.{member.id}@{self.domain}>"
 
     def build(self, member: MemberView, *, kind: str, period_key: str, rendered: Rendered, links: Mapping[str, str],
-              now: datetime, ics: bytes | None, ics_name: str) -> EmailMessage:
+              now: datetime, ics: bytes | None, ics_name: str) -> Composed:
         mail = self.app.settings.mail
-        msg = EmailMessage(policy=SMTP)
-        msg["Subject"] = rendered.subject
-        msg["From"] = self.sender
-        msg["To"] = formataddr((member.name, member.email))
+        shared = self.headers.line
+        message_id = self.message_id(member, kind, period_key)
+        headers = [shared("Subject", rendered.subject), shared("From", self.sender),
+                   fold_header("To", formataddr((member.name, member.email)))]
         if mail.reply_to:
-            msg["Reply-To"] = mail.reply_to
-        msg["Date"] = format_datetime(now)
-        msg["Message-ID"] = self.message_id(member, kind, period_key)
-        msg["List-Id"] = f"calltracker <{self.list_id}>"
-        msg["List-Unsubscribe"] = f"<{links['unsubscribe']}>, <mailto:{mail.from_address}?subject=unsubscribe>"
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        msg["Auto-Submitted"] = "auto-generated"
-        msg["Content-Language"] = member.language
-        msg.set_content(rendered.text, cte=_cte(rendered.text))
-        msg.add_alternative(rendered.html, subtype="html", cte=_cte(rendered.html))
-        if ics:
-            msg.add_attachment(ics, maintype="text", subtype="calendar", filename=ics_name)
-        return msg
+            headers.append(shared("Reply-To", mail.reply_to))
+        headers += [shared("Date", format_datetime(now)), fold_header("Message-ID", message_id),
+                    shared("List-Id", f"calltracker <{self.list_id}>"),
+                    fold_header("List-Unsubscribe",
+                                f"<{links['unsubscribe']}>, <mailto:{mail.from_address}?subject=unsubscribe>"),
+                    shared("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+                    shared("Auto-Submitted", "auto-generated"), shared("Content-Language", member.language)]
+        attachment = Attachment(ics, 'text/calendar; charset="utf-8"', ics_name) if ics else None
+        return Composed(subject=rendered.subject, message_id=message_id, sender=mail.from_address,
+                        recipient=member.email,
+                        data=message_bytes(headers, rendered.text, rendered.html, attachment))
 
     def digest(self, member: MemberView, content: DigestContent, *, period: str, now: datetime,
-               unchecked: Sequence[str]) -> tuple[EmailMessage, Rendered]:
+               unchecked: Sequence[str]) -> tuple[Composed, Rendered]:
         links = self.links(member, now)
-        context = digest_context(member, content, period=period, now=now, unchecked_sources=unchecked, links=links)
+        context = digest_context(member, content, period=period, now=now, unchecked_sources=unchecked, links=links,
+                                 cards=self.cards(now))
         rendered = render(self.templates, "digest", member.language, context)
         calls = [e.call for e in content.entries]
         ics = deadlines_calendar(calls, now=now, domain=self.list_id, language=member.language,
@@ -199,9 +223,9 @@ class Composer:
                          ics=ics, ics_name=name)
         return msg, rendered
 
-    def alert(self, member: MemberView, reminder: Reminder, *, now: datetime) -> EmailMessage:
+    def alert(self, member: MemberView, reminder: Reminder, *, now: datetime) -> Composed:
         links = self.links(member, now)
-        context = alert_context(member, reminder, now=now, links=links)
+        context = alert_context(member, reminder, now=now, links=links, cards=self.cards(now))
         rendered = render(self.templates, "alert", member.language, context)
         ics = deadlines_calendar([reminder.call], now=now, domain=self.list_id, language=member.language,
                                  cache=self.ics_cache)
@@ -210,13 +234,12 @@ class Composer:
                           now=now, ics=ics, ics_name=name)
 
 
-def _outbox_row(member: MemberView, kind: str, period_key: str, msg: EmailMessage,
+def _outbox_row(member: MemberView, kind: str, period_key: str, msg: Composed,
                 call_ids: Sequence[int]) -> NewDelivery:
-    data = msg.as_bytes()
-    return NewDelivery(member_id=member.id, kind=kind, period_key=period_key, subject=str(msg["Subject"]),
-                       message_id=str(msg["Message-ID"]),
-                       payload={"from": msg["From"].addresses[0].addr_spec, "to": [member.email],
-                                "eml": data.decode("utf-8"), "calls": list(call_ids)})
+    return NewDelivery(member_id=member.id, kind=kind, period_key=period_key, subject=msg.subject,
+                       message_id=msg.message_id,
+                       payload={"from": msg.sender, "to": [msg.recipient], "calls": list(call_ids)},
+                       message=msg.data)
 
 
 # --- choosing inputs from the store -------------------------------------------------------------------------
@@ -243,9 +266,13 @@ def _changes_by_call(store: Store, since: datetime | None) -> dict[int, list[Cha
 class DigestPreview:
     member: MemberView
     content: DigestContent
-    message: EmailMessage
+    composed: Composed
     rendered: Rendered
     period: str
+
+    @property
+    def message(self) -> EmailMessage:
+        return self.composed.parsed()
 
 
 def preview_digest(app: App, member_ref: str, *, period: str | None = None,
@@ -299,7 +326,7 @@ def send_digests(app: App, period: str | None = None, cluster: str | None = None
                 report.skipped += 1
                 continue
             msg, _ = composer.digest(member, content, period=period, now=now, unchecked=unchecked)
-            report.planned.append((member.email, str(msg["Subject"])))
+            report.planned.append((member.email, msg.subject))
             report.prepared += 1
             if dry_run:
                 continue
@@ -335,7 +362,7 @@ def send_alerts(app: App, *, dry_run: bool = False, transport: Transport | None 
             continue
         composer = composer or Composer(app, templates or load_templates())
         msg = composer.alert(member, reminder, now=now)
-        report.planned.append((member.email, str(msg["Subject"])))
+        report.planned.append((member.email, msg.subject))
         report.prepared += 1
         if not dry_run:
             rows.append(_outbox_row(member, "alert", reminder.period_key, msg, [reminder.call.id]))
@@ -374,7 +401,7 @@ def deliver_pending(app: App, kind: str | None, report: DeliveryReport, *, trans
                     report.cancelled += 1
                     continue
                 try:
-                    tx.send_bytes(d.payload["from"], d.payload["to"], d.payload["eml"].encode("utf-8"))
+                    tx.send_bytes(d.payload["from"], d.payload["to"], _message(d))
                 except TransportError as exc:
                     store.release_delivery(d.id, worker)
                     report.deferred += 1
@@ -390,6 +417,8 @@ def deliver_pending(app: App, kind: str | None, report: DeliveryReport, *, trans
                 report.sent += 1
                 if on_sent is not None:
                     on_sent(d.id)
+            store.drop_finished_messages([d.id for d in batch])
+    store.drop_finished_messages()
     return report
 
 
@@ -409,9 +438,14 @@ def _record_failure(store: Store, delivery_id: int, worker: str, attempts: int, 
         log.info("delivery %s will be retried: %s", delivery_id, error)
 
 
-def _slim(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """What stays of a delivered message: who and which calls, not the whole body."""
-    return {k: v for k, v in payload.items() if k != "eml"}
+def _message(d: DueDelivery) -> bytes:
+    # Deliveries queued before the messages had their own table carry them in the payload.
+    return d.message if d.message is not None else str(d.payload["eml"]).encode("utf-8")
+
+
+def _slim(payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What stays of a delivered message: who and which calls, not the whole body (None: nothing to drop)."""
+    return {k: v for k, v in payload.items() if k != "eml"} if "eml" in payload else None
 
 
 __all__ = ["CLAIM_LEASE", "MAX_ATTEMPTS", "RETRY_DELAYS", "Composer", "DeliveryReport", "DigestPreview",

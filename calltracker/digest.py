@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
+from markupsafe import Markup
 
 from calltracker.domain import Consortium, zone_name
 
@@ -465,6 +466,40 @@ class TemplateSet:
     html: jinja2.Environment
 
 
+@dataclass(frozen=True, slots=True)
+class RenderedCard:
+    """One call's card, rendered for the HTML and the text part."""
+
+    html: Markup
+    text: str
+
+
+class CardRenderer:
+    """Renders each call's card once per language and look, for a whole batch of messages.
+
+    A card depends on the call, the language, `now` and how the member sees the call (new, closing in N
+    days, which changes, which section), never on the member: most members of a batch share calls, so
+    each card is rendered once. Valid for one batch, while the calls (by id) do not change.
+    """
+
+    def __init__(self, templates: TemplateSet, now: datetime) -> None:
+        self.templates, self.now = templates, now
+        self._cards: dict[tuple[Any, ...], RenderedCard] = {}
+
+    def card(self, entry: Entry, language: str, kind: str = "") -> RenderedCard:
+        lang = _lang(language)
+        key = (entry.call.id, lang, kind, entry.new, entry.closing_in_days,
+               tuple((ch.field, repr(ch.old), repr(ch.new)) for ch in entry.changes))
+        found = self._cards.get(key)
+        if found is None:
+            c = call_card(entry, lang, self.now)
+            html = self.templates.html.get_template(f"card.{lang}.html").render(c=c, kind=kind)
+            text = self.templates.text.get_template(f"card.{lang}.txt").render(c=c)
+            # The card template autoescapes: its output is markup, not text to escape again.
+            found = self._cards[key] = RenderedCard(html=Markup(html), text=text)
+        return found
+
+
 def render(templates: TemplateSet, kind: str, language: str, context: Mapping[str, Any]) -> Rendered:
     """Render `<kind>/subject.<lang>.txt`, `<kind>/body.<lang>.txt` and `<kind>/body.<lang>.html`."""
     lang = _lang(language)
@@ -476,8 +511,8 @@ def render(templates: TemplateSet, kind: str, language: str, context: Mapping[st
 
 
 def digest_context(member: MemberLike, content: DigestContent, *, period: str, now: datetime,
-                   unchecked_sources: Sequence[str], links: Mapping[str, str]) -> dict[str, Any]:
-    """The template context of one digest: sections of formatted cards, the footer and the member's links."""
+                   unchecked_sources: Sequence[str], links: Mapping[str, str], cards: CardRenderer) -> dict[str, Any]:
+    """The template context of one digest: sections of rendered cards, the footer and the member's links."""
     lang = _lang(member.language)
     monday = date.fromisocalendar(int(period[:4]), int(period[6:]), 1) if re.fullmatch(
         r"\d{4}-W\d{2}", period) else now.astimezone(ROME).date()
@@ -487,22 +522,23 @@ def digest_context(member: MemberLike, content: DigestContent, *, period: str, n
         "week": {"number": int(period[6:]) if period[6:].isdigit() else 0, "year": period[:4],
                  "from": format_date(monday, lang), "to": format_date(monday + timedelta(days=6), lang)},
         "news": content.news,
-        "joint": [call_card(e, lang, now) for e in content.joint],
-        "other": [call_card(e, lang, now) for e in content.other],
-        "closing": [call_card(e, lang, now) for e in content.closing],
-        "changed": [call_card(e, lang, now) for e in content.changed],
+        "joint": [cards.card(e, lang, "joint") for e in content.joint],
+        "other": [cards.card(e, lang) for e in content.other],
+        "closing": [cards.card(e, lang, "closing") for e in content.closing],
+        "changed": [cards.card(e, lang) for e in content.changed],
         "unchecked": [source_label(s) for s in unchecked_sources],
         "links": dict(links),
     }
 
 
-def alert_context(member: MemberLike, reminder: Reminder, *, now: datetime,
-                  links: Mapping[str, str]) -> dict[str, Any]:
+def alert_context(member: MemberLike, reminder: Reminder, *, now: datetime, links: Mapping[str, str],
+                  cards: CardRenderer) -> dict[str, Any]:
     lang = _lang(member.language)
-    card = call_card(Entry(call=reminder.call, new=False, closing_in_days=reminder.days_left), lang, now)
+    entry = Entry(call=reminder.call, new=False, closing_in_days=reminder.days_left)
     return {
         "member": {"name": clean_text(member.name, 120), "email": member.email},
-        "call": card,
+        "call": call_card(entry, lang, now),
+        "card": cards.card(entry, lang, "closing"),
         "deadline": format_deadline(reminder.deadline, lang),
         "days_left": reminder.days_left,
         "lead_days": reminder.lead_days,

@@ -5,10 +5,15 @@ in place: that lets css-inline rewrite each template's *source* once (styles fro
 `style=` attributes) instead of inlining every rendered message. Jinja caches the compiled result.
 Rules for HTML templates: write `<tbody>` explicitly, keep `{{ }}` inside elements (never loose between
 table rows), and use single quotes inside `{{ }}` that sit in attributes.
+
+Inline styles are written minified, and once inlined a class only stays on an element when the layout's
+own `<style>` block (media queries, which cannot be inlined) names it: every byte is repeated per call
+and per member.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +25,24 @@ from calltracker.digest import TemplateSet
 # `calltracker/_templates` links to the top-level templates/ folder, so a wheel carries it too.
 TEMPLATES_DIR = Path(__file__).resolve().parent / "_templates" / "email"
 STYLESHEET = "email.css"
+LAYOUT = "_layout.html"
+
+_STYLE_BLOCK = re.compile(r"<style\b[^>]*>(.*?)</style>", re.S | re.I)
+_CLASS_NAME = re.compile(r"\.([A-Za-z_][\w-]*)")
+_CLASS_ATTR = re.compile(r'\sclass="([^"{}]*)"')
+
+
+def style_block_classes(layout_source: str) -> frozenset[str]:
+    """The class names the layout's `<style>` blocks refer to."""
+    return frozenset(name for block in _STYLE_BLOCK.findall(layout_source) for name in _CLASS_NAME.findall(block))
+
+
+def keep_classes(source: str, keep: frozenset[str]) -> str:
+    """Drop the class names `keep` does not list (their styles are inlined by now), and empty attributes."""
+    def slim(m: re.Match[str]) -> str:
+        names = [n for n in m.group(1).split() if n in keep]
+        return f' class="{" ".join(names)}"' if names else ""
+    return _CLASS_ATTR.sub(slim, source)
 
 
 class InliningLoader(jinja2.FileSystemLoader):
@@ -28,15 +51,18 @@ class InliningLoader(jinja2.FileSystemLoader):
     def __init__(self, path: Path) -> None:
         super().__init__(str(path))
         self._css = (path / STYLESHEET).read_text(encoding="utf-8")
-        self._inliner = css_inline.CSSInliner(extra_css=self._css, keep_style_tags=True, load_remote_stylesheets=False)
+        layout = path / LAYOUT
+        self._keep = style_block_classes(layout.read_text(encoding="utf-8")) if layout.exists() else frozenset()
+        # The layout's <style> block is left as written (inline_style_tags=False): only email.css is inlined.
+        self._inliner = css_inline.CSSInliner(extra_css=self._css, inline_style_tags=False, keep_style_tags=True,
+                                              minify_css=True, load_remote_stylesheets=False)
 
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
         source, filename, uptodate = super().get_source(environment, template)
         if template.endswith(".html"):
-            if "<html" in source:
-                source = self._inliner.inline(source)
-            else:
-                source = css_inline.inline_fragment(source, self._css)
+            whole = "<html" in source
+            source = self._inliner.inline(source) if whole else self._inliner.inline_fragment(source, "")
+            source = keep_classes(source, self._keep)
         return source, filename, uptodate
 
 

@@ -30,12 +30,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
     and_,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -278,6 +280,15 @@ class DeliveryRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+class DeliveryMessageRow(Base):
+    """A queued delivery's message bytes, apart from its row: claiming and finishing a delivery update the
+    small row only (SQLite rewrites a whole record on UPDATE, 80 KiB of message included)."""
+
+    __tablename__ = "delivery_messages"
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class JobLockRow(Base):
     __tablename__ = "job_locks"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -489,7 +500,8 @@ DELIVERY_STATUSES = ("pending", "sent", "failed", "cancelled")
 
 @dataclass(frozen=True, slots=True)
 class NewDelivery:
-    """A rendered message to put in the outbox. `payload` holds the message itself (see delivery.py)."""
+    """A rendered message to put in the outbox: `message` is the whole message, `payload` the envelope and
+    what it is about (see delivery.py)."""
 
     member_id: int
     kind: str
@@ -497,6 +509,7 @@ class NewDelivery:
     subject: str
     message_id: str
     payload: Mapping[str, Any]
+    message: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -510,6 +523,7 @@ class DueDelivery:
     payload: dict[str, Any]
     email: str
     receives_mail: bool
+    message: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -685,6 +699,21 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         raise StorageError(f"database.url: cannot use {url!r}: {exc}") from None
     except OSError as exc:
         raise StorageError(f"database.url: cannot create the database folder for {url!r}: {exc}") from None
+
+
+# Deliveries are claimed and finished once per message sent: built once, these skip the statement
+# construction that costs more than the UPDATE itself.
+_CLAIM = (update(DeliveryRow)
+          .where(DeliveryRow.id == bindparam("delivery_id"), DeliveryRow.status == "pending",
+                 or_(DeliveryRow.next_attempt_at.is_(None), DeliveryRow.next_attempt_at <= bindparam("at")),
+                 or_(DeliveryRow.claimed_at.is_(None), DeliveryRow.claimed_at < bindparam("stale")))
+          .values(claimed_at=bindparam("at"), claimed_by=bindparam("worker"), attempts=DeliveryRow.attempts + 1))
+_FINISH = (update(DeliveryRow)
+           .where(DeliveryRow.id == bindparam("delivery_id"), DeliveryRow.claimed_by == bindparam("worker"),
+                  DeliveryRow.status == "pending")
+           .values(status=bindparam("new_status"), last_error=bindparam("error"), claimed_at=None, claimed_by=None,
+                   next_attempt_at=bindparam("retry_at"), sent_at=bindparam("sent")))
+_FINISH_WITH_PAYLOAD = _FINISH.values(payload=bindparam("new_payload"))
 
 
 class Store:
@@ -1225,12 +1254,19 @@ class Store:
         values = [{"member_id": r.member_id, "kind": r.kind, "period_key": r.period_key, "status": "pending",
                    "attempts": 0, "message_id": r.message_id, "subject": r.subject, "payload": dict(r.payload),
                    "created_at": now} for r in rows]
+        messages = {(r.member_id, r.kind, r.period_key): r.message for r in rows if r.message is not None}
         added = 0
         with self._tx() as conn:
             for start in range(0, len(values), 200):
-                stmt = dialect_insert(DeliveryRow).on_conflict_do_nothing(
-                    index_elements=["member_id", "kind", "period_key"])
-                added += conn.execute(stmt, values[start:start + 200]).rowcount or 0
+                stmt = (dialect_insert(DeliveryRow)
+                        .on_conflict_do_nothing(index_elements=["member_id", "kind", "period_key"])
+                        .returning(DeliveryRow.id, DeliveryRow.member_id, DeliveryRow.kind, DeliveryRow.period_key))
+                inserted = conn.execute(stmt, values[start:start + 200]).all()
+                added += len(inserted)
+                bodies = [{"delivery_id": r.id, "data": messages[(r.member_id, r.kind, r.period_key)]}
+                          for r in inserted if (r.member_id, r.kind, r.period_key) in messages]
+                if bodies:
+                    conn.execute(insert(DeliveryMessageRow), bodies)
         return added
 
     def delivery_keys(self, kind: str, *, period_keys: Sequence[str] | None = None) -> set[tuple[int, str]]:
@@ -1271,11 +1307,17 @@ class Store:
         if kind is not None:
             stmt = stmt.where(DeliveryRow.kind == kind)
         with self._tx() as conn:
-            return [DueDelivery(id=r.id, member_id=r.member_id, kind=r.kind, period_key=r.period_key,
-                                attempts=r.attempts, message_id=r.message_id, payload=r.payload or {},
-                                email=r.email,
-                                receives_mail=bool(r.active and not r.paused and r.unsubscribed_at is None))
-                    for r in conn.execute(stmt)]
+            rows = conn.execute(stmt).all()
+            # The messages in a second query: joined into the first, SQLite would carry every pending
+            # message through the sort before the LIMIT applies.
+            messages: dict[int, bytes] = dict(conn.execute(
+                select(DeliveryMessageRow.delivery_id, DeliveryMessageRow.data)
+                .where(DeliveryMessageRow.delivery_id.in_([r.id for r in rows]))).all()) if rows else {}
+        return [DueDelivery(id=r.id, member_id=r.member_id, kind=r.kind, period_key=r.period_key,
+                            attempts=r.attempts, message_id=r.message_id, payload=r.payload or {},
+                            email=r.email, message=messages.get(r.id),
+                            receives_mail=bool(r.active and not r.paused and r.unsubscribed_at is None))
+                for r in rows]
 
     @staticmethod
     def _claimable(now: datetime, lease: timedelta) -> list[ColumnElement[bool]]:
@@ -1289,10 +1331,8 @@ class Store:
         The attempt is counted here, before sending, so a process killed mid-send still counts it.
         """
         with self._tx() as conn:
-            changed = conn.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id,
-                                                             *self._claimable(now, lease))
-                                   .values(claimed_at=now, claimed_by=worker,
-                                           attempts=DeliveryRow.attempts + 1)).rowcount
+            changed = conn.execute(_CLAIM, {"delivery_id": delivery_id, "at": now, "stale": now - lease,
+                                            "worker": worker}).rowcount
         return changed == 1
 
     def finish_delivery(self, delivery_id: int, worker: str, *, status: str, now: datetime,
@@ -1305,17 +1345,34 @@ class Store:
         """
         if status not in DELIVERY_STATUSES:
             raise ValueError(f"unknown delivery status {status!r}")
-        values: dict[str, Any] = {"status": status, "last_error": error, "claimed_at": None, "claimed_by": None,
-                                  "next_attempt_at": next_attempt_at}
-        if status == "sent":
-            values["sent_at"] = now
+        values: dict[str, Any] = {"delivery_id": delivery_id, "worker": worker, "new_status": status,
+                                  "error": error, "retry_at": next_attempt_at,
+                                  "sent": now if status == "sent" else None}
         if payload is not None:
-            values["payload"] = dict(payload)
+            values["new_payload"] = dict(payload)
         with self._tx() as conn:
-            changed = conn.execute(update(DeliveryRow).where(
-                DeliveryRow.id == delivery_id, DeliveryRow.claimed_by == worker,
-                DeliveryRow.status == "pending").values(**values)).rowcount
+            changed = conn.execute(_FINISH if payload is None else _FINISH_WITH_PAYLOAD, values).rowcount
         return changed == 1
+
+    def drop_finished_messages(self, delivery_ids: Sequence[int] | None = None) -> int:
+        """Delete the stored messages of deliveries that were sent or cancelled (of `delivery_ids`, or all).
+
+        Done for a batch at a time rather than in each `finish_delivery`: freeing a large record's pages
+        costs about as much as writing them, and in one transaction it is paid once per page, not per commit.
+        Without ids it walks every stored message: a sweep for what a killed sender left behind.
+        """
+        done = (select(DeliveryRow.id).where(DeliveryRow.id == DeliveryMessageRow.delivery_id,
+                                             DeliveryRow.status.in_(("sent", "cancelled"))).exists())
+        dropped = 0
+        with self._tx() as conn:
+            if delivery_ids is None:
+                return conn.execute(delete(DeliveryMessageRow).where(done)).rowcount or 0
+            ids = list(delivery_ids)
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                dropped += conn.execute(delete(DeliveryMessageRow).where(
+                    DeliveryMessageRow.delivery_id.in_(chunk), done)).rowcount or 0
+        return dropped
 
     def release_delivery(self, delivery_id: int, worker: str) -> None:
         """Give a claim back untried (the transport was down): the attempt is not counted."""

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from calltracker.bootstrap import App
 from calltracker.config import parse_settings
 from calltracker.delivery import CLAIM_LEASE, send_alerts, send_digests
 from calltracker.errors import DeliveryError
 from calltracker.mailer import SmtpTransport
-from calltracker.storage import Store
+from calltracker.storage import NewDelivery, Store
 from calltracker.tokens import read_token
 from tests.digest_support import add_member, fixture_records, scraped, store_fixture_calls
 from tests.smtp_sink import SinkHandler, SmtpSink
@@ -89,6 +90,9 @@ def test_each_member_gets_one_digest_in_their_language_with_sections_parts_and_h
     assert "PER UNA CANDIDATURA CONGIUNTA TRI-REGIONALE" in text and "IN SCADENZA" in text
     assert "18 marzo 2027, 17:00 (ora di Bruxelles)" in text
     assert "Per una candidatura congiunta tri-regionale" in html and 'style="' in html
+    assert "@media" in html  # the <style> block for narrow screens stays in <head>
+    assert it.get_body(("html",))["Content-Transfer-Encoding"] == "8bit"  # type: ignore[index]
+    assert it["Content-Language"] == "it"
     assert "serve un consorzio, quindi LAC, DAP" in html  # the Italian fit reason
     assert "BEGIN:VEVENT" in ics and "HORIZON-CL4-2027-04-DIGITAL-EMERGING-10" in ics
     assert it["Message-ID"] == f"<digest.2026-W48.{store.member('giulia@example.it').id}@lac.example.it>"
@@ -175,9 +179,32 @@ def test_an_unreachable_server_keeps_everything_queued_for_the_next_run(store: S
     report = send_digests(app, period="2026-W48")
     assert (report.prepared, report.sent, report.deferred) == (3, 0, 1)
     assert [(d.status, d.attempts) for d in store.deliveries("digest")] == [("pending", 0)] * 3
+    queued = store.due_deliveries("digest", NOW, lease=CLAIM_LEASE)
+    assert len(queued) == 3 and all(d.message and d.message.startswith(b"Subject: ") for d in queued)
     with SmtpSink() as sink:
         app = make_app(store, tmp_path, sink.port, Clock(NOW + timedelta(minutes=1)))
         assert send_digests(app, period="2026-W48").sent == 3
+    assert stored_messages(store) == 0  # sent: the bytes are not kept
+
+
+def stored_messages(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM delivery_messages")).scalar_one())
+
+
+def test_a_delivery_queued_with_its_message_in_the_payload_is_still_sent(
+        store: Store, tmp_path: Path, sink: SmtpSink) -> None:
+    # How deliveries were queued before the messages had a table of their own.
+    member = add_member(store, "giulia@example.it", now=NOW)
+    eml = "Subject: vecchio\r\nFrom: bandi@lac.example.it\r\nTo: giulia@example.it\r\n\r\nciao\r\n"
+    store.add_deliveries([NewDelivery(member, "digest", "2026-W47", "vecchio", "<old@x>",
+                                      {"from": "bandi@lac.example.it", "to": ["giulia@example.it"], "eml": eml})],
+                         NOW - timedelta(days=7))
+    app = make_app(store, tmp_path, sink.port, Clock(NOW))
+    assert send_digests(app, period="2026-W48").sent == 1  # nothing new this week; last week's goes out
+    assert sink.handler.parsed()[0]["Subject"] == "vecchio"
+    (old,) = store.deliveries("digest")
+    assert old.status == "sent" and "eml" not in old.payload
 
 
 class CrashingTransport(SmtpTransport):

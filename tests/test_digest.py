@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from calltracker.digest import (
+    CardRenderer,
     Entry,
     call_card,
     choose_alerts,
@@ -17,6 +18,7 @@ from calltracker.digest import (
     safe_url,
 )
 from calltracker.domain import Deadline
+from calltracker.mailtemplates import load_templates
 from calltracker.storage import ClassificationView
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -171,3 +173,17 @@ def test_each_frequency_the_preferences_page_offers_gets_its_weeks() -> None:
     assert got["weekly"] == weeks
     assert got["fortnightly"] == ["2027-W01", "2027-W03", "2027-W05", "2027-W07"]
     assert got["monthly"] == ["2027-W01", "2027-W05"]  # Mondays 4 January and 1 February 2027
+
+
+def test_a_batch_renders_each_card_once_per_look_and_keeps_the_looks_apart() -> None:
+    cards = CardRenderer(load_templates(), NOW)
+    call = Call(1, "Droni per la logistica")
+    new = cards.card(Entry(call=call, new=True), "it")
+    assert cards.card(Entry(call=call, new=True), "it") is new  # a second member gets the same card
+    known = cards.card(Entry(call=call, new=False), "it")
+    assert "Nuovo" in new.html and "Nuovo" not in known.html and "[nuovo]" in new.text
+    assert "New" in cards.card(Entry(call=call, new=True), "en").html
+    assert cards.card(Entry(call=call, new=True), "it", "joint").html != new.html  # another border colour
+    soon = cards.card(Entry(call=call, new=False, closing_in_days=1), "it", "closing")
+    assert "Scade domani" in soon.html
+    assert "Droni per la logistica" in new.html and 'style="' in new.html

@@ -1,0 +1,85 @@
+"""Messages written in one pass read back with the email package as the parts and headers we meant."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from email.message import EmailMessage
+
+import pytest
+
+from calltracker.mime import LINE_LIMIT, Attachment, HeaderLines, fold_header, message_bytes
+
+ICS = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nSUMMARY:Scadenza: Droni \xc3\xa0 Genova\r\nEND:VCALENDAR\r\n"
+
+
+def parse(data: bytes) -> EmailMessage:
+    return email.message_from_bytes(data, policy=email.policy.default)
+
+
+def unix(text: str) -> str:
+    return text.replace("\r\n", "\n")
+
+
+def headers(*pairs: tuple[str, str]) -> list[bytes]:
+    return [fold_header(name, value) for name, value in pairs]
+
+
+def test_parts_headers_and_attachment_read_back_unchanged() -> None:
+    text = "Buongiorno Giulia,\nci sono 2 novità.\n"
+    html = "<p>Buongiorno <b>Giulia</b>,</p>\n<p>ci sono 2 novità.</p>\n"
+    data = message_bytes(headers(("Subject", "Bandi aerospazio: 2 novità per te"),
+                                 ("To", "=?utf-8?b?TmljY29sw7I=?= <n@example.it>"), ("Message-ID", "<d.1@x.it>")),
+                         text, html, Attachment(ICS, 'text/calendar; charset="utf-8"', "scadenze.ics"))
+    msg = parse(data)
+    assert msg["Subject"] == "Bandi aerospazio: 2 novità per te"
+    assert msg["To"].addresses[0].display_name == "Niccolò"
+    assert msg["Message-ID"] == "<d.1@x.it>"
+    assert msg.get_content_type() == "multipart/mixed"
+    plain, rich = msg.get_body(("plain",)), msg.get_body(("html",))
+    assert plain is not None and rich is not None
+    assert unix(plain.get_content()) == text and unix(rich.get_content()) == html
+    assert plain["Content-Transfer-Encoding"] == "8bit"
+    (ics,) = list(msg.iter_attachments())
+    assert ics.get_filename() == "scadenze.ics" and ics.get_content_type() == "text/calendar"
+    assert "Droni à Genova" in ics.get_content()
+    assert b"\n" not in data.replace(b"\r\n", b"")  # CRLF only, as SMTP wants
+
+
+def test_without_attachment_the_message_is_just_the_alternatives() -> None:
+    msg = parse(message_bytes(headers(("Subject", "x")), "a\n", "<p>a</p>\n"))
+    assert msg.get_content_type() == "multipart/alternative"
+    assert list(msg.iter_attachments()) == []
+
+
+def test_a_line_too_long_for_smtp_goes_base64_and_survives() -> None:
+    html = "<p>" + "x" * (LINE_LIMIT + 10) + "</p>\n"
+    data = message_bytes(headers(("Subject", "x")), "short\n", html)
+    assert max(len(line) for line in data.split(b"\r\n")) <= 78
+    rich = parse(data).get_body(("html",))
+    assert rich is not None and rich["Content-Transfer-Encoding"] == "base64" and unix(rich.get_content()) == html
+
+
+def test_long_ascii_headers_fold_at_spaces_and_stay_readable() -> None:
+    url = "https://bandi.example.org/u/" + "A" * 60
+    line = fold_header("List-Unsubscribe", f"<{url}>, <mailto:bandi@example.it?subject=unsubscribe>")
+    assert line == (f"List-Unsubscribe: <{url}>,\r\n <mailto:bandi@example.it?subject=unsubscribe>\r\n").encode()
+    assert parse(line + b"\r\n")["List-Unsubscribe"] == f"<{url}>, <mailto:bandi@example.it?subject=unsubscribe>"
+
+
+def test_a_word_too_long_for_one_line_is_left_to_the_email_package() -> None:
+    line = fold_header("X-Token", "t" * 2000)
+    assert max(len(x) for x in line.split(b"\r\n")) <= 998
+    assert str(parse(line + b"\r\n")["X-Token"]).replace(" ", "") == "t" * 2000
+
+
+def test_a_header_value_with_a_line_break_is_refused() -> None:
+    with pytest.raises(ValueError, match="line break"):
+        fold_header("Subject", "hi\r\nBcc: everyone@example.com")
+
+
+def test_header_lines_are_folded_once_per_value() -> None:
+    lines = HeaderLines()
+    first = lines.line("Subject", "Bandi: 3 novità")
+    assert lines.line("Subject", "Bandi: 3 novità") is first
+    assert first.startswith(b"Subject: ") and first.isascii()
