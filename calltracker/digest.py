@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from markupsafe import Markup
 
-from calltracker.domain import Consortium, zone_name
+from calltracker.domain import Consortium, Theme, zone_name
 
 ROME = ZoneInfo("Europe/Rome")
 LANGUAGES = ("it", "en")
@@ -167,6 +167,9 @@ def closing_lead_days(consortium: str | None, closing_soon_days: int) -> int:
     return round(closing_soon_days * factor)
 
 
+ALL_THEMES = frozenset(t.value for t in Theme)
+
+
 def is_of_interest(member: MemberLike, call: CallLike, now: datetime) -> bool:
     """Open or forthcoming, matching the member's themes, minimum fit and region eligibility."""
     if call.status not in OPEN_STATUSES:
@@ -174,7 +177,9 @@ def is_of_interest(member: MemberLike, call: CallLike, now: datetime) -> bool:
     if call.deadlines and next_deadline(call, now) is None:
         return False
     c = call.classification
-    if member.themes and (c is None or not set(member.themes) & set(c.themes)):
+    # No themes chosen means every cluster theme, not every call: a call with no theme is not the clusters' business.
+    wanted = set(member.themes) if member.themes else ALL_THEMES
+    if c is None or not wanted & set(c.themes):
         return False
     if (c.fit_score if c else 0) < member.min_fit:
         return False

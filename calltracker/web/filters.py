@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from calltracker.digest import ALL_THEMES
 from calltracker.domain import Region, Theme
 from calltracker.storage import CallFilter, CallView, MemberView
 
@@ -105,12 +106,11 @@ def parse_query(params: Mapping[str, str]) -> BrowseQuery:
 
 
 def matches_member(call: CallView, member: MemberView) -> bool:
-    """Whether a call belongs in a member's personal feeds: their themes (any, or all when none chosen)
-    and their minimum fit. Unclassified calls only reach members who asked for everything."""
+    """Whether a call belongs in a member's personal feeds: one of their themes (any cluster theme when none
+    was chosen, as in the digest) and their minimum fit."""
     c = call.classification
-    if c is None:
-        return not member.themes and member.min_fit == 0
-    if member.themes and not set(member.themes) & set(c.themes):
+    wanted = set(member.themes) or ALL_THEMES
+    if c is None or not wanted & set(c.themes):
         return False
     return c.fit_score >= member.min_fit
 
