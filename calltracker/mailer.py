@@ -63,7 +63,23 @@ def _flatten(msg: EmailMessage) -> bytes:
     return msg.as_bytes(policy=SMTP_POLICY)
 
 
-class SmtpTransport:
+def _require_recipients(recipients: Sequence[str]) -> None:
+    if not recipients:
+        raise DeliveryError("message has no recipients", permanent=True)
+
+
+class _MessageSender:
+    """`send(msg)` for transports whose real work is `send_bytes(sender, recipients, data)`."""
+
+    def send(self, msg: EmailMessage) -> None:
+        sender, recipients = envelope(msg)
+        self.send_bytes(sender, recipients, _flatten(msg))
+
+    def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes) -> None:
+        raise NotImplementedError
+
+
+class SmtpTransport(_MessageSender):
     """SMTP with STARTTLS or implicit TLS and login; one connection reused across messages."""
 
     def __init__(self, host: str, port: int, *, security: str = "none", username: str | None = None,
@@ -110,13 +126,8 @@ class SmtpTransport:
         self.connections += 1
         return conn
 
-    def send(self, msg: EmailMessage) -> None:
-        sender, recipients = envelope(msg)
-        self.send_bytes(sender, recipients, _flatten(msg))
-
     def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes) -> None:
-        if not recipients:
-            raise DeliveryError("message has no recipients", permanent=True)
+        _require_recipients(recipients)
         for attempt in (1, 2):
             if self._conn is None:
                 self._conn = self._connect()
@@ -197,7 +208,7 @@ def _reply(exc: BaseException) -> str:
 _MESSAGE_ID = re.compile(rb"^Message-ID:\s*<([^>\r\n]+)>", re.I | re.M)
 
 
-class OutboxTransport:
+class OutboxTransport(_MessageSender):
     """Writes each message as an `.eml` file, named after its Message-ID so a resend replaces, not adds."""
 
     def __init__(self, folder: str | os.PathLike[str]) -> None:
@@ -210,13 +221,8 @@ class OutboxTransport:
                  tb: TracebackType | None) -> None:
         return None
 
-    def send(self, msg: EmailMessage) -> None:
-        sender, recipients = envelope(msg)
-        self.send_bytes(sender, recipients, _flatten(msg))
-
     def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes) -> None:
-        if not recipients:
-            raise DeliveryError("message has no recipients", permanent=True)
+        _require_recipients(recipients)
         head = data.split(b"\r\n\r\n", 1)[0]
         found = _MESSAGE_ID.search(head)
         name = re.sub(r"[^A-Za-z0-9._-]", "_", found.group(1).decode(errors="replace")) if found else None
