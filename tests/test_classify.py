@@ -307,6 +307,18 @@ def test_education_and_training_as_a_sector_is_not_a_skills_call() -> None:
            "for workers of the aerospace ecosystem.")
     assert themes_of(title="Skills alliance for the aerospace sector", text=vet) == ["skills_certification"]
 
+
+def test_ai_in_a_topic_of_an_air_traffic_programme_is_a_tool_of_that_domain() -> None:
+    text = ("Research into machine learning and artificial intelligence techniques that support air traffic "
+            "controllers in conflict detection. Proposals should address the certification of AI-based ATM "
+            "tools and validate them in simulations with air navigation service providers.")
+    call = CallText(id="s", title="Artificial intelligence for air traffic controller support", text=text,
+                    identifier="HORIZON-SESAR-2026-DES-ER-02-WA1-3", programme="SESAR 3 JU")
+    assert classify(call).theme_ids == ["air_mobility"]
+    same = CallText(id="d", title="Artificial intelligence for air traffic controller support", text=text,
+                    identifier="DIGITAL-2026-AI-07-ATM")
+    assert "artificial_intelligence" in classify(same).theme_ids
+
 # holdout.jsonl, blind2.jsonl and blind3.jsonl were labelled before the classifier was run on them; the rules
 # fixed after those runs are general.
 @pytest.mark.parametrize("name", ["dev.jsonl", "extra.jsonl", "holdout.jsonl", "blind2.jsonl",

@@ -474,6 +474,14 @@ def _themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, la
                 "programme", p.id, ev.field, ev.start, ev.end, ev.matched, note=strength,
                 weight=s["programme_strong"] if strength == "strong" else s["programme_conditional"]))
 
+    domain = [t for t in r.domain_themes if any(e.note == "strong" for e in rule_ev.get(t, []))]
+    if domain:
+        for theme in r.tool_themes:
+            if theme not in rule_ev and theme in strong:
+                # A topic of an aviation or space programme that names AI puts it to work in that domain.
+                strong[theme] = [replace(e, weight=e.weight * r.tool_weight, note="used as a tool")
+                                 if e.note is None else e for e in strong[theme]]
+
     tagged: list[ThemeResult] = []
     below: list[ThemeResult] = []
     for theme in Theme:

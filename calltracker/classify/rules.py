@@ -74,6 +74,7 @@ class Rules:
     tool_contexts: tuple[re.Pattern[str], ...] = ()
     tool_weight: float = 1.0
     tool_themes: frozenset[Theme] = frozenset()
+    domain_themes: frozenset[Theme] = frozenset()
     national_shares: re.Pattern[str] | None = None
     off_focus: re.Pattern[str] | None = None
     off_focus_weight: float = 0.0
@@ -194,6 +195,7 @@ def load_rules(directory: str | Path | None = None) -> Rules:
         tool_contexts=tuple(re.compile(tools[k]) for k in ("pattern", "also") if tools.get(k)),
         tool_weight=float(tools.get("weight", 1.0)),
         tool_themes=frozenset(Theme(t) for t in tools.get("themes", [])),
+        domain_themes=frozenset(Theme(t) for t in tools.get("domain_programme_themes", [])),
         national_shares=_alternation(shares) if shares else None,
         off_focus=re.compile(off_focus["pattern"]) if off_focus.get("pattern") else None,
         off_focus_weight=float(off_focus.get("weight", 0.0)),
