@@ -319,8 +319,9 @@ def test_ai_in_a_topic_of_an_air_traffic_programme_is_a_tool_of_that_domain() ->
                     identifier="DIGITAL-2026-AI-07-ATM")
     assert "artificial_intelligence" in classify(same).theme_ids
 
-# holdout.jsonl, blind2.jsonl, blind3.jsonl and blind4.jsonl were labelled before the classifier was run on them; the rules
-# fixed after those runs are general.
+
+# holdout.jsonl, blind2.jsonl, blind3.jsonl and blind4.jsonl were labelled before the classifier was run on
+# them; the rules fixed after those runs are general.
 @pytest.mark.parametrize("name", ["dev.jsonl", "extra.jsonl", "holdout.jsonl", "blind2.jsonl",
                                   "blind3.jsonl", "blind4.jsonl"])
 def test_targets_on_labelled_calls(name: str) -> None:
