@@ -402,6 +402,8 @@ class _Contexts:
                 spans = _sentences_around((r.off_focus,), low) if r.off_focus is not None else []
             elif kind == "course":
                 spans = [c.span() for c in r.course_subjects.finditer(low)]
+            elif kind == "ancillary":
+                spans = _sentences_around((r.ancillary,), low) if r.ancillary is not None else []
             else:
                 spans = _sentences_around(r.tool_contexts, low) if r.tool_themes else []
             self._spans[kind] = spans
@@ -442,6 +444,8 @@ def _themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, la
                         w, note = weight * r.course_weight, "course subject"
                     elif theme in r.tool_themes and ctx.inside("tool", m.start):
                         w, note = weight * r.tool_weight, "used as a tool"
+                    elif ctx.inside("ancillary", m.start):
+                        w, note = weight * r.ancillary_weight, "ancillary eligible cost"
                 strong.setdefault(theme, []).append(
                     Evidence(kind, m.entry.phrase, fld.name, m.start, m.end, m.text, w, note))
     for theme in r.tool_themes:
@@ -469,6 +473,14 @@ def _themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, la
             rule_ev.setdefault(theme, []).append(Evidence(
                 "programme", p.id, ev.field, ev.start, ev.end, ev.matched, note=strength,
                 weight=s["programme_strong"] if strength == "strong" else s["programme_conditional"]))
+
+    domain = [t for t in r.domain_themes if any(e.note == "strong" for e in rule_ev.get(t, []))]
+    if domain:
+        for theme in r.tool_themes:
+            if theme not in rule_ev and theme in strong:
+                # A topic of an aviation or space programme that names AI puts it to work in that domain.
+                strong[theme] = [replace(e, weight=e.weight * r.tool_weight, note="used as a tool")
+                                 if e.note is None else e for e in strong[theme]]
 
     tagged: list[ThemeResult] = []
     below: list[ThemeResult] = []

@@ -74,9 +74,12 @@ class Rules:
     tool_contexts: tuple[re.Pattern[str], ...] = ()
     tool_weight: float = 1.0
     tool_themes: frozenset[Theme] = frozenset()
+    domain_themes: frozenset[Theme] = frozenset()
     national_shares: re.Pattern[str] | None = None
     off_focus: re.Pattern[str] | None = None
     off_focus_weight: float = 0.0
+    ancillary: re.Pattern[str] | None = None
+    ancillary_weight: float = 1.0
     italy_wide: re.Pattern[str] | None = None
 
 
@@ -161,6 +164,7 @@ def load_rules(directory: str | Path | None = None) -> Rules:
 
     tools = themes_doc.get("tool_contexts", {})
     off_focus = themes_doc.get("off_focus", {})
+    ancillary = themes_doc.get("ancillary", {})
     italy_wide = territory.get("italy_wide", {}).get("patterns", [])
     shares = territory["national_restrictions"].get("shares", {}).get("patterns", [])
     # One regex per cue, not one alternation per class: most cues begin with a literal, which the regex
@@ -191,8 +195,11 @@ def load_rules(directory: str | Path | None = None) -> Rules:
         tool_contexts=tuple(re.compile(tools[k]) for k in ("pattern", "also") if tools.get(k)),
         tool_weight=float(tools.get("weight", 1.0)),
         tool_themes=frozenset(Theme(t) for t in tools.get("themes", [])),
+        domain_themes=frozenset(Theme(t) for t in tools.get("domain_programme_themes", [])),
         national_shares=_alternation(shares) if shares else None,
         off_focus=re.compile(off_focus["pattern"]) if off_focus.get("pattern") else None,
         off_focus_weight=float(off_focus.get("weight", 0.0)),
+        ancillary=re.compile(ancillary["pattern"]) if ancillary.get("pattern") else None,
+        ancillary_weight=float(ancillary.get("weight", 1.0)),
         italy_wide=_alternation(italy_wide) if italy_wide else None,
     )
