@@ -94,6 +94,14 @@ def _zone_for(text: str, default: tzinfo) -> tzinfo:
     return default
 
 
+def _at_offset(day: date, clock: time, offset: str) -> datetime:
+    """The instant of a day and time written with an ISO offset ("Z", "+0100" or "+01:00")."""
+    offset = offset.replace("Z", "+00:00")
+    if ":" not in offset:
+        offset = offset[:3] + ":" + offset[3:]
+    return datetime.fromisoformat(f"{day.isoformat()}T{clock.isoformat()}{offset}")
+
+
 def _mention(m: re.Match[str], zone: tzinfo) -> Deadline | None:
     g = m.groupdict()
     try:
@@ -104,11 +112,7 @@ def _mention(m: re.Match[str], zone: tzinfo) -> Deadline | None:
                 if g["iz"] and _utc_midnight(g["iz"], clock):
                     return Deadline(datetime.combine(day, time(0, 0), zone), date_only=True)
                 if g["iz"]:
-                    offset = g["iz"].replace("Z", "+00:00")
-                    if ":" not in offset:
-                        offset = offset[:3] + ":" + offset[3:]
-                    at = datetime.fromisoformat(f"{day.isoformat()}T{clock.isoformat()}{offset}")
-                    return Deadline(at.astimezone(zone))
+                    return Deadline(_at_offset(day, clock, g["iz"]).astimezone(zone))
                 return Deadline(datetime.combine(day, clock, zone))
         elif g["ny"]:
             day = date(int(g["ny"]), int(g["nm"]), int(g["nd"]))
@@ -210,10 +214,7 @@ def parse_iso_datetime(value: str | None, *, tz: tzinfo = ROME, naive_is_utc: bo
     if g["iz"] and _utc_midnight(g["iz"], clock):
         return Deadline(datetime.combine(day, time(0, 0), tz), date_only=True)
     if g["iz"]:
-        offset = g["iz"].replace("Z", "+00:00")
-        if ":" not in offset:
-            offset = offset[:3] + ":" + offset[3:]
-        at = datetime.fromisoformat(f"{day.isoformat()}T{clock.isoformat()}{offset}").astimezone(tz)
+        at = _at_offset(day, clock, g["iz"]).astimezone(tz)
     elif naive_is_utc:
         if clock == time(0, 0):
             return Deadline(datetime.combine(day, time(0, 0), tz), date_only=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -126,3 +127,15 @@ def html_to_text(fragment: str | None) -> str | None:
     lines = (" ".join(line.split()) for line in raw.splitlines())
     text = "\n".join(line for line in lines if line)
     return text or None
+
+
+def rss_channel(page: Page) -> ET.Element:
+    """The <channel> of an RSS 2.0 page; ParseError when the body is not XML or not RSS 2.0."""
+    try:
+        root = ET.fromstring(page.body)
+    except ET.ParseError as exc:
+        raise ParseError(f"{page.url}: feed is not valid XML ({exc})") from exc
+    channel = root.find("channel")
+    if root.tag != "rss" or channel is None:
+        raise ParseError(f"{page.url}: not an RSS 2.0 feed (root <{root.tag}>)")
+    return channel

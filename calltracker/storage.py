@@ -487,14 +487,6 @@ class RowProblem:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class ImportResult:
-    created: int
-    updated: int
-    unchanged: int
-    rejected: list[RowProblem]
-
-
 DELIVERY_STATUSES = ("pending", "sent", "failed", "cancelled")
 
 
@@ -971,13 +963,6 @@ class Store:
                 {"call_id": r.id, "run_id": None, "field": "status", "old_value": r.status,
                  "new_value": Status.CLOSED.value, "changed_at": now} for r in rows])
         return len(rows)
-
-    def link_calls(self, call_id: int, canonical_id: int) -> None:
-        """Mark `call_id` as the same call as `canonical_id` (seen by another source)."""
-        if call_id == canonical_id:
-            return
-        with self._tx() as conn:
-            conn.execute(update(CallRow).where(CallRow.id == call_id).values(canonical_id=canonical_id))
 
     def find_calls(self, flt: CallFilter = CallFilter(), *, now: datetime | None = None) -> list[CallView]:
         now = now or datetime.now(UTC)
@@ -1571,7 +1556,7 @@ def _alembic_version_column() -> Any:
 
 __all__ = [
     "CallFilter", "CallView", "ChangeView", "ClassificationView", "ClusterView", "DeliveryView", "DueDelivery",
-    "FieldChange", "ImportResult", "NewDelivery",
+    "FieldChange", "NewDelivery",
     "MemberInput", "MemberView", "PageMemo", "Region", "RowProblem", "RunView", "SaveResult", "Store",
     "effective_status", "make_engine", "metadata", "parse_member_row", "read_members_csv", "schema_state",
 ]

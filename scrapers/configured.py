@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -35,7 +34,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from calltracker.domain import Deadline, Region, Scope, ScrapedCall, Status
 from calltracker.errors import ConfigError, ParseError
 from calltracker.normalize import clean_text, html_to_text, parse_amount, parse_dates
-from calltracker.scraping import Page, Request, Yield
+from calltracker.scraping import Page, Request, Yield, rss_channel
 
 log = logging.getLogger(__name__)
 
@@ -300,13 +299,7 @@ class RssScraper(_ConfiguredScraper):
     source_type: ClassVar[str] = "rss"
 
     def parse(self, page: Page) -> Iterable[Yield]:
-        try:
-            root = ET.fromstring(page.body)
-        except ET.ParseError as exc:
-            raise ParseError(f"{page.url}: feed is not valid XML ({exc})") from exc
-        channel = root.find("channel")
-        if channel is None:
-            raise ParseError(f"{page.url}: not an RSS 2.0 feed (no <channel>)")
+        channel = rss_channel(page)
         for item in channel.iter("item"):
             title = clean_text(item.findtext("title"))
             link = clean_text(item.findtext("link"))

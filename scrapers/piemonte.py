@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
@@ -23,7 +22,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from calltracker.domain import Deadline, Region, Scope, ScrapedCall, Status
 from calltracker.errors import ParseError
 from calltracker.normalize import ROME, clean_text, html_to_text, parse_amount, parse_iso_datetime
-from calltracker.scraping import Page, Request, Yield, require
+from calltracker.scraping import Page, Request, Yield, require, rss_channel
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +96,7 @@ class PiemonteScraper:
 
     def parse_feed(self, page: Page) -> Iterable[Yield]:
         """An RSS feed: requests for the call pages among its items (other sections are skipped)."""
-        try:
-            root = ET.fromstring(page.body)
-        except ET.ParseError as exc:
-            raise ParseError(f"{page.url}: feed is not valid XML ({exc})") from exc
-        channel = root.find("channel")
-        if root.tag != "rss" or channel is None:
-            raise ParseError(f"{page.url}: not an RSS 2.0 feed (root <{root.tag}>)")
+        channel = rss_channel(page)
         for item in channel.iter("item"):
             link = clean_text(require(item.findtext("link"), "item link", page))
             if not self.is_call_url(link):

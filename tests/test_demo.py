@@ -9,7 +9,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from calltracker.cli import cli
-from calltracker.demo import DEMO_SOURCES, MEMBERS, REPLAY, read_members_csv
+from calltracker.demo import DEMO_SOURCES, MEMBERS, REPLAY
+from calltracker.storage import read_members_csv
 
 
 def test_demo_runs_offline_end_to_end(tmp_path: Path) -> None:
