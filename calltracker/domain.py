@@ -137,3 +137,16 @@ def deadline_key(d: Deadline) -> str:
     if d.label:
         text += f" ({d.label})"
     return text
+
+
+def effective_status(call: ScrapedCall, now: datetime) -> str:
+    """What status we store: closed when the source says so or the last deadline passed."""
+    if call.status is Status.CLOSED:
+        return Status.CLOSED.value
+    if call.deadlines and max(d.at for d in call.deadlines) < now:
+        return Status.CLOSED.value
+    if call.status is not None:
+        return call.status.value
+    if call.opening_date is not None and call.opening_date > now:
+        return Status.FORTHCOMING.value
+    return Status.OPEN.value

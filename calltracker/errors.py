@@ -87,3 +87,8 @@ class TransportError(DeliveryError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, permanent=False)
+
+
+def one_line(exc: BaseException | None) -> str:
+    """A driver's multi-line message folded into one line."""
+    return " ".join(str(exc).split())

@@ -1,0 +1,129 @@
+"""Sources, scrape runs and page memos."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import RowMapping
+
+from calltracker.storage.base import Repo
+from calltracker.storage.schema import (
+    PageMemoRow,
+    ScrapeRunRow,
+    SourceRow,
+)
+from calltracker.views import (
+    PageMemo,
+    RunView,
+)
+
+log = logging.getLogger(__name__)
+
+class RunsRepo(Repo):
+    # -- sources and runs --------------------------------------------------------------------------------
+
+    def ensure_sources(self, names: Mapping[str, str], now: datetime) -> None:
+        """Make sure a row exists for each configured source (name -> type)."""
+        with self._tx() as conn:
+            existing = set(conn.scalars(select(SourceRow.name)))
+            rows = [{"name": n, "type": t, "created_at": now} for n, t in names.items() if n not in existing]
+            if rows:
+                conn.execute(insert(SourceRow), rows)
+
+    def start_run(self, source: str, started_at: datetime) -> int:
+        self.ensure_sources({source: "coded"}, started_at)
+        with self._tx() as conn:
+            run_id = conn.execute(
+                insert(ScrapeRunRow).values(source=source, started_at=started_at, outcome="running",
+                                            http_stats={}).returning(ScrapeRunRow.id)
+            ).scalar_one()
+        return int(run_id)
+
+    def finish_run(self, run_id: int, *, outcome: str, finished_at: datetime, seen: int = 0, new: int = 0,
+                   changed: int = 0, unchanged: int = 0, failed: int = 0,
+                   http_stats: Mapping[str, Any] | None = None, error: str | None = None) -> None:
+        with self._tx() as conn:
+            conn.execute(update(ScrapeRunRow).where(ScrapeRunRow.id == run_id).values(
+                outcome=outcome, finished_at=finished_at, seen=seen, new=new, changed=changed,
+                unchanged=unchanged, failed=failed, http_stats=dict(http_stats or {}), error=error))
+
+    def runs(self, source: str | None = None, limit: int = 20) -> list[RunView]:
+        stmt = select(ScrapeRunRow).order_by(ScrapeRunRow.started_at.desc(), ScrapeRunRow.id.desc()).limit(limit)
+        if source:
+            stmt = stmt.where(ScrapeRunRow.source == source)
+        with self._tx() as conn:
+            return [_run_view(r) for r in conn.execute(stmt).mappings()]
+
+    def last_runs(self) -> dict[str, RunView]:
+        """The latest finished-or-running run of every source."""
+        latest = (select(ScrapeRunRow.source, func.max(ScrapeRunRow.id).label("id"))
+                  .group_by(ScrapeRunRow.source).subquery())
+        stmt = select(ScrapeRunRow).join(latest, ScrapeRunRow.id == latest.c.id)
+        with self._tx() as conn:
+            return {r["source"]: _run_view(r) for r in conn.execute(stmt).mappings()}
+
+    def last_good_seen(self, source: str) -> int | None:
+        stmt = (select(ScrapeRunRow.seen).where(ScrapeRunRow.source == source, ScrapeRunRow.outcome == "ok")
+                .order_by(ScrapeRunRow.id.desc()).limit(1))
+        with self._tx() as conn:
+            return conn.scalar(stmt)
+
+    def consecutive_failures(self, source: str) -> int:
+        stmt = (select(ScrapeRunRow.outcome).where(ScrapeRunRow.source == source,
+                                                   ScrapeRunRow.outcome != "running")
+                .order_by(ScrapeRunRow.id.desc()).limit(200))
+        count = 0
+        with self._tx() as conn:
+            for outcome in conn.scalars(stmt):
+                if outcome == "ok":
+                    break
+                if outcome == "failed":
+                    count += 1
+        return count
+
+    def set_source_broken(self, source: str, *, since: datetime | None, notified_at: datetime | None) -> None:
+        with self._tx() as conn:
+            conn.execute(update(SourceRow).where(SourceRow.name == source)
+                         .values(broken_since=since, broken_notified_at=notified_at))
+
+    def source_states(self) -> dict[str, tuple[datetime | None, datetime | None]]:
+        """name -> (broken_since, broken_notified_at)."""
+        with self._tx() as conn:
+            return {r.name: (r.broken_since, r.broken_notified_at) for r in conn.execute(select(SourceRow))}
+
+    # -- page memos (conditional requests) ---------------------------------------------------------------
+
+    def get_page_memo(self, key: str) -> PageMemo | None:
+        with self._tx() as conn:
+            row = conn.execute(select(PageMemoRow).where(PageMemoRow.key == key)).mappings().first()
+        if row is None:
+            return None
+        return PageMemo(url=row["url"], etag=row["etag"], last_modified=row["last_modified"],
+                        content_hash=row["content_hash"], memo=row["memo"] or {})
+
+    def put_page_memo(self, key: str, memo: PageMemo, now: datetime | None = None) -> None:
+        values = {"url": memo.url, "etag": memo.etag, "last_modified": memo.last_modified,
+                  "content_hash": memo.content_hash, "memo": dict(memo.memo),
+                  "fetched_at": now or datetime.now(UTC)}
+        with self._tx() as conn:
+            done = conn.execute(update(PageMemoRow).where(PageMemoRow.key == key).values(**values)).rowcount
+            if not done:
+                conn.execute(insert(PageMemoRow).values(key=key, **values))
+
+
+
+def _run_view(r: RowMapping) -> RunView:
+    return RunView(id=r["id"], source=r["source"], started_at=r["started_at"], finished_at=r["finished_at"],
+                   outcome=r["outcome"], seen=r["seen"], new=r["new"], changed=r["changed"],
+                   unchanged=r["unchanged"], failed=r["failed"], http_stats=r["http_stats"] or {},
+                   error=r["error"])
+

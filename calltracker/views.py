@@ -1,0 +1,251 @@
+"""Read models the core shares with storage, the CLI, digests and the web: plain frozen dataclasses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from calltracker.domain import Deadline, zone_name
+
+# --- value objects returned by the repository ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    call_id: int
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    new_ids: list[int] = field(default_factory=list)
+    changed_ids: list[int] = field(default_factory=list)
+    unchanged: int = 0
+    changes: list[FieldChange] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PageMemo:
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    memo: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ClassificationView:
+    rules_version: str
+    themes: dict[str, float]
+    eligible: dict[str, bool]
+    scope: str
+    consortium: str
+    tri_regional_fit: bool
+    fit_score: int
+    fit_reason: str
+    fit_reason_it: str | None
+    evidence: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CallView:
+    """A stored call with its deadlines and classification, as the CLI, digests and web show it."""
+
+    id: int
+    source: str
+    external_id: str
+    identifier: str | None
+    title: str
+    summary: str | None
+    description: str | None
+    url: str
+    programme: str | None
+    scope: str | None
+    status: str
+    opening_date: datetime | None
+    deadlines: tuple[Deadline, ...]
+    deadline_text: str | None
+    budget_eur: float | None
+    budget_text: str | None
+    language: str | None
+    regions: tuple[str, ...]
+    first_seen_at: datetime
+    last_seen_at: datetime
+    last_changed_at: datetime
+    canonical_id: int | None
+    classification: ClassificationView | None
+
+    @property
+    def themes(self) -> list[str]:
+        return list(self.classification.themes) if self.classification else []
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.classification
+        return {
+            "id": self.id,
+            "source": self.source,
+            "external_id": self.external_id,
+            "identifier": self.identifier,
+            "title": self.title,
+            "url": self.url,
+            "programme": self.programme,
+            "scope": self.scope,
+            "status": self.status,
+            "opening_date": self.opening_date.isoformat() if self.opening_date else None,
+            "deadlines": [
+                {"at": d.at.isoformat(), "timezone": zone_name(d.at), "date_only": d.date_only, "label": d.label}
+                for d in self.deadlines
+            ],
+            "deadline_text": self.deadline_text,
+            "budget_eur": self.budget_eur,
+            "budget_text": self.budget_text,
+            "language": self.language,
+            "summary": self.summary,
+            "first_seen_at": self.first_seen_at.isoformat(),
+            "last_changed_at": self.last_changed_at.isoformat(),
+            "themes": self.themes,
+            "eligible": c.eligible if c else None,
+            "consortium": c.consortium if c else None,
+            "tri_regional_fit": c.tri_regional_fit if c else None,
+            "fit_score": c.fit_score if c else None,
+            "fit_reason": c.fit_reason if c else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeView:
+    call_id: int
+    field: str
+    old: Any
+    new: Any
+    changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RunView:
+    id: int
+    source: str
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str
+    seen: int
+    new: int
+    changed: int
+    unchanged: int
+    failed: int
+    http_stats: dict[str, Any]
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterView:
+    id: int
+    code: str
+    name: str
+    region: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberView:
+    id: int
+    cluster: str
+    email: str
+    name: str
+    organisation: str
+    region: str | None
+    language: str
+    themes: tuple[str, ...]
+    min_fit: int
+    frequency: str
+    active: bool
+    paused: bool
+    unsubscribed_at: datetime | None
+    token_version: int
+    feed_token: str
+
+    @property
+    def receives_mail(self) -> bool:
+        return self.active and not self.paused and self.unsubscribed_at is None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "cluster": self.cluster, "email": self.email, "name": self.name,
+            "organisation": self.organisation, "region": self.region, "language": self.language,
+            "themes": list(self.themes), "min_fit": self.min_fit, "frequency": self.frequency,
+            "active": self.active, "paused": self.paused,
+            "unsubscribed_at": self.unsubscribed_at.isoformat() if self.unsubscribed_at else None,
+        }
+
+
+DELIVERY_STATUSES = ("pending", "sent", "failed", "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """A rendered message to put in the outbox: `message` is the whole message, `payload` the envelope and
+    what it is about (see delivery.py)."""
+
+    member_id: int
+    kind: str
+    period_key: str
+    subject: str
+    message_id: str
+    payload: Mapping[str, Any]
+    message: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DueDelivery:
+    id: int
+    member_id: int
+    kind: str
+    period_key: str
+    attempts: int
+    message_id: str | None
+    payload: dict[str, Any]
+    email: str
+    receives_mail: bool
+    message: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    id: int
+    member_id: int
+    email: str
+    kind: str
+    period_key: str
+    status: str
+    attempts: int
+    last_error: str | None
+    message_id: str | None
+    subject: str | None
+    created_at: datetime
+    claimed_at: datetime | None
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CallFilter:
+    open_only: bool = False
+    theme: str | None = None
+    region: str | None = None
+    source: str | None = None
+    status: str | None = None
+    min_fit: int | None = None
+    tri_regional_only: bool = False
+    closing_within_days: int | None = None
+    text: str | None = None
+    changed_since: datetime | None = None
+    ids: tuple[int, ...] | None = None
+    #: Show a call seen by several sources once (its first record), not once per source.
+    canonical_only: bool = False
+    limit: int | None = None
+    offset: int = 0
+
