@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -59,8 +59,9 @@ class Language(StrEnum):
 class Deadline:
     """One cut-off. `at` is aware and in the official zone (Europe/Brussels, Europe/Rome...).
 
-    `date_only` is true when the source gives a day but no time of day: `at` is then midnight at the
-    *end* of nothing in particular -- consumers must show the date, not the time.
+    `date_only` is true when the source gives a day but no time of day: `at` then only names the day (in
+    its zone) -- consumers must show the date, not the time, and the call stays open all of that day
+    (`closes_at`).
     """
 
     at: datetime
@@ -74,6 +75,19 @@ class Deadline:
     @property
     def day(self) -> date:
         return self.at.date()
+
+    @property
+    def closes_at(self) -> datetime:
+        """The last instant the call is open by this deadline: `at`, or for a date-only deadline the end of
+        that day in the deadline's own zone (a call due "15/10/2026" is open all of the 15th)."""
+        if not self.date_only:
+            return self.at
+        midnight = datetime.combine(self.day + timedelta(days=1), time(0), self.at.tzinfo)
+        return (midnight.astimezone(UTC) - timedelta(microseconds=1)).astimezone(self.at.tzinfo)
+
+    def passed(self, now: datetime) -> bool:
+        """Whether this cut-off is over at `now`: the one rule every consumer (and storage's SQL) follows."""
+        return self.closes_at < now
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +137,17 @@ class ScrapedCall:
         payload = json.dumps(self.comparable(), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(payload.encode()).hexdigest()
 
+    def status_at(self, now: datetime) -> Status:
+        """The status to store: closed when the source says so or every deadline has passed; forthcoming
+        before the opening date unless the source says otherwise."""
+        if self.status is Status.CLOSED or all_passed(self.deadlines, now):
+            return Status.CLOSED
+        if self.status is not None:
+            return self.status
+        if self.opening_date is not None and self.opening_date > now:
+            return Status.FORTHCOMING
+        return Status.OPEN
+
 
 def zone_name(at: datetime) -> str:
     """The IANA name of an aware datetime's zone; fixed offsets are stored as instants in UTC."""
@@ -139,14 +164,19 @@ def deadline_key(d: Deadline) -> str:
     return text
 
 
-def effective_status(call: ScrapedCall, now: datetime) -> str:
-    """What status we store: closed when the source says so or the last deadline passed."""
-    if call.status is Status.CLOSED:
-        return Status.CLOSED.value
-    if call.deadlines and max(d.at for d in call.deadlines) < now:
-        return Status.CLOSED.value
-    if call.status is not None:
-        return call.status.value
-    if call.opening_date is not None and call.opening_date > now:
-        return Status.FORTHCOMING.value
-    return Status.OPEN.value
+def next_deadline(deadlines: Iterable[Deadline], now: datetime) -> Deadline | None:
+    """The soonest deadline not yet passed at `now`, if any."""
+    ahead = [d for d in deadlines if not d.passed(now)]
+    return min(ahead, key=lambda d: d.closes_at) if ahead else None
+
+
+def all_passed(deadlines: Sequence[Deadline], now: datetime) -> bool:
+    """True when there are deadlines and every one has passed: the call is over."""
+    return bool(deadlines) and all(d.passed(now) for d in deadlines)
+
+
+def closing_span(deadlines: Iterable[Deadline], now: datetime) -> tuple[datetime | None, datetime | None]:
+    """(next, last) closing instants: what storage writes so its SQL filters follow `Deadline.passed`."""
+    closes = [d.closes_at for d in deadlines]
+    ahead = [c for c in closes if c >= now]
+    return (min(ahead) if ahead else None), (max(closes) if closes else None)

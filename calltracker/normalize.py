@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo
 
-from selectolax.lexbor import LexborHTMLParser
-
 from calltracker.domain import Deadline, Region, Status
+from calltracker.text import clean_text, html_to_text
+
+__all__ = ["clean_text", "html_to_text"]  # re-exported: scrapers read text through normalize
 
 ROME = ZoneInfo("Europe/Rome")
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -290,31 +291,7 @@ def parse_amount(text: str | None) -> float | None:
     return values[0] if len(distinct) == 1 else None
 
 
-# --- text ----------------------------------------------------------------------------------------------
-
-_BLOCK_END = re.compile(r"<\s*br\s*/?\s*>|</\s*(?:p|div|li|h[1-6]|tr|dd|dt|ul|ol|table|section|article)\s*>",
-                        re.IGNORECASE)
-_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
-
-
-def clean_text(text: str | None) -> str:
-    """Collapse whitespace (including non-breaking and zero-width characters) to single spaces."""
-    if not text:
-        return ""
-    return re.sub(r"\s+", " ", _INVISIBLE.sub("", text).replace("\u00a0", " ")).strip()
-
-
-def html_to_text(html: str | None) -> str:
-    """Readable text from an HTML fragment: one line per block, entities decoded, scripts dropped."""
-    if not html:
-        return ""
-    tree = LexborHTMLParser(_BLOCK_END.sub(lambda m: m.group(0) + "\n", html))
-    for node in tree.css("script, style, noscript"):
-        node.decompose()
-    root = tree.body or tree.root
-    raw = root.text(separator="") if root is not None else ""
-    lines = (clean_text(line) for line in raw.splitlines())
-    return "\n".join(line for line in lines if line)
+# --- text: see calltracker.text (re-exported here for the scrapers) ------------------------------------
 
 
 # --- regions -------------------------------------------------------------------------------------------

@@ -10,15 +10,13 @@ yields nothing for a page whose layout changed.
 from __future__ import annotations
 
 import json
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
-from selectolax.lexbor import LexborHTMLParser
-
+from calltracker import text
 from calltracker.domain import ScrapedCall
 from calltracker.errors import ParseError
 
@@ -108,25 +106,9 @@ def require(value: Any, what: str, page: Page | None = None) -> Any:
     return value
 
 
-_BLOCK_TAG = re.compile(r"<\s*(?:br|/?(?:p|div|li|ul|ol|tr|table|h[1-6]|section|article|blockquote|dd|dt))\b[^>]*>",
-                        re.IGNORECASE)
-
-
 def html_to_text(fragment: str | None) -> str | None:
-    """Readable text of an HTML fragment: blocks become lines, whitespace collapses, scripts go.
-
-    Tolerates fragments cut mid-tag (search APIs clip long fields). None for empty input.
-    """
-    if not fragment or not fragment.strip():
-        return None
-    tree = LexborHTMLParser(_BLOCK_TAG.sub(lambda m: "\n" + m.group(0), fragment))
-    for node in tree.css("script, style, noscript"):
-        node.decompose()
-    root = tree.body or tree.root
-    raw = root.text(separator="") if root is not None else ""
-    lines = (" ".join(line.split()) for line in raw.splitlines())
-    text = "\n".join(line for line in lines if line)
-    return text or None
+    """`calltracker.text.html_to_text` for scrapers: None instead of "" for an empty fragment."""
+    return text.html_to_text(fragment) or None
 
 
 def rss_channel(page: Page) -> ET.Element:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from calltracker.domain import Deadline, zone_name
+from calltracker.domain import Deadline, Status, Theme, all_passed, next_deadline, zone_name
 
 # --- value objects returned by the repository ------------------------------------------------------------
 
@@ -82,6 +82,20 @@ class CallView:
     @property
     def themes(self) -> list[str]:
         return list(self.classification.themes) if self.classification else []
+
+    def status_at(self, now: datetime) -> str:
+        """The stored status, except that a call whose every deadline has passed is closed even before the
+        next run's `close_expired` writes it (pages and feeds are read between runs)."""
+        if self.status != Status.CLOSED.value and all_passed(self.deadlines, now):
+            return Status.CLOSED.value
+        return self.status
+
+    def is_open_at(self, now: datetime) -> bool:
+        """Open or forthcoming at `now`, by `Deadline.passed` (date-only deadlines last all their day)."""
+        return self.status_at(now) != Status.CLOSED.value
+
+    def next_deadline(self, now: datetime) -> Deadline | None:
+        return next_deadline(self.deadlines, now)
 
     def to_json(self) -> dict[str, Any]:
         c = self.classification
@@ -171,6 +185,10 @@ class MemberView:
     def receives_mail(self) -> bool:
         return self.active and not self.paused and self.unsubscribed_at is None
 
+    def wants(self, call: CallView) -> bool:
+        """Whether a call matches this member: the digest, alerts and personal feeds all ask this."""
+        return member_wants(self.themes, self.region, self.min_fit, call.classification)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id, "cluster": self.cluster, "email": self.email, "name": self.name,
@@ -179,6 +197,30 @@ class MemberView:
             "active": self.active, "paused": self.paused,
             "unsubscribed_at": self.unsubscribed_at.isoformat() if self.unsubscribed_at else None,
         }
+
+
+ALL_THEMES = frozenset(t.value for t in Theme)
+
+
+class _Classified(Protocol):
+    @property
+    def themes(self) -> Mapping[str, float]: ...
+    @property
+    def eligible(self) -> Mapping[str, bool]: ...
+    @property
+    def fit_score(self) -> int: ...
+
+
+def member_wants(themes: Iterable[str], region: str | None, min_fit: int, c: _Classified | None) -> bool:
+    """A member's interest in a classified call: one of their themes (no themes chosen means every cluster
+    theme, not every call), at least their minimum fit, and their region eligible (a member cannot apply
+    where their region is not). An unclassified call matches no one."""
+    wanted = set(themes) or ALL_THEMES
+    if c is None or not wanted & set(c.themes):
+        return False
+    if c.fit_score < min_fit:
+        return False
+    return not (region and not c.eligible.get(region, False))
 
 
 DELIVERY_STATUSES = ("pending", "sent", "failed", "cancelled")

@@ -8,7 +8,6 @@ because a source failed or returned less than before.
 
 from __future__ import annotations
 
-from calltracker.domain import effective_status
 from calltracker.errors import one_line
 from calltracker.members_csv import MemberInput, RowProblem, parse_member_row, read_members_csv
 from calltracker.storage.calls import CallsRepo
@@ -42,6 +41,6 @@ class Store(CallsRepo, LocksRepo, ClassificationsRepo, MembersRepo, OutboxRepo):
 __all__ = [
     "CallFilter", "CallView", "ChangeView", "ClassificationView", "ClusterView", "DeliveryRow", "DeliveryView",
     "DueDelivery", "FieldChange", "MemberInput", "MemberView", "NewDelivery", "PageMemo", "RowProblem", "RunView",
-    "SaveResult", "Store", "UtcDateTime", "effective_status", "make_engine", "metadata", "one_line",
+    "SaveResult", "Store", "UtcDateTime", "make_engine", "metadata", "one_line",
     "parse_member_row", "read_members_csv", "schema_state",
 ]

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.sql.elements import ColumnElement
 
-from calltracker.domain import Deadline, ScrapedCall, Status, deadline_key, effective_status, zone_name
+from calltracker.domain import Deadline, ScrapedCall, Status, closing_span, deadline_key, zone_name
 from calltracker.errors import InputError
 from calltracker.linking import link_keys
 from calltracker.storage.runs import RunsRepo
@@ -251,16 +251,16 @@ def _link(conn: Connection, source: str, calls: Mapping[int, ScrapedCall], *, ne
 
 
 def _call_values(call: ScrapedCall, now: datetime) -> dict[str, Any]:
-    future = [d.at for d in call.deadlines if d.at >= now]
+    next_closes, last_closes = closing_span(call.deadlines, now)
     return {
         "identifier": call.identifier, "title": call.title, "summary": call.summary,
         "description": call.description, "url": call.url, "programme": call.programme,
         "scope": call.scope.value if call.scope else None,
-        "status": effective_status(call, now),
+        "status": call.status_at(now).value,
         "source_status": call.status.value if call.status else None,
         "opening_date": call.opening_date,
-        "next_deadline_at": min(future) if future else None,
-        "last_deadline_at": max(d.at for d in call.deadlines) if call.deadlines else None,
+        "opening_timezone": zone_name(call.opening_date) if call.opening_date else None,
+        "next_deadline_at": next_closes, "last_deadline_at": last_closes,
         "deadline_text": call.deadline_text, "budget_eur": call.budget_eur, "budget_text": call.budget_text,
         "language": call.language, "regions": sorted(r.value for r in call.regions),
         "content_hash": call.content_hash(), "raw": _jsonable(call.raw),
@@ -334,13 +334,24 @@ def _load_views(conn: Connection, ids: Sequence[int]) -> list[CallView]:
         views.append(CallView(
             id=call_id, source=r["source"], external_id=r["external_id"], identifier=r["identifier"],
             title=r["title"], summary=r["summary"], description=r["description"], url=r["url"],
-            programme=r["programme"], scope=r["scope"], status=r["status"], opening_date=r["opening_date"],
+            programme=r["programme"], scope=r["scope"], status=r["status"],
+            opening_date=_in_zone(r["opening_date"], r["opening_timezone"]),
             deadlines=deadlines.get(call_id, ()), deadline_text=r["deadline_text"], budget_eur=r["budget_eur"],
             budget_text=r["budget_text"], language=r["language"], regions=tuple(r["regions"] or ()),
             first_seen_at=r["first_seen_at"], last_seen_at=r["last_seen_at"],
             last_changed_at=r["last_changed_at"], canonical_id=r["canonical_id"], classification=cview))
     return views
 
+
+
+def _in_zone(at: datetime | None, zone: str | None) -> datetime | None:
+    """A stored UTC instant back in its official zone (Europe/Rome when unknown)."""
+    if at is None:
+        return None
+    try:
+        return at.astimezone(ZoneInfo(zone or "Europe/Rome"))
+    except (ValueError, KeyError):
+        return at.astimezone(ZoneInfo("Europe/Rome"))
 
 
 def _jsonable(value: Any) -> Any:

@@ -96,6 +96,10 @@ class CallRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     source_status: Mapped[str | None] = mapped_column(String(16))
     opening_date: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: The official zone of the opening date, so it is shown as published (None before 0004: Europe/Rome).
+    opening_timezone: Mapped[str | None] = mapped_column(String(64))
+    #: Closing instants (`Deadline.closes_at`: a date-only deadline closes at the end of its day in its zone),
+    #: the soonest still ahead when saved and the last; SQL filters on these follow `Deadline.passed`.
     next_deadline_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_deadline_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     deadline_text: Mapped[str | None] = mapped_column(Text)
