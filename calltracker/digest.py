@@ -10,19 +10,22 @@ removed) before any template sees it, templates autoescape HTML, and links keep 
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
 from markupsafe import Markup
 
-from calltracker.domain import Consortium, Theme, zone_name
+from calltracker import labels
+from calltracker.domain import Consortium, Deadline, next_deadline, stored_status_at, zone_name
+from calltracker.text import plain_text, safe_url
+from calltracker.views import ALL_THEMES, member_wants
+
+__all__ = ["ALL_THEMES", "next_deadline", "plain_text", "safe_url"]
 
 ROME = ZoneInfo("Europe/Rome")
 LANGUAGES = ("it", "en")
@@ -40,15 +43,6 @@ CONSORTIUM_LEAD_FACTOR: dict[str, float] = {
 
 
 # --- what the digest reads (storage's CallView, MemberView and ChangeView fit these) ------------------
-
-
-class DeadlineLike(Protocol):
-    @property
-    def at(self) -> datetime: ...
-    @property
-    def date_only(self) -> bool: ...
-    @property
-    def label(self) -> str | None: ...
 
 
 class ClassificationLike(Protocol):
@@ -82,7 +76,7 @@ class CallLike(Protocol):
     @property
     def status(self) -> str: ...
     @property
-    def deadlines(self) -> Sequence[DeadlineLike]: ...
+    def deadlines(self) -> Sequence[Deadline]: ...
     @property
     def budget_eur(self) -> float | None: ...
     @property
@@ -156,41 +150,33 @@ class DigestContent:
         return [*self.joint, *self.other, *self.closing, *self.changed]
 
 
-def next_deadline(call: CallLike, now: datetime) -> DeadlineLike | None:
-    future = [d for d in call.deadlines if d.at >= now]
-    return min(future, key=lambda d: d.at) if future else None
-
-
 def closing_lead_days(consortium: str | None, closing_soon_days: int) -> int:
     """How many days before a deadline a call counts as closing soon, given who must apply."""
     factor = CONSORTIUM_LEAD_FACTOR.get(consortium or "", 1.0)
     return round(closing_soon_days * factor)
 
 
-ALL_THEMES = frozenset(t.value for t in Theme)
+def status_at(call: CallLike, now: datetime) -> str:
+    """The call's status at `now` (closed once every deadline has passed, by `Deadline.passed`)."""
+    return stored_status_at(call.status, call.deadlines, now)
 
 
 def is_of_interest(member: MemberLike, call: CallLike, now: datetime) -> bool:
-    """Open or forthcoming, matching the member's themes, minimum fit and region eligibility."""
-    if call.status not in OPEN_STATUSES:
+    """Open or forthcoming at `now`, and wanted by the member (themes, minimum fit, region: `member_wants`)."""
+    if status_at(call, now) not in OPEN_STATUSES:
         return False
-    if call.deadlines and next_deadline(call, now) is None:
-        return False
-    c = call.classification
-    # No themes chosen means every cluster theme, not every call: a call with no theme is not the clusters' business.
-    wanted = set(member.themes) if member.themes else ALL_THEMES
-    if c is None or not wanted & set(c.themes):
-        return False
-    if (c.fit_score if c else 0) < member.min_fit:
-        return False
-    # A member cannot apply where their region is not eligible; unclassified calls are given the benefit.
-    return not (member.region and c is not None and not c.eligible.get(member.region, False))
+    return member_wants(member.themes, member.region, member.min_fit, call.classification)
+
+
+def _days_left(deadline: Deadline, now: datetime) -> int:
+    """Whole days from today to the deadline's last day, both on Rome's calendar."""
+    return (deadline.closes_at.astimezone(ROME).date() - now.astimezone(ROME).date()).days
 
 
 def _sort_key(entry: Entry, now: datetime) -> tuple[bool, datetime, str]:
     c = entry.call.classification
-    nd = next_deadline(entry.call, now)
-    return (not (c is not None and c.tri_regional_fit), nd.at if nd else datetime.max.replace(tzinfo=UTC),
+    nd = next_deadline(entry.call.deadlines, now)
+    return (not (c is not None and c.tri_regional_fit), nd.closes_at if nd else datetime.max.replace(tzinfo=UTC),
             entry.call.title.lower())
 
 
@@ -212,8 +198,8 @@ def choose_digest(member: MemberLike, calls: Sequence[CallLike], changes: Mappin
         changed = since is not None and call.last_changed_at > since
         notable = () if since is None or is_new else tuple(
             ch for ch in changes.get(call.id, ()) if ch.field in NOTABLE_FIELDS and ch.changed_at > since)
-        nd = next_deadline(call, now)
-        days_left = (nd.at.astimezone(ROME).date() - now.astimezone(ROME).date()).days if nd else None
+        nd = next_deadline(call.deadlines, now)
+        days_left = _days_left(nd, now) if nd else None
         c = call.classification
         lead = closing_lead_days(c.consortium if c else None, closing_soon_days)
         closing = days_left is not None and days_left <= lead
@@ -238,7 +224,7 @@ def choose_digest(member: MemberLike, calls: Sequence[CallLike], changes: Mappin
 @dataclass(frozen=True, slots=True)
 class Reminder:
     call: CallLike
-    deadline: DeadlineLike
+    deadline: Deadline
     lead_days: int
     days_left: int
 
@@ -254,56 +240,20 @@ def choose_alerts(member: MemberLike, calls: Sequence[CallLike], *, now: datetim
     A deadline 10 days away with leads (30, 14, 3) is due its 14-day reminder; a day missed by the scheduler
     is caught up the next day instead of skipped. The caller drops reminders already delivered.
     """
-    today = now.astimezone(ROME).date()
     leads = sorted(set(lead_days))
     out: list[Reminder] = []
     for call in calls:
         if not is_of_interest(member, call, now):
             continue
         for d in call.deadlines:
-            if d.at < now:
+            if d.passed(now):
                 continue
-            days_left = (d.at.astimezone(ROME).date() - today).days
+            days_left = _days_left(d, now)
             reached = [lead for lead in leads if days_left <= lead]
             if reached:
                 out.append(Reminder(call, d, reached[0], days_left))
-    out.sort(key=lambda r: (r.deadline.at, r.call.id))
+    out.sort(key=lambda r: (r.deadline.closes_at, r.call.id))
     return out
-
-
-# --- untrusted text --------------------------------------------------------------------------------------
-
-_DROP_BLOCKS = re.compile(r"<(script|style|iframe|object|embed|template)\b.*?(</\1\s*>|$)", re.I | re.S)
-_TAGS = re.compile(r"<[^>]*>|<[a-zA-Z/!][^>]*$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def clean_text(value: str | None, limit: int | None = None) -> str:
-    """Scraped markup or text -> one line of plain text: no tags, no scripts, no control characters."""
-    if not value:
-        return ""
-    text = _DROP_BLOCKS.sub(" ", value)
-    text = _TAGS.sub(" ", text)
-    text = html.unescape(text)
-    text = _TAGS.sub(" ", _DROP_BLOCKS.sub(" ", text))  # entities may have hidden markup
-    text = " ".join(_CONTROL.sub("", text).split())
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    return text
-
-
-def safe_url(value: str | None) -> str | None:
-    """The URL if it is an absolute http(s) link, else None: javascript:, data: and the like never link."""
-    if not value:
-        return None
-    url = _CONTROL.sub("", value).strip()
-    if any(ch.isspace() for ch in url) or '"' in url or "<" in url or ">" in url:
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
 # --- formatting ------------------------------------------------------------------------------------------
@@ -320,27 +270,6 @@ CITIES = {
     "Europe/Berlin": ("Berlino", "Berlin"), "Europe/Madrid": ("Madrid", "Madrid"),
     "Europe/London": ("Londra", "London"), "Europe/Rome": ("Roma", "Rome"),
 }
-THEMES = {
-    "it": {"green_aviation": "Aviazione sostenibile", "cybersecurity": "Cybersicurezza",
-           "space_economy": "Economia dello spazio", "air_mobility": "Mobilità aerea avanzata",
-           "industry_5_0": "Industria 5.0", "artificial_intelligence": "Intelligenza artificiale",
-           "skills_certification": "Competenze e certificazioni"},
-    "en": {"green_aviation": "Green aviation", "cybersecurity": "Cybersecurity",
-           "space_economy": "Space economy", "air_mobility": "Air mobility", "industry_5_0": "Industry 5.0",
-           "artificial_intelligence": "Artificial intelligence", "skills_certification": "Skills and certification"},
-}
-REGIONS = {
-    "it": {"lombardia": "Lombardia", "piemonte": "Piemonte", "liguria": "Liguria"},
-    "en": {"lombardia": "Lombardy", "piemonte": "Piedmont", "liguria": "Liguria"},
-}
-STATUSES = {
-    "it": {"open": "aperto", "forthcoming": "di prossima apertura", "closed": "chiuso"},
-    "en": {"open": "open", "forthcoming": "forthcoming", "closed": "closed"},
-}
-CONSORTIA = {
-    "it": {"required": "serve un consorzio", "optional": "consorzio facoltativo", "single": "candidatura singola"},
-    "en": {"required": "consortium required", "optional": "consortium optional", "single": "single applicant"},
-}
 PASSED = {"it": " (passata)", "en": " (passed)"}
 SOURCE_NAMES = {
     "eu_ft": "EU Funding & Tenders", "lombardia": "Regione Lombardia", "piemonte": "Regione Piemonte",
@@ -349,20 +278,20 @@ SOURCE_NAMES = {
 
 
 def _lang(language: str) -> str:
-    return language if language in LANGUAGES else "it"
+    return labels.lang_of(language)
 
 
 def format_date(day: date, language: str) -> str:
     return f"{day.day} {MONTHS[_lang(language)][day.month - 1]} {day.year}"
 
 
-def format_deadline(d: DeadlineLike, language: str) -> str:
+def format_deadline(d: Deadline, language: str) -> str:
     """A deadline in Italian time, naming the official zone where it differs.
 
     "15 aprile 2027, 17:00 (ora di Bruxelles)"; a date-only deadline shows the official date alone.
     """
     lang = _lang(language)
-    label = f"{clean_text(d.label)}: " if d.label else ""
+    label = f"{plain_text(d.label)}: " if d.label else ""
     if d.date_only:
         return label + format_date(d.at.date(), lang)
     local = d.at.astimezone(ROME)
@@ -383,7 +312,7 @@ def format_deadline(d: DeadlineLike, language: str) -> str:
 
 def format_budget(amount: float | None, text: str | None, language: str) -> str:
     if amount is None:
-        return clean_text(text, 120)
+        return plain_text(text, 120)
     whole = f"{round(amount):,}"
     return f"{whole.replace(',', '.')} €" if _lang(language) == "it" else f"€{whole}"
 
@@ -392,19 +321,12 @@ def _deadline_from_key(key: Any, language: str) -> str:
     """A stored deadline key ("<utc iso>[Zone] date-only (label)") shown like any deadline."""
     m = re.match(r"^(\S+)\[([^\]]+)\]( date-only)?(?: \((.*)\))?$", str(key))
     if not m:
-        return clean_text(str(key))
+        return plain_text(str(key))
     try:
         at = datetime.fromisoformat(m.group(1)).astimezone(ZoneInfo(m.group(2)))
     except (ValueError, KeyError):
-        return clean_text(str(key))
-    return format_deadline(_Deadline(at, bool(m.group(3)), m.group(4)), language)
-
-
-@dataclass(frozen=True, slots=True)
-class _Deadline:
-    at: datetime
-    date_only: bool = False
-    label: str | None = None
+        return plain_text(str(key))
+    return format_deadline(Deadline(at, bool(m.group(3)), m.group(4)), language)
 
 
 def format_change(change: ChangeLike, language: str) -> dict[str, str]:
@@ -417,10 +339,10 @@ def format_change(change: ChangeLike, language: str) -> dict[str, str]:
         return {"label": label, "before": side(change.old), "after": side(change.new)}
     if change.field == "status":
         label = "Stato" if lang == "it" else "Status"
-        return {"label": label, "before": STATUSES[lang].get(str(change.old), clean_text(str(change.old))),
-                "after": STATUSES[lang].get(str(change.new), clean_text(str(change.new)))}
-    return {"label": clean_text(change.field), "before": clean_text(str(change.old), 200),
-            "after": clean_text(str(change.new), 200)}
+        return {"label": label, "before": plain_text(labels.status(str(change.old), lang)),
+                "after": plain_text(labels.status(str(change.new), lang))}
+    return {"label": plain_text(change.field), "before": plain_text(str(change.old), 200),
+            "after": plain_text(str(change.new), 200)}
 
 
 def call_card(entry: Entry, language: str, now: datetime) -> dict[str, Any]:
@@ -430,18 +352,18 @@ def call_card(entry: Entry, language: str, now: datetime) -> dict[str, Any]:
     reason = (c.fit_reason_it or c.fit_reason) if c and lang == "it" else (c.fit_reason if c else "")
     return {
         "id": call.id,
-        "title": clean_text(call.title, 300),
-        "identifier": clean_text(call.identifier, 120),
-        "programme": clean_text(call.programme, 160),
-        "status": STATUSES[lang].get(call.status, clean_text(call.status)),
-        "deadlines": [format_deadline(d, lang) + ("" if d.at >= now else PASSED[lang])
+        "title": plain_text(call.title, 300),
+        "identifier": plain_text(call.identifier, 120),
+        "programme": plain_text(call.programme, 160),
+        "status": plain_text(labels.status(status_at(call, now), lang)),
+        "deadlines": [format_deadline(d, lang) + (PASSED[lang] if d.passed(now) else "")
                       for d in sorted(call.deadlines, key=lambda d: d.at)],
         "budget": format_budget(call.budget_eur, call.budget_text, lang),
-        "themes": [THEMES[lang].get(t, clean_text(t)) for t in (c.themes if c else ())],
-        "regions": [REGIONS[lang][r] for r in ("lombardia", "piemonte", "liguria") if c and c.eligible.get(r)],
-        "consortium": CONSORTIA[lang].get(c.consortium, "") if c else "",
+        "themes": [plain_text(labels.theme(t, lang)) for t in (c.themes if c else ())],
+        "regions": [labels.region(r, lang) for r in labels.REGIONS if c and c.eligible.get(r)],
+        "consortium": labels.consortium(c.consortium, lang) if c and c.consortium in labels.CONSORTIA else "",
         "tri_regional": bool(c and c.tri_regional_fit),
-        "fit_reason": clean_text(reason, 400),
+        "fit_reason": plain_text(reason, 400),
         "url": safe_url(call.url),
         "new": entry.new,
         "closing_in_days": entry.closing_in_days,
@@ -450,7 +372,7 @@ def call_card(entry: Entry, language: str, now: datetime) -> dict[str, Any]:
 
 
 def source_label(name: str) -> str:
-    return SOURCE_NAMES.get(name, clean_text(name))
+    return SOURCE_NAMES.get(name, plain_text(name))
 
 
 # --- rendering -------------------------------------------------------------------------------------------
@@ -522,7 +444,7 @@ def digest_context(member: MemberLike, content: DigestContent, *, period: str, n
     monday = date.fromisocalendar(int(period[:4]), int(period[6:]), 1) if re.fullmatch(
         r"\d{4}-W\d{2}", period) else now.astimezone(ROME).date()
     return {
-        "member": {"name": clean_text(member.name, 120), "email": member.email},
+        "member": {"name": plain_text(member.name, 120), "email": member.email},
         "period": period,
         "week": {"number": int(period[6:]) if period[6:].isdigit() else 0, "year": period[:4],
                  "from": format_date(monday, lang), "to": format_date(monday + timedelta(days=6), lang)},
@@ -541,7 +463,7 @@ def alert_context(member: MemberLike, reminder: Reminder, *, now: datetime, link
     lang = _lang(member.language)
     entry = Entry(call=reminder.call, new=False, closing_in_days=reminder.days_left)
     return {
-        "member": {"name": clean_text(member.name, 120), "email": member.email},
+        "member": {"name": plain_text(member.name, 120), "email": member.email},
         "call": call_card(entry, lang, now),
         "card": cards.card(entry, lang, "closing"),
         "deadline": format_deadline(reminder.deadline, lang),

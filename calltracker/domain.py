@@ -180,3 +180,9 @@ def closing_span(deadlines: Iterable[Deadline], now: datetime) -> tuple[datetime
     closes = [d.closes_at for d in deadlines]
     ahead = [c for c in closes if c >= now]
     return (min(ahead) if ahead else None), (max(closes) if closes else None)
+
+
+def stored_status_at(status: str, deadlines: Sequence[Deadline], now: datetime) -> str:
+    """A stored call's status at `now`: closed once every deadline has passed, even before the next run
+    writes it (pages, feeds and digests are read between runs)."""
+    return Status.CLOSED.value if status != Status.CLOSED.value and all_passed(deadlines, now) else status

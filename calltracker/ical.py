@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 from icalendar import Event
 
-from calltracker.digest import CallLike, clean_text, format_deadline, safe_url
+from calltracker.digest import CallLike, format_deadline
+from calltracker.text import plain_text, safe_url
 
 _HEAD = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calltracker//digest//IT\r\nCALSCALE:GREGORIAN\r\n"
          b"METHOD:PUBLISH\r\n")
@@ -24,12 +25,12 @@ _TAIL = b"END:VCALENDAR\r\n"
 
 def call_events(call: CallLike, *, now: datetime, domain: str, language: str) -> bytes:
     """The VEVENTs of one call's future deadlines."""
-    title = clean_text(call.title, 200)
+    title = plain_text(call.title, 200)
     url = safe_url(call.url)
     prefix = "Scadenza" if language == "it" else "Deadline"
     out = []
     for position, d in enumerate(sorted(call.deadlines, key=lambda d: d.at)):
-        if d.at < now:
+        if d.passed(now):
             continue
         event = Event()
         event.add("uid", f"call-{call.id}-deadline-{position}@{domain}")
@@ -41,7 +42,7 @@ def call_events(call: CallLike, *, now: datetime, domain: str, language: str) ->
         else:
             event.add("dtstart", (d.at - timedelta(hours=1)).astimezone(UTC))
             event.add("dtend", d.at.astimezone(UTC))
-        lines = [format_deadline(d, language), clean_text(call.identifier), clean_text(call.programme)]
+        lines = [format_deadline(d, language), plain_text(call.identifier), plain_text(call.programme)]
         if url:
             lines.append(url)
             event.add("url", url)

@@ -82,3 +82,29 @@ def safe_url(value: str | None) -> str | None:
     except ValueError:
         return None
     return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+_SENTENCE_END = re.compile(r"[.!?;](?=\s)|\n")
+
+
+def sentence_around(text: str, start: int, end: int, limit: int = 300) -> str:
+    """The sentence (or line) of `text` holding the span [start, end), cleaned; shortened around the span at
+    word boundaries when longer than `limit`."""
+    start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
+    begin = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
+    stop = next((m.end() for m in _SENTENCE_END.finditer(text, end)), len(text))
+    sentence = text[begin:stop]
+    if len(sentence) <= limit:
+        return plain_text(sentence)
+    # Too long: keep a window of words around the match.
+    left = text[begin:start].split()
+    right = text[end:stop].split()
+    room = max(limit - (end - start), 0) // 2
+    shown_left: list[str] = []
+    while left and sum(len(w) + 1 for w in shown_left) + len(left[-1]) < room:
+        shown_left.insert(0, left.pop())
+    shown_right: list[str] = []
+    while right and sum(len(w) + 1 for w in shown_right) + len(right[0]) < room:
+        shown_right.append(right.pop(0))
+    middle = " ".join([*shown_left, text[start:end], *shown_right])
+    return plain_text(("… " if left else "") + middle + (" …" if right else ""))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from calltracker.domain import Deadline, Status, Theme, all_passed, next_deadline, zone_name
+from calltracker.domain import Deadline, Status, Theme, next_deadline, stored_status_at, zone_name
 
 # --- value objects returned by the repository ------------------------------------------------------------
 
@@ -86,9 +86,7 @@ class CallView:
     def status_at(self, now: datetime) -> str:
         """The stored status, except that a call whose every deadline has passed is closed even before the
         next run's `close_expired` writes it (pages and feeds are read between runs)."""
-        if self.status != Status.CLOSED.value and all_passed(self.deadlines, now):
-            return Status.CLOSED.value
-        return self.status
+        return stored_status_at(self.status, self.deadlines, now)
 
     def is_open_at(self, now: datetime) -> bool:
         """Open or forthcoming at `now`, by `Deadline.passed` (date-only deadlines last all their day)."""

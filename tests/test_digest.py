@@ -12,14 +12,14 @@ from calltracker.digest import (
     call_card,
     choose_alerts,
     choose_digest,
-    clean_text,
     closing_lead_days,
     format_deadline,
-    safe_url,
 )
 from calltracker.domain import Deadline
 from calltracker.mailtemplates import load_templates
 from calltracker.storage import ClassificationView
+from calltracker.text import plain_text as clean_text
+from calltracker.text import safe_url
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 BXL = ZoneInfo("Europe/Brussels")

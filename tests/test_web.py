@@ -92,7 +92,8 @@ def seed(store: Store) -> dict[str, int]:
                         {"kind": "keyword", "rule": "hydrogen", "field": "title", "start": 0, "end": 8,
                          "matched": "Hydrogen", "weight": 2.0},
                         {"kind": "keyword", "rule": "propulsion", "field": "title", "weight": 1.5}]},
-                     "consortium": [{"kind": "cue", "rule": "consortium of at least", "field": "description"}]}),
+                     "consortium": [{"kind": "cue", "rule": r"\bdemonstrat\w*", "field": "text", "start": 25,
+                                     "end": 38, "matched": "demonstrators"}]}),
         "CYB": ({"cybersecurity": 0.8}, {"lombardia": True, "piemonte": False, "liguria": False}, 1, {}),
         "SPACE-7": ({"space_economy": 0.7}, dict.fromkeys(("lombardia", "piemonte", "liguria"), True), 2, {}),
         "OLD": ({"industry_5_0": 0.6}, {"lombardia": False, "piemonte": True, "liguria": False}, 1, {}),
@@ -373,10 +374,10 @@ def test_a_call_page_shows_classification_deadlines_and_history(site: Site) -> N
     text = page.text
     assert "Hydrogen propulsion for regional aircraft" in text and "HORIZON-CL5-GREEN-1" in text
     assert "fit 3: reason in English" in text and "Green aviation" in text
-    # evidence: one line per rule that fired, the theme named in words
-    assert ("themes · Green aviation</th><td>«Hydrogen» (keyword, hydrogen, title, +2); "
-            "«propulsion» (keyword, title, +1.5)</td>") in text
-    assert "consortium</th><td>«consortium of at least» (cue, description)" in text
+    # evidence: the sentence of the call each decision rests on, never the classifier's rules
+    assert "Theme: Green aviation</th><td>Hydrogen propulsion for regional aircraft</td>" in text
+    assert "Consortium</th><td>Zero-emission propulsion demonstrators.</td>" in text
+    assert "keyword" not in text and "«" not in text and "demonstrat\\w" not in text
     assert "Piedmont: <strong>eligible</strong>" in text
     # Brussels and Rome read the same: the zone is named, no second time is needed.
     assert "15 Dec 2026, 17:00 (Rome time, also in the official zone Europe/Brussels)" in text

@@ -8,21 +8,15 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
+from calltracker import labels
 from calltracker.classify.rules import Programme, Rules, load_rules
 from calltracker.classify.text import Entry, Field, Match
 from calltracker.domain import Consortium, Region, Scope, Theme
 
 REGIONS = (Region.LOMBARDIA, Region.PIEMONTE, Region.LIGURIA)
 REGION_LABELS = {Region.LOMBARDIA: "Lombardia", Region.PIEMONTE: "Piemonte", Region.LIGURIA: "Liguria"}
-THEME_LABELS = {
-    Theme.GREEN_AVIATION: ("green aviation", "aviazione sostenibile"),
-    Theme.CYBERSECURITY: ("cybersecurity", "cybersecurity"),
-    Theme.SPACE_ECONOMY: ("space economy", "space economy"),
-    Theme.AIR_MOBILITY: ("air mobility", "mobilità aerea"),
-    Theme.INDUSTRY_5_0: ("industry 5.0", "industria 5.0"),
-    Theme.ARTIFICIAL_INTELLIGENCE: ("artificial intelligence", "intelligenza artificiale"),
-    Theme.SKILLS_CERTIFICATION: ("skills and certification", "competenze e certificazioni"),
-}
+#: (English, Italian) theme names inside a fit reason: the shared labels, lower-cased as they sit mid-sentence.
+THEME_LABELS = {t: (labels.theme(t.value, "en").lower(), labels.theme(t.value, "it").lower()) for t in Theme}
 # Upper-case identifiers inside a text ("HORIZON-CL4-2026-SPACE-03-61") are not prose.
 _IDENTIFIER = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Za-z0-9]+){3,}\b")
 _SEAT_RULE = Entry("seat in the region", ("seat",), ())

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import click
 
 from calltracker.cli.context import state
 from calltracker.cli.output import emit_json, emit_table, json_option
-from calltracker.domain import Region, Theme
+from calltracker.domain import Deadline, Region, Theme
 from calltracker.storage import CallFilter, CallView
 
 THEMES = [t.value for t in Theme]
 REGIONS = [r.value for r in Region]
 
 
-def deadline_text(call: CallView) -> str:
+def deadline_text(call: CallView, now: datetime | None = None) -> str:
     """The next deadline in its official zone (a date alone when the source gives no time)."""
     if not call.deadlines:
         return call.deadline_text or ""
-    now = datetime.now(call.deadlines[0].at.tzinfo)
-    upcoming = [d for d in call.deadlines if d.at >= now] or [call.deadlines[-1]]
-    d = upcoming[0]
+    return _when(call.next_deadline(now or datetime.now(UTC)) or call.deadlines[-1])
+
+
+def _when(d: Deadline) -> str:
+    """A deadline as published: its day alone when date-only, else its time in its official zone."""
     return d.at.strftime("%Y-%m-%d") if d.date_only else d.at.strftime("%Y-%m-%d %H:%M %Z")
 
 
@@ -46,13 +48,14 @@ def calls_list(as_json: bool, open_only: bool, theme: str | None, region: str | 
     # A call seen by several sources is listed once, unless one source's records are asked for.
     flt = CallFilter(canonical_only=source is None, open_only=open_only, theme=theme, region=region, source=source,
                      tri_regional_only=tri_regional, limit=limit)
-    found = app.store.find_calls(flt, now=app.clock())
+    now = app.clock()
+    found = app.store.find_calls(flt, now=now)
     if as_json:
         emit_json([c.to_json() for c in found])
         return
     emit_table(
         ["id", "source", "identifier", "title", "status", "deadline", "themes", "fit"],
-        [[c.id, c.source, c.identifier, c.title, c.status, deadline_text(c), c.themes,
+        [[c.id, c.source, c.identifier, c.title, c.status_at(now), deadline_text(c, now), c.themes,
           c.classification.fit_score if c.classification else None] for c in found],
         widths={"title": 60, "identifier": 34, "themes": 40}, empty="no calls match",
     )
@@ -77,14 +80,14 @@ def calls_show(as_json: bool, ref: str) -> None:
         (call.identifier or call.external_id) + f"  [{call.source}, id {call.id}]",
         call.title,
         "",
-        f"status:     {call.status}",
+        f"status:     {call.status_at(app.clock())}",
         f"programme:  {call.programme or '-'}",
         f"scope:      {call.scope or '-'}",
+        # in the official zone (storage gives it back there): an EU opening is midnight in Brussels
         f"opens:      {call.opening_date.strftime('%Y-%m-%d') if call.opening_date else '-'}",
     ]
     for d in call.deadlines or ():
-        when = d.at.strftime("%Y-%m-%d") if d.date_only else d.at.strftime("%Y-%m-%d %H:%M %Z")
-        lines.append(f"deadline:   {when}" + (f" ({d.label})" if d.label else ""))
+        lines.append(f"deadline:   {_when(d)}" + (f" ({d.label})" if d.label else ""))
     if not call.deadlines:
         lines.append(f"deadline:   {call.deadline_text or 'none given'}")
     if call.budget_eur is not None or call.budget_text:

@@ -31,11 +31,13 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from calltracker.bootstrap import App, signing_key
-from calltracker.domain import Deadline
+from calltracker.domain import Deadline, next_deadline
 from calltracker.errors import InputError
 from calltracker.storage import CallView, ChangeView, MemberView
+from calltracker.text import shorten
 from calltracker.tokens import TokenClaims, TokenError, make_token, read_token
 from calltracker.web import feeds
+from calltracker.web.evidence import evidence_rows
 from calltracker.web.filters import (
     FEED_LIMIT,
     PAGE_SIZE,
@@ -144,7 +146,7 @@ class Web:
     def render(self, name: str, lang: str, status: int = 200, **context: Any) -> HTMLResponse:
         template = self.env.get_template(name)
         html = template.render(
-            lang=lang, t=partial(text, lang), prefix=self.prefix,
+            lang=lang, t=partial(text, lang), prefix=self.prefix, now=self.now(),
             theme_label=lambda k: label(THEME_LABELS, k, lang),
             region_label=lambda k: label(REGION_LABELS, k, lang),
             status_label=lambda k: label(STATUS_LABELS, k, lang),
@@ -208,50 +210,7 @@ def _format_change(field: str, value: Any, lang: str) -> str:
         value = [label(REGION_LABELS, v, lang) for v in value]
     if isinstance(value, list):
         value = "; ".join(str(v) for v in value)
-    shown = str(value)
-    return shown if len(shown) <= 300 else shown[:299] + "…"
-
-
-def _describe_evidence(item: Mapping[str, Any]) -> str:
-    """One rule that fired (classify.Evidence.to_json): what matched, which rule, where."""
-    matched = item.get("matched")
-    rule = str(item.get("rule", ""))
-    shown = f"«{matched}»" if matched not in (None, "", rule) else f"«{rule}»"
-    details = [str(item["kind"])] if item.get("kind") else []
-    if matched not in (None, "", rule) and rule:
-        details.append(rule)
-    if item.get("field"):
-        details.append(str(item["field"]))
-    if item.get("weight"):
-        details.append(f"+{item['weight']:g}" if isinstance(item["weight"], int | float) else str(item["weight"]))
-    text_ = f"{shown} ({', '.join(details)})" if details else shown
-    return f"{text_}: {item['note']}" if item.get("note") else text_
-
-
-def _evidence_items(evidence: Mapping[str, Any], lang: str) -> list[tuple[str, str]]:
-    """The classifier's evidence as (what, found) rows, whatever its nesting; rules that fired read as one line."""
-    items: list[tuple[str, str]] = []
-
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, Mapping) and "rule" in value:
-            items.append((prefix, _describe_evidence(value)))
-        elif isinstance(value, Mapping):
-            for k, v in value.items():
-                name = label(THEME_LABELS, k, lang) if k in THEME_LABELS else str(k)
-                walk(f"{prefix} · {name}" if prefix else name, v)
-        elif isinstance(value, list | tuple):
-            if all(isinstance(v, Mapping) and "rule" in v for v in value):
-                items.append((prefix, "; ".join(_describe_evidence(v) for v in value)))
-            elif all(not isinstance(v, Mapping | list | tuple) for v in value):
-                items.append((prefix, ", ".join(str(v) for v in value)))
-            else:
-                for v in value:
-                    walk(prefix, v)
-        else:
-            items.append((prefix, str(value)))
-
-    walk("", evidence)
-    return [(k, v if len(v) <= 600 else v[:599] + "…") for k, v in items if v]
+    return shorten(str(value), 300)
 
 
 def create_app(app: App, *, debug: bool = False) -> Starlette:
@@ -305,7 +264,7 @@ def create_app(app: App, *, debug: bool = False) -> Starlette:
             reason = (c.fit_reason_it or c.fit_reason) if lang == "it" else c.fit_reason
         return web.render(
             "call.html", lang, call=call, history=list(reversed(history)), reason=reason,
-            evidence=_evidence_items(c.evidence, lang) if c else [],
+            evidence=evidence_rows(call, c.evidence, lang) if c else [],
             format_value=lambda field, value: _format_change(field, value, lang),
             back_url=f"{web.prefix}/calls" + (f"?lang={lang_param}" if lang_param else ""),
             other_lang_url=f"{web.prefix}/calls/{call.id}?lang={_other(lang)}", lang_param=lang_param)
@@ -464,7 +423,7 @@ def create_app(app: App, *, debug: bool = False) -> Starlette:
 
 def _next_deadline(deadlines: Sequence[Deadline], now: datetime) -> Deadline:
     """The first deadline still ahead, else the last one (a closed call shows when it closed)."""
-    return next((d for d in deadlines if d.at >= now), deadlines[-1])
+    return next_deadline(deadlines, now) or deadlines[-1]
 
 
 def _other(lang: str) -> str:

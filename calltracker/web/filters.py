@@ -10,7 +10,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from calltracker.digest import ALL_THEMES
 from calltracker.domain import Region, Theme
 from calltracker.storage import CallFilter, CallView, MemberView
 
@@ -105,15 +104,6 @@ def parse_query(params: Mapping[str, str]) -> BrowseQuery:
         page=page, ignored=tuple(ignored))
 
 
-def matches_member(call: CallView, member: MemberView) -> bool:
-    """Whether a call belongs in a member's personal feeds: one of their themes (any cluster theme when none
-    was chosen, as in the digest) and their minimum fit."""
-    c = call.classification
-    wanted = set(member.themes) or ALL_THEMES
-    if c is None or not wanted & set(c.themes):
-        return False
-    return c.fit_score >= member.min_fit
-
-
 def member_calls(calls: Iterable[CallView], member: MemberView) -> list[CallView]:
-    return [c for c in calls if matches_member(c, member)]
+    """The calls of a member's personal feeds: those the member wants, as in the digest."""
+    return [c for c in calls if member.wants(c)]

@@ -3,36 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-LANGUAGES = ("it", "en")
+from calltracker import labels
+from calltracker.labels import label as label  # re-exported for the pages and feeds
+
+LANGUAGES = labels.LANGUAGES
 DEFAULT_LANGUAGE = "it"
 #: Deadlines are shown on the clock of the people reading them; the official zone is noted when it differs.
 DISPLAY_ZONE = ZoneInfo("Europe/Rome")
 
-THEME_LABELS: dict[str, tuple[str, str]] = {
-    "green_aviation": ("Aviazione sostenibile", "Green aviation"),
-    "cybersecurity": ("Cybersicurezza", "Cybersecurity"),
-    "space_economy": ("Economia dello spazio", "Space economy"),
-    "air_mobility": ("Mobilità aerea avanzata", "Advanced air mobility"),
-    "industry_5_0": ("Industria 5.0", "Industry 5.0"),
-    "artificial_intelligence": ("Intelligenza artificiale", "Artificial intelligence"),
-    "skills_certification": ("Competenze e certificazioni", "Skills and certification"),
-}
-REGION_LABELS: dict[str, tuple[str, str]] = {
-    "lombardia": ("Lombardia", "Lombardy"),
-    "piemonte": ("Piemonte", "Piedmont"),
-    "liguria": ("Liguria", "Liguria"),
-}
+THEME_LABELS = labels.THEMES
+REGION_LABELS = labels.REGIONS
+#: The statuses, and the browser's two status filters that are not one.
 STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "active": ("Aperti o in arrivo", "Open or forthcoming"),
-    "open": ("Aperto", "Open"),
-    "forthcoming": ("In arrivo", "Forthcoming"),
-    "closed": ("Chiuso", "Closed"),
-    "all": ("Tutti", "All"),
+    "active": ("Aperti o in arrivo", "Open or forthcoming"), **labels.STATUSES, "all": ("Tutti", "All"),
 }
 FREQUENCY_LABELS: dict[str, tuple[str, str]] = {
     "weekly": ("Ogni settimana", "Every week"),
@@ -45,18 +31,9 @@ FIT_LABELS: dict[int, tuple[str, str]] = {
     2: ("Almeno 2 (buona)", "At least 2 (good)"),
     3: ("3 (ottima, tri-regionale)", "3 (strong, tri-regional)"),
 }
-SCORE_LABELS: dict[int, tuple[str, str]] = {
-    0: ("non adatto", "no fit"), 1: ("debole", "weak"), 2: ("buona", "good"), 3: ("ottima", "strong"),
-}
-SCOPE_LABELS: dict[str, tuple[str, str]] = {
-    "eu": ("Europeo", "European"), "national": ("Nazionale", "National"), "regional": ("Regionale", "Regional"),
-    "interreg": ("Interreg", "Interreg"), "other": ("Altro", "Other"),
-}
-CONSORTIUM_LABELS: dict[str, tuple[str, str]] = {
-    "required": ("Consorzio richiesto", "Consortium required"),
-    "optional": ("Consorzio possibile", "Consortium optional"),
-    "single": ("Proponente singolo", "Single applicant"),
-}
+SCORE_LABELS = labels.SCORES
+SCOPE_LABELS = labels.SCOPES
+CONSORTIUM_LABELS = labels.CONSORTIA
 FIELD_LABELS: dict[str, tuple[str, str]] = {
     "identifier": ("Codice", "Identifier"), "title": ("Titolo", "Title"), "summary": ("Sintesi", "Summary"),
     "description": ("Descrizione", "Description"), "url": ("Indirizzo", "Address"),
@@ -191,13 +168,6 @@ def text(lang: str, key: str, **values: object) -> str:
     pair = TEXTS[key]
     template = pair[1] if lang == "en" else pair[0]
     return template.format(**values) if values else template
-
-
-def label(table: Mapping[Any, tuple[str, str]], key: object, lang: str) -> str:
-    pair = table.get(key)
-    if pair is None:
-        return str(key)
-    return pair[1] if lang == "en" else pair[0]
 
 
 def format_date(at: datetime, lang: str) -> str:
