@@ -315,13 +315,10 @@ def status_from_dates(opening: Deadline | None, closing: Deadline | None, when: 
     if when is None:
         return None
 
-    def passed(bound: Deadline) -> bool:
-        return bound.day < when.astimezone(bound.at.tzinfo).date() if bound.date_only else bound.at < when
-
     def ahead(bound: Deadline) -> bool:
         return bound.day > when.astimezone(bound.at.tzinfo).date() if bound.date_only else bound.at > when
 
-    if closing is not None and passed(closing):
+    if closing is not None and closing.passed(when):
         return Status.CLOSED
     if opening is not None and ahead(opening):
         return Status.FORTHCOMING

@@ -284,8 +284,7 @@ def _replace_dates(found: ScrapedCall, base: ScrapedCall) -> ScrapedCall:
 def _status_from(deadline: Deadline | None, opening: datetime | None, when: datetime | None) -> Status | None:
     if when is None:
         return None
-    if deadline is not None and (deadline.day < when.astimezone(deadline.at.tzinfo).date() if deadline.date_only
-                                 else deadline.at < when):
+    if deadline is not None and deadline.passed(when):
         return Status.CLOSED
     if opening is not None and opening > when:
         return Status.FORTHCOMING

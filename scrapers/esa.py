@@ -119,6 +119,6 @@ def _status(item: Mapping[str, Any], closing: Deadline | None, when: datetime | 
     if status_id is None:
         return None
     status = STATUS_IDS.get(status_id, Status.CLOSED)
-    if status is Status.OPEN and closing is not None and when is not None and closing.at < when:
+    if status is Status.OPEN and closing is not None and when is not None and closing.passed(when):
         return Status.CLOSED
     return status

@@ -192,3 +192,51 @@ def test_calls_show_prints_an_eu_opening_date_on_its_official_day(store: Store, 
     assert result.exit_code == 0, result.output
     assert "opens:      2026-10-15\n" in result.stdout
     assert "deadline:   2027-01-20 17:00 CET" in result.stdout
+
+
+def test_scrapers_judge_a_date_only_closing_by_the_same_rule() -> None:
+    from calltracker.normalize import status_from_dates
+    from scrapers.esa import _status
+
+    paris_day = Deadline(datetime(2026, 10, 15, tzinfo=ZoneInfo("Europe/Paris")), date_only=True)
+    assert _status({"status": {"id": 2}}, paris_day, LAST_EVENING) is Status.OPEN
+    assert _status({"status": {"id": 2}}, paris_day, AFTER_MIDNIGHT) is Status.CLOSED
+    assert status_from_dates(None, due_15th(), LAST_EVENING) is Status.OPEN
+    assert status_from_dates(None, due_15th(), AFTER_MIDNIGHT) is Status.CLOSED
+
+
+def test_migration_0004_recomputes_stored_closing_instants(db_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from calltracker import migrate
+    from calltracker.storage import make_engine
+
+    engine = make_engine(db_url)
+    migrate.upgrade(engine, db_url)
+    store = Store(engine)
+    call_id = _save(store)
+
+    def stored() -> datetime:
+        """The call's last closing instant as stored, in naive UTC (SQLite keeps no zone)."""
+        with engine.connect() as conn:
+            value = conn.execute(text("SELECT last_deadline_at FROM calls WHERE id = :id"), {"id": call_id}).scalar()
+        at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
+
+    def migrate_to(revision: str, down: bool = False) -> None:
+        cfg = migrate.alembic_config(db_url)
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            (command.downgrade if down else command.upgrade)(cfg, revision)
+
+    end_of_day = datetime(2026, 10, 15, 23, 59, 59, 999999, tzinfo=ROME)
+    assert stored() == end_of_day.astimezone(UTC).replace(tzinfo=None)
+    migrate_to("0003", down=True)  # back to the old columns: the deadline's midnight
+    assert stored() == datetime(2026, 10, 14, 22, 0)
+    migrate_to("head")
+    assert stored() == end_of_day.astimezone(UTC).replace(tzinfo=None)
+    assert _open_ids(store, LAST_EVENING) == [call_id]
+    kept = store.get_call(call_id)  # nothing else was lost on the way down and up
+    assert kept.deadlines == (due_15th(),) and kept.classification is not None
+    store.close()

@@ -64,13 +64,13 @@ def _recompute(use_closing: bool) -> None:
                          .values(opening_timezone=zones[call_id]))
 
 
+# Plain ALTER TABLE, not batch mode: on SQLite a batch copy drops and recreates `calls`, and with foreign keys
+# on that deletes every call's deadlines, changes and classification through ON DELETE CASCADE.
 def upgrade() -> None:
-    with op.batch_alter_table('calls', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('opening_timezone', sa.String(length=64), nullable=True))
+    op.add_column('calls', sa.Column('opening_timezone', sa.String(length=64), nullable=True))
     _recompute(use_closing=True)
 
 
 def downgrade() -> None:
     _recompute(use_closing=False)
-    with op.batch_alter_table('calls', schema=None) as batch_op:
-        batch_op.drop_column('opening_timezone')
+    op.drop_column('calls', 'opening_timezone')  # SQLite 3.35 and later drop a column in place
