@@ -122,8 +122,9 @@ def run_demo(output: Path, as_of: datetime = RECORDED_AS_OF) -> DemoSummary:
             path.write_text(preview.rendered.html, encoding="utf-8")
             html_files.append(path)
         digest = send_digests(app)
-        calls = app.store.find_calls(CallFilter(canonical_only=True), now=app.clock())
-        open_calls = [c for c in calls if c.status != "closed"]
+        now = app.clock()
+        calls = app.store.find_calls(CallFilter(canonical_only=True), now=now)
+        open_calls = [c for c in calls if c.is_open_at(now)]
         by_theme: dict[str, int] = defaultdict(int)
         for c in open_calls:
             for theme in c.themes:

@@ -240,3 +240,14 @@ def test_migration_0004_recomputes_stored_closing_instants(db_url: str) -> None:
     kept = store.get_call(call_id)  # nothing else was lost on the way down and up
     assert kept.deadlines == (due_15th(),) and kept.classification is not None
     store.close()
+
+
+def test_status_filters_follow_the_status_at_now(store: Store) -> None:
+    call_id = _save(store)
+
+    def ids(status: str, now: datetime) -> list[int]:
+        return [c.id for c in store.find_calls(CallFilter(status=status), now=now)]
+
+    assert (ids("open", LAST_EVENING), ids("closed", LAST_EVENING)) == ([call_id], [])
+    # past its deadline, before any run has closed it
+    assert (ids("open", AFTER_MIDNIGHT), ids("closed", AFTER_MIDNIGHT)) == ([], [call_id])

@@ -143,11 +143,17 @@ class CallsRepo(RunsRepo):
             conds.append(CallRow.id.in_(flt.ids))
         if flt.canonical_only:
             conds.append(CallRow.canonical_id.is_(None))
+        # The status a call has at `now` (CallView.status_at): closed once its last closing instant is past,
+        # even before close_expired writes it.
+        still_open = or_(CallRow.last_deadline_at.is_(None), CallRow.last_deadline_at >= now)
         if flt.open_only:
             conds.append(CallRow.status != Status.CLOSED.value)
-            conds.append(or_(CallRow.last_deadline_at.is_(None), CallRow.last_deadline_at >= now))
-        if flt.status:
+            conds.append(still_open)
+        if flt.status == Status.CLOSED.value:
+            conds.append(or_(CallRow.status == Status.CLOSED.value, ~still_open))
+        elif flt.status:
             conds.append(CallRow.status == flt.status)
+            conds.append(still_open)
         if flt.source:
             conds.append(CallRow.source == flt.source)
         if flt.changed_since:
