@@ -96,7 +96,11 @@ def sentence_around(text: str, start: int, end: int, limit: int = 300) -> str:
     sentence = text[begin:stop]
     if len(sentence) <= limit:
         return plain_text(sentence)
-    # Too long: keep a window of words around the match.
+    # Too long: keep a window of whole words around the match.
+    while start > begin and not text[start - 1].isspace():
+        start -= 1
+    while end < stop and not text[end].isspace():
+        end += 1
     left = text[begin:start].split()
     right = text[end:stop].split()
     room = max(limit - (end - start), 0) // 2

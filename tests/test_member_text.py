@@ -65,3 +65,9 @@ def test_the_matched_sentence_is_the_one_holding_the_match() -> None:
     at = long.index("satellite")
     shown = sentence_around(long, at, at + 9, limit=80)
     assert "satellite" in shown and shown.startswith("… ") and shown.endswith(" …") and len(shown) <= 84
+
+
+def test_a_match_inside_a_word_shows_the_whole_word() -> None:
+    long = "parola " * 100 + "satellites " + "altra " * 100
+    at = long.index("satellite")
+    assert " satellites " in sentence_around(long, at, at + 9, limit=80)
