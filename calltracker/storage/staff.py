@@ -53,10 +53,11 @@ class StaffRepo(Repo):
             return False
 
     def staff_account(self, email: str) -> StaffAccount | None:
+        stmt = (select(StaffAccountRow.id, StaffAccountRow.email, StaffAccountRow.password_hash,
+                       StaffAccountRow.active).where(StaffAccountRow.email == email.strip().lower()))
         with self._tx() as conn:
-            r = conn.execute(select(StaffAccountRow).where(StaffAccountRow.email == email.strip().lower())).first()
-        return None if r is None else StaffAccount(r.StaffAccountRow.id, r.StaffAccountRow.email,
-                                                   r.StaffAccountRow.password_hash, r.StaffAccountRow.active)
+            r = conn.execute(stmt).first()
+        return None if r is None else StaffAccount(r.id, r.email, r.password_hash, r.active)
 
     def staff_emails(self) -> list[str]:
         with self._tx() as conn:
