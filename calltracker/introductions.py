@@ -23,10 +23,11 @@ from zoneinfo import ZoneInfo
 
 from calltracker.bootstrap import App, signing_key
 from calltracker.consortium import INTRO_MIN_REGIONS, REGIONS, BoardRow, Introduction, board, introductions
-from calltracker.delivery import Composer, DeliveryReport, current_period, deliver_pending
+from calltracker.delivery import CLAIM_LEASE, Composer, DeliveryReport, current_period, deliver_pending
 from calltracker.digest import REGIONS as REGION_NAMES
 from calltracker.digest import THEMES as THEME_NAMES
 from calltracker.digest import TemplateSet, clean_text, format_deadline, render
+from calltracker.jobs import JobResult
 from calltracker.mailer import Transport
 from calltracker.mailtemplates import load_templates
 from calltracker.storage import CallFilter, NewDelivery
@@ -111,9 +112,31 @@ def send_introductions(app: App, *, transport: Transport | None = None,
     shared = templates or (load_templates() if call_ids else None)
     for call_id in call_ids:
         report.prepared += queue_introductions(app, call_id, templates=shared)
-    deliver_pending(app, INTRO_KIND, report, transport=transport)
+    if transport is not None or app.store.due_deliveries(INTRO_KIND, app.clock(), lease=CLAIM_LEASE, limit=1):
+        deliver_pending(app, INTRO_KIND, report, transport=transport)
     log.info(report.line())
     return report
+
+
+def consortium_mail(app: App) -> JobResult:
+    """The follow-up of the alerts and digest jobs: send the introductions due, and the week's staff report
+    (once a week; nothing is opened when there is nothing to send)."""
+    intros = send_introductions(app)
+    summary = f"introductions: {intros.sent} sent"
+    ok = not (intros.failed or intros.deferred)
+    report = build_staff_report(app)
+    if report.message is not None and not app.store.staff_report_sent(report.period):
+        from calltracker.errors import DeliveryError
+        from calltracker.mailer import build_transport
+
+        try:
+            with build_transport(app.settings) as tx:
+                sent = send_staff_report(app, tx, report.period)
+            summary += f"; staff report {sent.period}: {'sent' if sent.message else 'already sent'}"
+        except DeliveryError as exc:
+            ok = False
+            summary += f"; staff report not sent: {exc}"
+    return JobResult(ok, summary)
 
 
 # --- the weekly staff report ---------------------------------------------------------------------------------
@@ -184,5 +207,5 @@ def send_staff_report(app: App, transport: MessageTransport, period: str | None 
     return report
 
 
-__all__ = ["INTRO_KIND", "StaffReport", "build_staff_report", "interest_url", "queue_introductions",
+__all__ = ["INTRO_KIND", "StaffReport", "build_staff_report", "consortium_mail", "interest_url", "queue_introductions",
            "send_introductions", "send_staff_report", "staff_board"]

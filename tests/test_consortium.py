@@ -357,3 +357,20 @@ def test_composer_interest_url_is_signed_for_the_member_and_call(store: Store, t
     url = Composer(make_app(store, tmp_path), load_templates()).interest_url(m, NOW)(42)
     claims = read_token(KEY, "interest", url.rsplit("/", 1)[1], NOW)
     assert (claims.member_id, claims.subject, url.startswith("https://bandi.example.org/i/")) == (m.id, 42, True)
+
+
+def test_the_digest_job_sends_due_introductions_and_the_staff_report_once(
+        store: Store, tmp_path: Path, sink: SmtpSink) -> None:
+    from calltracker.jobs import JobRunner, JobTable, StopToken
+
+    ids = calls(store)
+    app = make_app(store, tmp_path, sink.port, staff=("boss@lac.example",))
+    interested(store, member(store, "LAC", "a@lac.example", "lombardia"), ids[JOINT])
+    interested(store, member(store, "LIG", "b@lig.example", "liguria"), ids[JOINT])
+    runner = JobRunner(app, JobTable({"digest": lambda a: "digest: 0 sent"}), stop=StopToken())
+    result = runner.run("digest")
+    assert result.ok and "introductions: 2 sent" in result.summary and "staff report" in result.summary
+    assert sorted(m["To"].addresses[0].addr_spec for m in sink.handler.parsed()) == [
+        "a@lac.example", "b@lig.example", "boss@lac.example"]
+    again = runner.run("digest")
+    assert again.ok and "introductions: 0 sent" in again.summary and len(sink.handler.messages) == 3
