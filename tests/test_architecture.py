@@ -6,7 +6,8 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "calltracker"
-PURE = ["domain", "scraping", "normalize", "classify", "digest", "linking", "evaluation", "views", "members_csv"]
+PURE = ["domain", "scraping", "normalize", "classify", "digest", "linking", "evaluation", "views", "members_csv",
+        "consortium"]
 IO_LIBRARIES = {"sqlalchemy", "httpx", "smtplib", "socket", "alembic", "apscheduler", "click", "requests",
                 "urllib.request", "psycopg", "aiosmtpd", "calltracker.storage", "calltracker.http",
                 "calltracker.config", "calltracker.bootstrap", "calltracker.mailer", "calltracker.pipeline"}
