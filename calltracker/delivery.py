@@ -209,11 +209,19 @@ class Composer:
                         recipient=member.email,
                         data=message_bytes(headers, rendered.text, rendered.html, attachment))
 
+    def interest_url(self, member: MemberView, now: datetime) -> Callable[[int], str]:
+        """The member's signed "I'm interested" link for a call: `/i/TOKEN` (see calltracker.web.interest)."""
+        def url(call_id: int) -> str:
+            token = make_token(self.key, "interest", member.id, member.token_version, now, subject=call_id)
+            return f"{self.base_url}/i/{token}"
+        return url
+
     def digest(self, member: MemberView, content: DigestContent, *, period: str, now: datetime,
-               unchecked: Sequence[str]) -> tuple[Composed, Rendered]:
+               unchecked: Sequence[str], checked: Sequence[str] = ()) -> tuple[Composed, Rendered]:
         links = self.links(member, now)
         context = digest_context(member, content, period=period, now=now, unchecked_sources=unchecked, links=links,
-                                 cards=self.cards(now))
+                                 cards=self.cards(now), checked_sources=checked,
+                                 interest_url=self.interest_url(member, now))
         rendered = render(self.templates, "digest", member.language, context)
         calls = [e.call for e in content.entries]
         ics = deadlines_calendar(calls, now=now, domain=self.list_id, language=member.language,
@@ -225,7 +233,8 @@ class Composer:
 
     def alert(self, member: MemberView, reminder: Reminder, *, now: datetime) -> Composed:
         links = self.links(member, now)
-        context = alert_context(member, reminder, now=now, links=links, cards=self.cards(now))
+        context = alert_context(member, reminder, now=now, links=links, cards=self.cards(now),
+                                interest_url=self.interest_url(member, now))
         rendered = render(self.templates, "alert", member.language, context)
         ics = deadlines_calendar([reminder.call], now=now, domain=self.list_id, language=member.language,
                                  cache=self.ics_cache)
@@ -253,6 +262,13 @@ def unchecked_sources(store: Store, now: datetime) -> list[str]:
         if failing or run.started_at < now - STALE_SOURCE:
             out.append(name)
     return out
+
+
+def checked_sources(store: Store, now: datetime) -> list[str]:
+    """Sources whose latest run this week went through (the digest's footer names them)."""
+    unchecked = set(unchecked_sources(store, now))
+    return [name for name, run in sorted(store.last_runs().items())
+            if name not in unchecked and run.started_at >= now - STALE_SOURCE]
 
 
 def _changes_by_call(store: Store, since: datetime | None) -> dict[int, list[ChangeView]]:
@@ -287,7 +303,8 @@ def preview_digest(app: App, member_ref: str, *, period: str | None = None,
                             now=now, closing_soon_days=app.settings.digest.closing_soon_days)
     composer = Composer(app, templates or load_templates())
     msg, rendered = composer.digest(member, content, period=period, now=now,
-                                    unchecked=unchecked_sources(app.store, now))
+                                    unchecked=unchecked_sources(app.store, now),
+                                    checked=checked_sources(app.store, now))
     return DigestPreview(member, content, msg, rendered, period)
 
 
@@ -318,6 +335,7 @@ def send_digests(app: App, period: str | None = None, cluster: str | None = None
         changes = _changes_by_call(store, min(known)) if known else {}
         calls = store.find_calls(CallFilter(open_only=True, canonical_only=True), now=now)
         unchecked = unchecked_sources(store, now)
+        checked = checked_sources(store, now)
         rows: list[NewDelivery] = []
         for member in todo:
             content = choose_digest(member, calls, changes, since=cutoffs.get(member.id), now=now,
@@ -325,7 +343,7 @@ def send_digests(app: App, period: str | None = None, cluster: str | None = None
             if not content.news and not settings.digest.nothing_new_note:
                 report.skipped += 1
                 continue
-            msg, _ = composer.digest(member, content, period=period, now=now, unchecked=unchecked)
+            msg, _ = composer.digest(member, content, period=period, now=now, unchecked=unchecked, checked=checked)
             report.planned.append((member.email, msg.subject))
             report.prepared += 1
             if dry_run:
@@ -450,4 +468,4 @@ def _slim(payload: Mapping[str, Any]) -> dict[str, Any] | None:
 
 __all__ = ["CLAIM_LEASE", "MAX_ATTEMPTS", "RETRY_DELAYS", "Composer", "DeliveryReport", "DigestPreview",
            "current_period", "deliver_pending", "parse_period", "preview_digest", "send_alerts", "send_digests",
-           "unchecked_sources", "wants_digest"]
+           "checked_sources", "unchecked_sources", "wants_digest"]

@@ -21,6 +21,7 @@ from calltracker.bootstrap import App, build_http, open_store
 from calltracker.collect import scrape_and_classify
 from calltracker.config import parse_settings
 from calltracker.delivery import DeliveryReport, preview_digest, send_digests
+from calltracker.demo_board import demo_interest
 from calltracker.pipeline import SourceReport
 from calltracker.replay import ReplayServer, Route, load_manifest
 from calltracker.storage import CallFilter, MemberInput, parse_member_row
@@ -57,6 +58,7 @@ class DemoSummary:
     eml_files: list[Path] = field(default_factory=list)
     html_files: list[Path] = field(default_factory=list)
     seconds: float = 0.0
+    board: list[str] = field(default_factory=list)
 
 
 def demo_routes() -> list[Route]:
@@ -122,6 +124,7 @@ def run_demo(output: Path, as_of: datetime = RECORDED_AS_OF) -> DemoSummary:
             path.write_text(preview.rendered.html, encoding="utf-8")
             html_files.append(path)
         digest = send_digests(app)
+        board = demo_interest(app)
         now = app.clock()
         calls = app.store.find_calls(CallFilter(canonical_only=True), now=now)
         open_calls = [c for c in calls if c.is_open_at(now)]
@@ -135,6 +138,6 @@ def run_demo(output: Path, as_of: datetime = RECORDED_AS_OF) -> DemoSummary:
             tri_regional=sum(1 for c in open_calls if c.classification and c.classification.tri_regional_fit),
             by_theme=dict(sorted(by_theme.items())), members=members, digest=digest,
             eml_files=sorted((output / "outbox").glob("*.eml")), html_files=html_files,
-            seconds=time.monotonic() - started)
+            seconds=time.monotonic() - started, board=board)
     finally:
         app.close()

@@ -10,8 +10,9 @@ removed) before any template sees it, templates autoescape HTML, and links keep 
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
@@ -368,6 +369,7 @@ def call_card(entry: Entry, language: str, now: datetime) -> dict[str, Any]:
         "new": entry.new,
         "closing_in_days": entry.closing_in_days,
         "changes": [format_change(ch, lang) for ch in entry.changes],
+        "interest": f"{INTEREST_MARK}{call.id}" if c and c.tri_regional_fit else None,
     }
 
 
@@ -427,6 +429,27 @@ class CardRenderer:
         return found
 
 
+#: Stands in a shared card for the member's own signed "I'm interested" link (see `with_interest_links`).
+INTEREST_MARK = "https://calltracker.invalid/interest/"
+_INTEREST_RE = re.compile(re.escape(INTEREST_MARK) + r"(\d+)")
+_INTEREST_LINE_RE = re.compile(r"^[^\n]*" + re.escape(INTEREST_MARK) + r"\d+[^\n]*\n?", re.M)
+
+
+def with_interest_links(card: RenderedCard, interest_url: Callable[[int], str] | None) -> RenderedCard:
+    """A shared card with the member's interest link in place (or, without a link maker, no such line)."""
+    if INTEREST_MARK not in card.text and INTEREST_MARK not in card.html:
+        return card
+    if interest_url is None:
+        return RenderedCard(html=Markup(_INTEREST_LINE_RE.sub("", str(card.html))),
+                            text=_INTEREST_LINE_RE.sub("", card.text))
+
+    def url(m: re.Match[str]) -> str:
+        return interest_url(int(m.group(1)))
+
+    return RenderedCard(html=Markup(_INTEREST_RE.sub(lambda m: html.escape(url(m)), str(card.html))),
+                        text=_INTEREST_RE.sub(url, card.text))
+
+
 def render(templates: TemplateSet, kind: str, language: str, context: Mapping[str, Any]) -> Rendered:
     """Render `<kind>/subject.<lang>.txt`, `<kind>/body.<lang>.txt` and `<kind>/body.<lang>.html`."""
     lang = _lang(language)
@@ -438,9 +461,18 @@ def render(templates: TemplateSet, kind: str, language: str, context: Mapping[st
 
 
 def digest_context(member: MemberLike, content: DigestContent, *, period: str, now: datetime,
-                   unchecked_sources: Sequence[str], links: Mapping[str, str], cards: CardRenderer) -> dict[str, Any]:
-    """The template context of one digest: sections of rendered cards, the footer and the member's links."""
+                   unchecked_sources: Sequence[str], links: Mapping[str, str], cards: CardRenderer,
+                   checked_sources: Sequence[str] = (),
+                   interest_url: Callable[[int], str] | None = None) -> dict[str, Any]:
+    """The template context of one digest: sections of rendered cards, the footer and the member's links.
+
+    `interest_url(call_id)` makes the member's "I'm interested" link on calls fit for a joint bid.
+    """
     lang = _lang(member.language)
+
+    def card(entry: Entry, kind: str = "") -> RenderedCard:
+        return with_interest_links(cards.card(entry, lang, kind), interest_url)
+
     monday = date.fromisocalendar(int(period[:4]), int(period[6:]), 1) if re.fullmatch(
         r"\d{4}-W\d{2}", period) else now.astimezone(ROME).date()
     return {
@@ -449,23 +481,24 @@ def digest_context(member: MemberLike, content: DigestContent, *, period: str, n
         "week": {"number": int(period[6:]) if period[6:].isdigit() else 0, "year": period[:4],
                  "from": format_date(monday, lang), "to": format_date(monday + timedelta(days=6), lang)},
         "news": content.news,
-        "joint": [cards.card(e, lang, "joint") for e in content.joint],
-        "other": [cards.card(e, lang) for e in content.other],
-        "closing": [cards.card(e, lang, "closing") for e in content.closing],
-        "changed": [cards.card(e, lang) for e in content.changed],
+        "joint": [card(e, "joint") for e in content.joint],
+        "other": [card(e) for e in content.other],
+        "closing": [card(e, "closing") for e in content.closing],
+        "changed": [card(e) for e in content.changed],
         "unchecked": [source_label(s) for s in unchecked_sources],
+        "checked": [source_label(s) for s in checked_sources],
         "links": dict(links),
     }
 
 
 def alert_context(member: MemberLike, reminder: Reminder, *, now: datetime, links: Mapping[str, str],
-                  cards: CardRenderer) -> dict[str, Any]:
+                  cards: CardRenderer, interest_url: Callable[[int], str] | None = None) -> dict[str, Any]:
     lang = _lang(member.language)
     entry = Entry(call=reminder.call, new=False, closing_in_days=reminder.days_left)
     return {
         "member": {"name": plain_text(member.name, 120), "email": member.email},
         "call": call_card(entry, lang, now),
-        "card": cards.card(entry, lang, "closing"),
+        "card": with_interest_links(cards.card(entry, lang, "closing"), interest_url),
         "deadline": format_deadline(reminder.deadline, lang),
         "days_left": reminder.days_left,
         "lead_days": reminder.lead_days,

@@ -189,6 +189,13 @@ def report_broken_sources(app: App) -> JobResult | None:
     return JobResult(True, f"staff notices: {len(sent)} sent")
 
 
+def consortium_mail(app: App) -> JobResult | None:
+    """After alerts and digests: introductions due, and the weekly staff report (calltracker.introductions)."""
+    from calltracker.introductions import consortium_mail as send
+
+    return send(app)
+
+
 class JobRunner:
     """Runs named jobs one at a time each: lock, health-check pings, stop token, one log line."""
 
@@ -205,7 +212,8 @@ class JobRunner:
         self.lease_seconds = lease_seconds or app.settings.schedule.lock_lease_seconds
         self.healthcheck = healthcheck or Healthcheck(app.settings.schedule.healthcheck_url,
                                                       user_agent=app.settings.http.user_agent)
-        self.after = {"scrape": report_broken_sources} if after is None else dict(after)
+        self.after = ({"scrape": report_broken_sources, "alerts": consortium_mail, "digest": consortium_mail}
+                      if after is None else dict(after))
 
     def run(self, name: str) -> JobResult:
         """Run job `name` now unless another instance holds its lock. Never raises for a job's failure."""

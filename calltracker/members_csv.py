@@ -25,6 +25,8 @@ class MemberInput:
     region: str | None
     language: str
     themes: tuple[str, ...]
+    #: Agreed to be suggested to partners (the `share_profile` column); None when the file does not say.
+    share_profile: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,20 @@ REGION_ALIASES: dict[str, str] = {
     "liguria": "liguria",
 }
 LANGUAGES = ("it", "en")
+YES = ("yes", "y", "true", "1", "si", "sì", "s", "x")
+NO = ("no", "n", "false", "0", "")
+#: Italian names of the optional columns.
+COLUMN_ALIASES = {"condividi_profilo": "share_profile"}
+
+
+def parse_yes_no(name: str, value: str) -> bool:
+    """A yes/no cell (yes, sì, true, 1, x / no, false, 0, empty). Raises InputError naming the value."""
+    word = value.strip().lower()
+    if word in YES:
+        return True
+    if word in NO:
+        return False
+    raise InputError(f'{name}: expected yes or no, got "{value.strip()}"')
 
 
 def parse_member_row(row: Mapping[str, str | None]) -> MemberInput:
@@ -71,11 +87,13 @@ def parse_member_row(row: Mapping[str, str | None]) -> MemberInput:
             raise InputError(f'themes: unknown theme "{part.strip()}" (known: {", ".join(sorted(known))})')
         if theme not in themes:
             themes.append(theme)
+    share = row.get("share_profile", row.get("condividi_profilo"))
+    share_profile = None if share is None else parse_yes_no("share_profile", share)
     return MemberInput(email=email, name=cell("name"), organisation=cell("organisation"), region=region,
-                       language=language, themes=tuple(themes))
+                       language=language, themes=tuple(themes), share_profile=share_profile)
 
 
-MEMBER_COLUMNS = ("email", "name", "organisation", "region", "language", "themes")
+MEMBER_COLUMNS = ("email", "name", "organisation", "region", "language", "themes", "share_profile")
 
 
 def read_members_csv(text: str) -> tuple[list[tuple[int, MemberInput]], list[RowProblem]]:
@@ -87,6 +105,7 @@ def read_members_csv(text: str) -> tuple[list[tuple[int, MemberInput]], list[Row
         dialect = csv.excel
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    header = [COLUMN_ALIASES.get(h, h) for h in header]
     if "email" not in header:
         got = ", ".join(header) or "nothing"
         raise InputError(f"the CSV header must name the columns {', '.join(MEMBER_COLUMNS)}; got: {got}")

@@ -25,6 +25,8 @@ class TokenClaims:
     member_id: int
     version: int
     issued_at: int
+    #: What the link is about beyond the member (the call of an interest link), when it names one.
+    subject: int | None = None
 
 
 def _b64(data: bytes) -> str:
@@ -40,11 +42,14 @@ def _mac(key: str, purpose: str, payload: str) -> str:
     return _b64(digest[:20])
 
 
-def make_token(key: str, purpose: str, member_id: int, version: int, now: datetime) -> str:
-    """A token for `purpose` ("unsubscribe", "prefs", "feed"...) bound to one member and version."""
+def make_token(key: str, purpose: str, member_id: int, version: int, now: datetime,
+               subject: int | None = None) -> str:
+    """A token for `purpose` ("unsubscribe", "prefs", "feed"...) bound to one member and version; `subject`
+    also binds it to one thing, such as the call of an "interest" link."""
     if not key:
         raise ValueError("no signing key")
-    payload = _b64(json.dumps([member_id, version, int(now.timestamp())], separators=(",", ":")).encode())
+    fields = [member_id, version, int(now.timestamp())] + ([subject] if subject is not None else [])
+    payload = _b64(json.dumps(fields, separators=(",", ":")).encode())
     return f"{payload}.{_mac(key, purpose, payload)}"
 
 
@@ -56,9 +61,13 @@ def read_token(key: str, purpose: str, token: str, now: datetime, max_age_days: 
     if not hmac.compare_digest(mac, _mac(key, purpose, payload)):
         raise TokenError("bad signature")
     try:
-        member_id, version, issued_at = json.loads(_unb64(payload))
+        member_id, version, issued_at, *rest = json.loads(_unb64(payload))
+        subject = int(rest[0]) if len(rest) == 1 else None
+        if len(rest) > 1:
+            raise ValueError("too many fields")
+        claims = TokenClaims(purpose, int(member_id), int(version), int(issued_at), subject)
     except (ValueError, TypeError) as exc:
         raise TokenError("malformed token") from exc
-    if max_age_days is not None and now.timestamp() - issued_at > max_age_days * 86400:
+    if max_age_days is not None and now.timestamp() - claims.issued_at > max_age_days * 86400:
         raise TokenError("expired token")
-    return TokenClaims(purpose, int(member_id), int(version), int(issued_at))
+    return claims

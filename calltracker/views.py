@@ -178,6 +178,8 @@ class MemberView:
     unsubscribed_at: datetime | None
     token_version: int
     feed_token: str
+    share_profile: bool = False
+    share_contact: bool = False
 
     @property
     def receives_mail(self) -> bool:
@@ -194,6 +196,7 @@ class MemberView:
             "themes": list(self.themes), "min_fit": self.min_fit, "frequency": self.frequency,
             "active": self.active, "paused": self.paused,
             "unsubscribed_at": self.unsubscribed_at.isoformat() if self.unsubscribed_at else None,
+            "share_profile": self.share_profile, "share_contact": self.share_contact,
         }
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "calltracker"
 PURE = ["domain", "scraping", "normalize", "classify", "digest", "linking", "evaluation", "views", "members_csv",
-        "labels", "text"]
+        "labels", "text", "consortium"]
 IO_LIBRARIES = {"sqlalchemy", "httpx", "smtplib", "socket", "alembic", "apscheduler", "click", "requests",
                 "urllib.request", "psycopg", "aiosmtpd", "calltracker.storage", "calltracker.http",
                 "calltracker.config", "calltracker.bootstrap", "calltracker.mailer", "calltracker.pipeline"}

@@ -54,6 +54,7 @@ def cli(ctx: click.Context, config_path: str | None, debug: bool, log_format: st
 def _register() -> None:
     from calltracker.cli import (
         calls_cmds,
+        consortium_cmds,
         db_cmds,
         demo_cmds,
         digest_cmds,
@@ -79,6 +80,7 @@ def _register() -> None:
     cli.add_command(demo_cmds.demo)
     cli.add_command(digest_cmds.digest)
     cli.add_command(digest_cmds.alerts)
+    consortium_cmds.register(cli)
 
 
 _register()

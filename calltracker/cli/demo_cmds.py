@@ -32,6 +32,7 @@ def demo(output: Path | None, as_of: datetime | None) -> None:
                f"{summary.tri_regional} fit a joint tri-regional bid")
     click.echo(f"themes of the open calls: {themes}")
     click.echo(f"{summary.members} example members in LAC, DAP and LIG; {summary.digest.line()}")
+    click.echo("\n" + "\n".join(summary.board))
     click.echo(f"\ndatabase:        {summary.database}")
     click.echo(f"digests (.eml):  {summary.output / 'outbox'} ({len(summary.eml_files)} files)")
     click.echo(f"previews (.html): {summary.output / 'html'} ({len(summary.html_files)} files)")

@@ -13,10 +13,12 @@ from calltracker.members_csv import MemberInput, RowProblem, parse_member_row, r
 from calltracker.storage.calls import CallsRepo
 from calltracker.storage.classifications import ClassificationsRepo
 from calltracker.storage.engine import make_engine, schema_state
+from calltracker.storage.interest import InterestRepo
 from calltracker.storage.locks import LocksRepo
 from calltracker.storage.members import MembersRepo
 from calltracker.storage.outbox import OutboxRepo
 from calltracker.storage.schema import DeliveryRow, UtcDateTime, metadata
+from calltracker.storage.staff import StaffRepo
 from calltracker.views import (
     CallFilter,
     CallView,
@@ -34,7 +36,7 @@ from calltracker.views import (
 )
 
 
-class Store(CallsRepo, LocksRepo, ClassificationsRepo, MembersRepo, OutboxRepo):
+class Store(CallsRepo, LocksRepo, ClassificationsRepo, MembersRepo, OutboxRepo, InterestRepo, StaffRepo):
     """Repository over one database. Each method is one transaction."""
 
 

@@ -119,8 +119,10 @@ class MembersRepo(Repo):
             existing = {r["email"]: r for r in conn.execute(
                 select(MemberRow).where(MemberRow.cluster_id == cluster.id)).mappings()}
             for m in members:
-                values = {"name": m.name, "organisation": m.organisation, "region": m.region,
-                          "language": m.language, "themes": list(m.themes)}
+                values: dict[str, Any] = {"name": m.name, "organisation": m.organisation, "region": m.region,
+                                          "language": m.language, "themes": list(m.themes)}
+                if m.share_profile is not None:  # a file without the column leaves the member's own choice
+                    values["share_profile"] = m.share_profile
                 row = existing.get(m.email)
                 if row is None:
                     conn.execute(insert(MemberRow).values(
@@ -168,7 +170,7 @@ class MembersRepo(Repo):
 
     def update_member(self, member_id: int, now: datetime, **values: Any) -> None:
         allowed = {"name", "organisation", "region", "language", "themes", "min_fit", "frequency", "active",
-                   "paused", "unsubscribed_at", "token_version", "feed_token"}
+                   "paused", "unsubscribed_at", "token_version", "feed_token", "share_profile", "share_contact"}
         bad = set(values) - allowed
         if bad:
             raise ValueError(f"cannot update member fields {sorted(bad)}")
@@ -182,5 +184,6 @@ def _member_view(r: RowMapping) -> MemberView:
         id=r["id"], cluster=r["code"], email=r["email"], name=r["name"], organisation=r["organisation"],
         region=r["region"], language=r["language"], themes=tuple(r["themes"] or ()), min_fit=r["min_fit"],
         frequency=r["frequency"], active=r["active"], paused=r["paused"], unsubscribed_at=r["unsubscribed_at"],
-        token_version=r["token_version"], feed_token=r["feed_token"])
+        token_version=r["token_version"], feed_token=r["feed_token"], share_profile=bool(r["share_profile"]),
+        share_contact=bool(r["share_contact"]))
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -227,6 +228,10 @@ class MemberRow(Base):
     feed_token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: Agreed to be suggested as a partner and named in introductions (organisation, themes, region).
+    share_profile: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Agreed that the email address is shown to the members it is suggested or introduced to.
+    share_contact: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DeliveryRow(Base):
@@ -267,6 +272,56 @@ class JobLockRow(Base):
     holder: Mapped[str] = mapped_column(String(128))
     acquired_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class InterestRow(Base):
+    """A member's declared interest in bidding for a call (deleted when withdrawn)."""
+
+    __tablename__ = "interests"
+    __table_args__ = (Index("ix_interests_member_id", "member_id"),)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class StaffAccountRow(Base):
+    __tablename__ = "staff_accounts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class StaffSessionRow(Base):
+    """A signed-in staff browser. Only a hash of the cookie's secret is stored."""
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (Index("ix_staff_sessions_staff_id", "staff_id"),)
+    secret_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id", ondelete="CASCADE"))
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LoginAttemptRow(Base):
+    """Failed staff logins, by account email and by client address, for the rate limit."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_key_at", "key", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(330))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class StaffReportRow(Base):
+    """The weekly staff email of a period, recorded once it went out."""
+
+    __tablename__ = "staff_reports"
+    period: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 metadata = Base.metadata

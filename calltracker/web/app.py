@@ -37,6 +37,8 @@ from calltracker.storage import CallView, ChangeView, MemberView
 from calltracker.text import shorten
 from calltracker.tokens import TokenClaims, TokenError, make_token, read_token
 from calltracker.web import feeds
+from calltracker.web import interest as consortium_web
+from calltracker.web import staff as staff_web
 from calltracker.web.evidence import evidence_rows
 from calltracker.web.filters import (
     FEED_LIMIT,
@@ -415,6 +417,7 @@ def create_app(app: App, *, debug: bool = False) -> Starlette:
         Route("/u/{token}", unsubscribe, methods=["GET", "POST"]),
         Route("/p/{token}", prefs, methods=["GET", "POST"]),
     ]
+    routes += [*consortium_web.routes(web), *staff_web.routes(web)]  # the consortium builder (issue 17)
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {404: not_found, 405: not_found}
     starlette = Starlette(debug=debug, routes=routes, exception_handlers=handlers, max_body_size=MAX_BODY_BYTES)
     starlette.add_middleware(SecurityHeaders)
