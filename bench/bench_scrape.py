@@ -108,7 +108,7 @@ def sweep(store: Store, servers: list[tuple[str, ReplayServer, int]], delay: flo
                                                                                           list[SourceReport]]:
     jobs = [SourceJob(name, BenchScraper(name, srv.base_url), limits=HostLimits(min_delay=delay))
             for name, srv, _ in servers]
-    policy = HttpPolicy(user_agent="calltracker-bench/1", min_delay=delay, timeout=10)
+    policy = HttpPolicy(user_agent="calltracker-bench/1", min_delay=delay, timeout=10, allow_loopback=True)
     with HttpClient(policy) as client:
         wall0, cpu0 = time.perf_counter(), time.process_time()
         reports = Pipeline(store, client).run(jobs)

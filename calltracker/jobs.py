@@ -172,10 +172,15 @@ def normalise(value: object, name: str) -> JobResult:
 
 
 def report_broken_sources(app: App) -> JobResult | None:
-    """After a scrape: tell staff about sources that broke or recovered (nothing without staff addresses)."""
-    if not app.settings.mail.staff_addresses:
-        return None
+    """After a scrape: record which sources broke or recovered, and tell staff (when there are any).
+
+    Without staff addresses the state is still recorded (`broken_since`, shown by `status`) and None returned.
+    """
     from calltracker.staff_notices import notify_broken_sources
+
+    if not app.settings.mail.staff_addresses:
+        notify_broken_sources(app, None)
+        return None
 
     try:
         factory = resolve(TRANSPORT_FACTORY)
