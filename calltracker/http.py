@@ -337,7 +337,7 @@ class HttpClient:
             log.warning("robots.txt of %s unreachable (%s): not fetching from it for now", origin, exc)
             if exc.status is None:  # no answer at all: the host is down or refused, not a robots verdict
                 return _Robots(None, True, time.monotonic() + min(ttl, ROBOTS_ERROR_AGE),
-                               reason=_connection_failure(str(exc)), connect_error=True)
+                               reason=_connection_failure(str(exc).removeprefix(f"{url}: ")), connect_error=True)
             return _Robots(None, True, time.monotonic() + min(ttl, ROBOTS_ERROR_AGE),
                            reason=f"robots.txt of {origin} unreachable (HTTP {exc.status}): not fetching from "
                                   "it for now")
