@@ -187,8 +187,10 @@ def report_broken_sources(app: App) -> JobResult | None:
     except (ImportError, AttributeError):
         log.warning("staff notices: no mail transport available (%s); not sent", TRANSPORT_FACTORY)
         return JobResult(False, "staff notices: no mail transport")
+    transport = factory(app.settings)
     try:
-        sent = notify_broken_sources(app, factory(app.settings))  # type: ignore[arg-type]
+        with transport:  # type: ignore[attr-defined]  # a transport is a context manager: its connection closes
+            sent = notify_broken_sources(app, transport)  # type: ignore[arg-type]
     except DeliveryError as exc:
         return JobResult(False, f"staff notices: not sent: {exc}")
     return JobResult(True, f"staff notices: {len(sent)} sent")

@@ -246,6 +246,7 @@ def test_a_parse_error_fails_the_source_loudly_and_keeps_the_rest() -> None:
     report = run(store, FunctionFetcher(handler), ListingScraper())["listing"]
     assert report.outcome == "failed" and "ParseError" in (report.error or "")
     assert ("listing", "c0") in store.calls
+    assert store.calls[("listing", "c1")]["title"] == "Call 1", "the listing's call is kept (its fallback)"
 
 
 def test_a_source_that_shrinks_is_suspect_and_keeps_everything() -> None:
