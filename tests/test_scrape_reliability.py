@@ -23,7 +23,7 @@ from calltracker.jobs import JobRunner, JobTable, StopToken, report_broken_sourc
 from calltracker.locks import holder_is_gone, job_lock
 from calltracker.page_memos import _SOURCES, options_text, parser_fingerprint
 from calltracker.pipeline import Pipeline, SourceJob, SourceReport
-from calltracker.replay import ReplayServer, Reply, Route
+from calltracker.replay import ReplayServer, Reply, Route, load_manifest
 from calltracker.scraping import Page, Request
 from calltracker.storage import Store
 from scrapers.lombardia import LombardiaScraper
@@ -222,3 +222,21 @@ def test_a_running_row_of_a_dead_process_is_closed_by_the_next_run(store: Store)
     assert runs[gone].outcome == "interrupted" and "is gone" in (runs[gone].error or "")
     assert runs[live].outcome == "running", "a holder on another host is alive until proven otherwise"
     assert store.consecutive_failures("esa") == 0
+
+
+# -- issue 14: re-scrapes skip fresh details; status shows how old they are ---------------------------------
+
+def test_status_shows_how_old_each_sources_details_are(config_file: Path) -> None:
+    demo = Path(__file__).resolve().parent.parent / "calltracker" / "data" / "replay" / "eu_ft"
+    with ReplayServer(load_manifest(demo)) as srv:
+        text = config_file.read_text(encoding="utf-8")
+        config_file.write_text(text + '[http]\nmin_delay = 0.0\nallow_loopback = true\n'
+                               f'[sources.eu_ft]\nbase_url = "{srv.base_url}"\n', encoding="utf-8")
+        assert CliRunner().invoke(GROUP, ["--config", str(config_file), "scrape", "eu_ft"]).exit_code == 0
+    result = CliRunner().invoke(cli, ["--config", str(config_file), "status", "--json"])
+    assert result.exit_code == 0, result.output
+    sources = {s["source"]: s for s in json.loads(result.stdout)["sources"]}
+    assert sources["eu_ft"]["details_age_hours"] is not None and sources["eu_ft"]["details_age_hours"] < 1
+    assert sources["esa"]["details_age_hours"] is None  # never scraped
+    table = CliRunner().invoke(cli, ["--config", str(config_file), "status"])
+    assert "DETAILS_AGE" in table.stdout and "0.0 h" in table.stdout

@@ -138,6 +138,20 @@ class RunsRepo(Repo):
         return PageMemo(url=row["url"], etag=row["etag"], last_modified=row["last_modified"],
                         content_hash=row["content_hash"], memo=row["memo"] or {}, fetched_at=row["fetched_at"])
 
+    def page_ages(self) -> dict[str, tuple[datetime, datetime, int]]:
+        """Per source: (oldest, newest) time one of its remembered pages was fetched, and how many there are.
+
+        The oldest is how stale the source's detail pages may be: under an unchanged listing they are only
+        fetched again once older than the refresh age (scrape.detail_refresh_hours).
+        """
+        out: dict[str, tuple[datetime, datetime, int]] = {}
+        with self._tx() as conn:
+            for key, at in conn.execute(select(PageMemoRow.key, PageMemoRow.fetched_at)):
+                source = key.partition(":")[0]
+                known = out.get(source)
+                out[source] = (at, at, 1) if known is None else (min(known[0], at), max(known[1], at), known[2] + 1)
+        return out
+
     def put_page_memo(self, key: str, memo: PageMemo, now: datetime | None = None) -> None:
         values = {"url": memo.url, "etag": memo.etag, "last_modified": memo.last_modified,
                   "content_hash": memo.content_hash, "memo": dict(memo.memo),
