@@ -332,6 +332,12 @@ class Pipeline:
                     if on_progress is not None:
                         on_progress(Progress(job.name, harvest.pages, len(harvest.seen_ids),
                                              len(frontier) + len(in_flight)))
+        if frontier:
+            # Stopped early: the calls the listings already gave for pages never fetched are kept too.
+            # (Their listings' memos stay unwritten, so the next run parses those listings again.)
+            for request, _parent, _unchanged in frontier:
+                for call in request.fallback:
+                    harvest.add(call)
         if not dry_run:
             self._flush(job, harvest, run_id)
         if frontier:

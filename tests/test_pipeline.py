@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -328,3 +329,22 @@ def test_a_stop_request_saves_what_was_fetched_and_is_not_a_failure() -> None:
     assert fetched == ["http://listing.test/list"]  # no detail page was started after the stop
     assert store.runs[0]["outcome"] == "stopped" and "stopped on request" in store.runs[0]["error"]
     assert store.consecutive_failures("listing") == 0
+
+
+def test_a_source_past_its_deadline_stops_keeps_its_listings_calls_and_fails() -> None:
+    store = FakeStore()
+    slow = threading.Event()
+
+    def handler(request: Request) -> bytes:
+        if request.url.endswith("/list"):
+            slow.wait(0.3)  # a slow listing: the source's deadline passes meanwhile
+            return listing(3, detail=True)
+        return json.dumps({"title": "Detailed"}).encode()
+
+    fetcher = FunctionFetcher(handler)
+    (report,) = Pipeline(store, fetcher, clock=lambda: NOW, source_deadline=0.1).run(
+        [SourceJob("listing", ListingScraper())])
+    assert report.outcome == "failed" and "source deadline of 0.1s passed" in (report.error or "")
+    assert fetcher.urls == ["http://listing.test/list"]  # no detail page was started after the deadline
+    assert {k[1]: v["title"] for k, v in store.calls.items()} == {"c0": "Call 0", "c1": "Call 1", "c2": "Call 2"}
+    assert store.memos == {}, "the listing's memo waits until its details are done"
