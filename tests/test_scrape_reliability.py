@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -240,3 +242,31 @@ def test_status_shows_how_old_each_sources_details_are(config_file: Path) -> Non
     assert sources["esa"]["details_age_hours"] is None  # never scraped
     table = CliRunner().invoke(cli, ["--config", str(config_file), "status"])
     assert "DETAILS_AGE" in table.stdout and "0.0 h" in table.stdout
+
+
+def test_run_once_killed_mid_scrape_is_not_skipped_on_the_rerun(config_file: Path, db_url: str,
+                                                                 tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CALLTRACKER_")}
+    base["PYTHONPATH"] = str(root)
+    command = [sys.executable, "-m", "calltracker", "--config", str(config_file), "run-once", "--only", "scrape"]
+    app = make_app(db_url, tmp_path / "data")
+    try:
+        slow = {**base, "CALLTRACKER_JOBS": "scrape=tests.opsjobs:slow_scrape"}
+        proc = subprocess.Popen(command, cwd=root, env=slow, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 30
+            while not app.store.runs("eu_ft") and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.05)  # polling with a bound: the job has started once it wrote a run row
+            assert proc.poll() is None and app.store.job_locks(), "the scrape job never started"
+        finally:
+            proc.kill()
+            proc.wait(30)
+        assert app.store.job_locks(), "a killed process leaves its lock behind"
+        quick = {**base, "CALLTRACKER_JOBS": "scrape=tests.opsjobs:record_scrape"}
+        rerun = subprocess.run(command, cwd=root, env=quick, capture_output=True, text=True, timeout=60)
+        assert rerun.returncode == 0, rerun.stderr
+        assert rerun.stdout.startswith("scrape: ok: scrape: 3 sources"), rerun.stdout
+        assert app.store.job_locks() == []
+    finally:
+        app.close()
