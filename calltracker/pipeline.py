@@ -66,6 +66,8 @@ class StorePort(Protocol):
 
     def put_page_memo(self, key: str, memo: PageMemo, now: datetime | None = None) -> None: ...
 
+    def touch_page_memo(self, key: str, *, etag: str | None, last_modified: str | None, now: datetime) -> None: ...
+
 
 class Fetcher(Protocol):
     """The HTTP seam (calltracker.http.HttpClient provides it)."""
@@ -142,6 +144,7 @@ class _Node:
     parent: _Node | None
     key: str | None = None
     memo: PageMemo | None = None
+    unchanged: bool = False  # the memo stands as it is: only its validators and fetch time are refreshed
     outstanding: int = 0
     handled: bool = False
 
@@ -365,7 +368,10 @@ class Pipeline:
             # follow-up's calls (or fallbacks) and memos. A run killed half way leaves no memo that hides a page.
             while harvest.settled:
                 node = harvest.settled.popleft()
-                if node.key is not None and node.memo is not None:
+                if node.key is not None and node.memo is not None and node.unchanged:
+                    self.store.touch_page_memo(node.key, etag=node.memo.etag, last_modified=node.memo.last_modified,
+                                               now=self.clock())
+                elif node.key is not None and node.memo is not None:
                     self.store.put_page_memo(node.key, node.memo, now=self.clock())
                 parent = node.parent
                 if parent is not None:
@@ -389,6 +395,7 @@ class Pipeline:
         if memo is not None and (fetched.not_modified or memo.content_hash == content_hash):
             stats.add("unchanged_pages")
             harvest.seen_ids.update(memo.memo.get("calls") or ())
+            node.unchanged = True
             node.memo = PageMemo(url=memo.url, etag=fetched.etag or memo.etag,
                                  last_modified=fetched.last_modified or memo.last_modified,
                                  content_hash=memo.content_hash, memo=memo.memo)

@@ -84,6 +84,10 @@ class FakeStore:
         self.memos[key] = replace(memo, fetched_at=now)
         self.writes += 1
 
+    def touch_page_memo(self, key: str, *, etag: str | None, last_modified: str | None, now: datetime) -> None:
+        self.memos[key] = replace(self.memos[key], etag=etag, last_modified=last_modified, fetched_at=now)
+        self.writes += 1
+
 
 Handler = Callable[[Request], bytes]
 

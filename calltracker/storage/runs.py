@@ -152,6 +152,12 @@ class RunsRepo(Repo):
                 out[source] = (at, at, 1) if known is None else (min(known[0], at), max(known[1], at), known[2] + 1)
         return out
 
+    def touch_page_memo(self, key: str, *, etag: str | None, last_modified: str | None, now: datetime) -> None:
+        """An unchanged page checked again: new validators and fetch time, the memo itself untouched."""
+        with self._tx() as conn:
+            conn.execute(update(PageMemoRow).where(PageMemoRow.key == key).values(
+                etag=etag, last_modified=last_modified, fetched_at=now))
+
     def put_page_memo(self, key: str, memo: PageMemo, now: datetime | None = None) -> None:
         values = {"url": memo.url, "etag": memo.etag, "last_modified": memo.last_modified,
                   "content_hash": memo.content_hash, "memo": dict(memo.memo),
