@@ -160,3 +160,19 @@ def test_which_redirects_stay_on_the_source() -> None:
     assert redirect_allowed("https://example.it/a", "https://cdn.example.org/b", ("cdn.example.org",))
     assert redirect_allowed("https://example.it/a", "http://127.0.0.1:8081/b", ("127.0.0.1:8081",))
     assert not redirect_allowed("https://example.it/a", "http://127.0.0.1:8082/b", ("127.0.0.1:8081",))
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ({"http": {"request_deadline": 0}}, "http.request_deadline: input should be greater than 0"),
+    ({"scrape": {"source_deadline": -5}}, "scrape.source_deadline: input should be greater than 0"),
+    ({"http": {"allow_loopback": "yes"}}, 'http.allow_loopback: expected true or false, got "yes"'),
+    ({"sources": {"eu_ft": {"allowed_hosts": ["ec.europa.eu/x"]}}},
+     'sources.eu_ft.allowed_hosts: expected a host name or host:port, got "ec.europa.eu/x"'),
+])
+def test_the_new_limits_are_validated(raw: dict[str, Any], message: str) -> None:
+    from calltracker.config import parse_settings
+    from calltracker.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        parse_settings(raw, environ={})
+    assert str(info.value).startswith(message), str(info.value)
