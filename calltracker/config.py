@@ -223,8 +223,8 @@ class SourceSettings(BaseModel):
         return [h.lower() for h in value]
 
     def options(self) -> dict[str, Any]:
-        """The whole table as a plain dict: what a scraper's constructor receives."""
-        return self.model_dump()
+        """The table as a plain dict: what a scraper's constructor receives (without the engine's own keys)."""
+        return self.model_dump(exclude=set(ENGINE_SOURCE_KEYS))
 
 
 class Settings(_Section):
@@ -371,8 +371,7 @@ def _check_source_options(settings: Settings) -> None:
                 module = __import__(module_name, fromlist=["validate_config"])
             except ImportError:
                 continue
-            table = {k: v for k, v in source.options().items() if k not in ENGINE_SOURCE_KEYS}
-            problems = module.validate_config(name, table)
+            problems = module.validate_config(name, source.options())
             if problems:
                 raise ConfigError(problems[0])
 
