@@ -65,7 +65,8 @@ def http_policy(settings: Settings) -> HttpPolicy:
     return HttpPolicy(user_agent=h.user_agent, timeout=h.timeout, max_retries=h.max_retries,
                       retry_max_wait=h.retry_max_wait, min_delay=h.min_delay, per_host_concurrency=h.concurrency,
                       max_response_bytes=h.max_response_bytes, max_redirects=h.max_redirects,
-                      respect_robots=h.respect_robots)
+                      respect_robots=h.respect_robots, request_deadline=h.request_deadline,
+                      allow_loopback=h.allow_loopback)
 
 
 def build_http(settings: Settings) -> HttpClient:

@@ -47,6 +47,8 @@ DEFAULT_SOURCES: dict[str, dict[str, Any]] = {
 }
 
 _CRON_FIELDS = 5
+#: `[sources.NAME]` keys the engine reads (not the scraper): not checked against a scraper's own keys.
+ENGINE_SOURCE_KEYS = frozenset({"allowed_hosts", "detail_refresh_hours"})
 
 
 def default_data_dir() -> Path:
@@ -87,11 +89,20 @@ class HttpSettings(_Section):
     max_response_bytes: int = Field(20_000_000, gt=0)
     max_redirects: int = Field(5, ge=0, le=30)
     respect_robots: bool = True
+    #: the most one request may take, retries and a slow (trickling) body included
+    request_deadline: float = Field(300.0, gt=0)
+    #: fetch from loopback addresses (127.0.0.0/8, ::1): only for tests and the offline replay demo;
+    #: other private, link-local and reserved addresses are always refused
+    allow_loopback: bool = False
 
 
 class ScrapeSettings(_Section):
     broken_after: int = Field(3, ge=1)
     shrink_ratio: float = Field(0.5, ge=0, le=1)
+    #: the most one source may run; then it stops, keeping what it fetched, and fails
+    source_deadline: float = Field(3600.0, gt=0)
+    #: hours before detail pages under an unchanged listing are fetched again (a source may set its own)
+    detail_refresh_hours: float = Field(24.0, ge=0)
 
 
 class MailSettings(_Section):
@@ -194,15 +205,26 @@ class SourceSettings(BaseModel):
     type: Literal["coded", "rss", "html", "json"] = "coded"
     min_delay: float | None = Field(None, ge=0)
     concurrency: int | None = Field(None, ge=1, le=16)
+    #: hosts ("host" or "host:port") a redirect may lead to, besides the hosts of the source's URLs
+    allowed_hosts: list[str] = Field(default_factory=list)
+    detail_refresh_hours: float | None = Field(None, ge=0)
 
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str) -> str:
         return _check_url(value).rstrip("/")
 
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            if not re.fullmatch(r"[A-Za-z0-9.-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?", host):
+                raise ValueError(f'expected a host name or host:port, got "{host}"')
+        return [h.lower() for h in value]
+
     def options(self) -> dict[str, Any]:
-        """The whole table as a plain dict: what a scraper's constructor receives."""
-        return self.model_dump()
+        """The table as a plain dict: what a scraper's constructor receives (without the engine's own keys)."""
+        return self.model_dump(exclude=set(ENGINE_SOURCE_KEYS))
 
 
 class Settings(_Section):

@@ -75,7 +75,7 @@ def demo_settings(output: Path, base_url: str) -> Any:
         "mail": {"transport": "outbox", "outbox_dir": str(output / "outbox"),
                  "from_address": "bandi@calltracker.example.org", "from_name": "calltracker demo"},
         "web": {"base_url": "http://127.0.0.1:8080"},
-        "http": {"min_delay": 0.0, "max_retries": 1, "retry_max_wait": 1.0, "timeout": 10.0},
+        "http": {"min_delay": 0.0, "allow_loopback": True, "max_retries": 1, "retry_max_wait": 1.0, "timeout": 10.0},
         "sources": {
             "eu_ft": {"base_url": base_url},
             "incentivi": {"base_url": base_url},

@@ -29,6 +29,7 @@ from protego import Protego
 
 from calltracker import __version__
 from calltracker.errors import FetchError, RobotsDisallowedError
+from calltracker.netguard import ACCEPT_ENCODING, AddressGuard, DecodingError, decoded
 from calltracker.scraping import Request
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,10 @@ class HttpPolicy:
     max_redirects: int = 5
     respect_robots: bool = True
     robots_cache_seconds: float = ROBOTS_MAX_AGE
+    #: the most one fetch may take: retries, waits, redirects and a slow body included
+    request_deadline: float = 300.0
+    #: loopback addresses may be fetched (tests, the replay demo); private, link-local and reserved never
+    allow_loopback: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +68,10 @@ class HostLimits:
 
     min_delay: float | None = None
     concurrency: int | None = None
+    #: time.monotonic() after which no request of the source may run on (its source deadline)
+    deadline_at: float | None = None
+    #: hosts ("host" or "host:port") a redirect may lead to besides the request's own host
+    allowed_hosts: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +168,8 @@ class _Robots:
     parser: Protego | None  # None: everything allowed (4xx) ...
     disallow_all: bool  # ... unless the file was unreachable (5xx, network)
     expires: float
+    reason: str | None = None  # why everything is disallowed (5xx) or the host could not be reached
+    connect_error: bool = False  # the host could not be reached at all: that is what gets reported
 
 
 def host_key(url: str) -> str:
@@ -224,8 +235,11 @@ def decode_body(body: bytes, content_type: str | None) -> str:
         return body.decode("cp1252", errors="replace")
 
 
-def _build(client: httpx.Client, request: Request, url: str, method: str, headers: dict[str, str]) -> httpx.Request:
+def _build(client: httpx.Client, request: Request, url: str, method: str, headers: dict[str, str], *,
+           timeout: float | None = None) -> httpx.Request:
     kwargs: dict[str, Any] = {"headers": headers}
+    if timeout is not None:
+        kwargs["timeout"] = timeout
     if method == "GET":
         kwargs["params"] = dict(request.params) if request.params and url == request.url else None
         return client.build_request(method, url, **kwargs)
@@ -252,10 +266,14 @@ class HttpClient:
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.policy = policy
         self._sleep = sleep
+        # Only encodings we decode ourselves, with the size limit enforced while decoding (see `decoded`).
         self._client = httpx.Client(
-            headers={"User-Agent": policy.user_agent}, timeout=policy.timeout, follow_redirects=False,
-            transport=transport, limits=httpx.Limits(max_connections=100, max_keepalive_connections=40),
+            headers={"User-Agent": policy.user_agent, "Accept-Encoding": ACCEPT_ENCODING}, timeout=policy.timeout,
+            follow_redirects=False, transport=transport,
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=40),
         )
+        # A stand-in transport is not the network: addresses are only checked on real connections.
+        self._guard = AddressGuard(allow_loopback=policy.allow_loopback, check_addresses=transport is None)
         self._gates: dict[str, _HostGate] = {}
         self._robots: dict[str, _Robots] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
@@ -288,8 +306,12 @@ class HttpClient:
 
     def allowed(self, url: str, *, limits: HostLimits | None = None, stats: HttpStats | None = None) -> bool:
         """Whether robots.txt lets our user agent fetch `url` (always true with respect_robots off)."""
+        return self._robots_check(url, limits, stats) is None
+
+    def _robots_check(self, url: str, limits: HostLimits | None, stats: HttpStats | None) -> _Robots | None:
+        """None when `url` may be fetched; else the robots state that forbids it (or says the host is down)."""
         if not self.policy.respect_robots:
-            return True
+            return None
         key = host_key(url)
         with self._lock:
             lock = self._robots_locks.setdefault(key, threading.Lock())
@@ -298,8 +320,10 @@ class HttpClient:
             if robots is None or robots.expires < time.monotonic():
                 robots = self._robots[key] = self._fetch_robots(key, limits, stats)
         if robots.disallow_all:
-            return False
-        return robots.parser is None or bool(robots.parser.can_fetch(url, self.policy.user_agent))
+            return robots
+        if robots.parser is None or robots.parser.can_fetch(url, self.policy.user_agent):
+            return None
+        return robots
 
     def _fetch_robots(self, origin: str, limits: HostLimits | None, stats: HttpStats | None) -> _Robots:
         ttl = min(self.policy.robots_cache_seconds, ROBOTS_MAX_AGE)
@@ -311,7 +335,12 @@ class HttpClient:
             if exc.status is not None and 400 <= exc.status < 500:
                 return _Robots(None, False, time.monotonic() + ttl)
             log.warning("robots.txt of %s unreachable (%s): not fetching from it for now", origin, exc)
-            return _Robots(None, True, time.monotonic() + min(ttl, ROBOTS_ERROR_AGE))
+            if exc.status is None:  # no answer at all: the host is down or refused, not a robots verdict
+                return _Robots(None, True, time.monotonic() + min(ttl, ROBOTS_ERROR_AGE),
+                               reason=_connection_failure(str(exc).removeprefix(f"{url}: ")), connect_error=True)
+            return _Robots(None, True, time.monotonic() + min(ttl, ROBOTS_ERROR_AGE),
+                           reason=f"robots.txt of {origin} unreachable (HTTP {exc.status}): not fetching from "
+                                  "it for now")
         if stats is not None:
             stats.add("robots_fetches")
         return _Robots(Protego.parse(got.text), False, time.monotonic() + ttl)
@@ -323,22 +352,37 @@ class HttpClient:
         """Fetch `request` politely, following redirects and retrying transient failures.
 
         Raises RobotsDisallowedError (nothing fetched) or FetchError (after retries; `permanent` for 4xx,
-        too-large bodies and redirect loops).
+        too-large bodies, redirect loops, refused redirects and refused addresses). A fetch never runs past
+        `request_deadline` nor past the source's deadline (`limits.deadline_at`).
         """
         return self._follow(request, validators, limits, stats, check_robots=True)
+
+    def _deadline(self, limits: HostLimits | None) -> float:
+        deadline = time.monotonic() + self.policy.request_deadline
+        if limits is not None and limits.deadline_at is not None:
+            deadline = min(deadline, limits.deadline_at)
+        return deadline
 
     def _follow(self, request: Request, validators: Validators | None, limits: HostLimits | None,
                 stats: HttpStats | None, *, check_robots: bool, max_bytes: int | None = None,
                 truncate: bool = False) -> Fetched:
         url = request.url
         method = request.method.upper()
+        deadline = self._deadline(limits)
+        self._guard.check_scheme(url, request.url)
         for _hop in range(self.policy.max_redirects + 1):
-            if check_robots and not self.allowed(url, limits=limits, stats=stats):
-                if stats is not None:
-                    stats.add("robots_blocked")
-                raise RobotsDisallowedError(f"robots.txt of {host_key(url)} disallows {url}", url=url)
+            self._guard.check_address(url)
+            if check_robots:
+                robots = self._robots_check(url, limits, stats)
+                if robots is not None and robots.connect_error:
+                    raise FetchError(f"{url}: {robots.reason}", url=url)
+                if robots is not None:
+                    if stats is not None:
+                        stats.add("robots_blocked")
+                    raise RobotsDisallowedError(robots.reason or f"robots.txt of {host_key(url)} disallows {url}",
+                                                url=url)
             got = self._send(request, url, validators if url == request.url else None, limits, stats,
-                             method=method, max_bytes=max_bytes, truncate=truncate)
+                             method=method, max_bytes=max_bytes, truncate=truncate, deadline=deadline)
             if got.status not in REDIRECT_STATUSES:
                 return got
             location = got.headers.get("location")
@@ -347,7 +391,15 @@ class HttpClient:
                                  permanent=True)
             if stats is not None:
                 stats.add("redirects")
-            url = urljoin(url, location)
+            target = urljoin(url, location)
+            try:
+                self._guard.check_scheme(target, request.url)
+                self._guard.check_redirect(request.url, target, limits.allowed_hosts if limits else frozenset())
+            except FetchError:
+                if stats is not None:
+                    stats.add("redirects_refused")
+                raise
+            url = target
             if got.status == 303 or (got.status in (301, 302) and method == "POST"):
                 method = "GET"
         raise FetchError(f"{request.url}: more than {self.policy.max_redirects} redirects", url=request.url,
@@ -355,7 +407,7 @@ class HttpClient:
 
     def _send(self, request: Request, url: str, validators: Validators | None, limits: HostLimits | None,
               stats: HttpStats | None, *, method: str = "GET", max_bytes: int | None = None,
-              truncate: bool = False) -> Fetched:
+              truncate: bool = False, deadline: float | None = None) -> Fetched:
         policy = self.policy
         headers = dict(request.headers)
         # Conditional headers only for GET: on a POST, If-None-Match is a precondition (412), not a cache hint.
@@ -365,7 +417,8 @@ class HttpClient:
             if validators.last_modified:
                 headers["If-Modified-Since"] = validators.last_modified
         gate = self._gate(url, limits)
-        deadline = time.monotonic() + policy.retry_max_wait
+        hard = deadline if deadline is not None else self._deadline(limits)
+        wait_budget = time.monotonic() + policy.retry_max_wait
         attempt = 0
         while True:
             attempt += 1
@@ -374,10 +427,15 @@ class HttpClient:
             status: int | None = None
             try:
                 with gate.slot(stats):
+                    left = hard - time.monotonic()
+                    if left <= 0:
+                        raise FetchError(f"{url}: deadline passed before the request could start "
+                                         f"(request_deadline {policy.request_deadline:g}s or the source's)", url=url)
                     if stats is not None:
                         stats.add("requests")
-                    built = _build(self._client, request, url, method, headers)
-                    got = self._receive(built, url, attempt, max_bytes or policy.max_response_bytes, truncate)
+                    built = _build(self._client, request, url, method, headers, timeout=min(policy.timeout, left))
+                    got = self._receive(built, url, attempt, max_bytes or policy.max_response_bytes, truncate,
+                                        hard)
                 if stats is not None:
                     stats.status(got.status)
                     stats.received(len(got.body))
@@ -396,6 +454,8 @@ class HttpClient:
                     stats.add("timeouts")
             except httpx.TransportError as exc:
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                if isinstance(exc, httpx.ConnectError):
+                    error = _connection_failure(error)
                 if stats is not None:
                     stats.add("transport_errors")
             if attempt > policy.max_retries:
@@ -403,32 +463,50 @@ class HttpClient:
             wait = policy.backoff_base * (2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
             if retry_after is not None:
                 wait = max(wait, retry_after)
-            if time.monotonic() + wait > deadline:
+            if time.monotonic() + wait > wait_budget:
                 raise FetchError(f"{url}: {error}; next retry in {wait:.1f}s would pass retry_max_wait "
                                  f"({policy.retry_max_wait:g}s)", url=url, status=status)
+            if time.monotonic() + wait > hard:
+                raise FetchError(f"{url}: {error}; next retry in {wait:.1f}s would pass the deadline "
+                                 f"(request_deadline {policy.request_deadline:g}s or the source's)", url=url,
+                                 status=status)
             if stats is not None:
                 stats.add("retries")
                 stats.waited(wait)
             log.debug("%s: %s, retry %d in %.2fs", url, error, attempt, wait)
             self._sleep(wait)
 
-    def _receive(self, built: httpx.Request, url: str, attempt: int, max_bytes: int, truncate: bool) -> Fetched:
+    def _receive(self, built: httpx.Request, url: str, attempt: int, max_bytes: int, truncate: bool,
+                 deadline: float) -> Fetched:
+        """Read the response, decoding while counting: the size limit holds for the *decoded* body, so a
+        small compressed bomb (even layered, `Content-Encoding: gzip, gzip`) never inflates past it; and the
+        body must arrive before `deadline`, so a server trickling bytes cannot hold a request for ever."""
         response = self._client.send(built, stream=True)
         try:
+            self._guard.check_peer(response, url)
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > max_bytes and not truncate:
                 raise FetchError(f"{url}: response of {declared} bytes exceeds max_response_bytes ({max_bytes})",
                                  url=url, status=response.status_code, permanent=True)
             chunks: list[bytes] = []
             size = 0
-            for chunk in response.iter_bytes():
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > max_bytes:
-                    if truncate:
-                        break
-                    raise FetchError(f"{url}: response exceeds max_response_bytes ({max_bytes})", url=url,
-                                     status=response.status_code, permanent=True)
+            try:
+                # (a stand-in transport may hand back a response whose content is already read)
+                raw = [response.content] if response.is_stream_consumed else response.iter_raw()
+                for chunk in decoded(raw, response.headers.get("content-encoding"), max_bytes):
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > max_bytes:
+                        if truncate:
+                            break
+                        raise FetchError(f"{url}: response exceeds max_response_bytes ({max_bytes}) once decoded",
+                                         url=url, status=response.status_code, permanent=True)
+                    if time.monotonic() > deadline:
+                        raise FetchError(f"{url}: deadline passed while reading the body ({size} bytes so far; "
+                                         f"request_deadline {self.policy.request_deadline:g}s or the source's)",
+                                         url=url, status=response.status_code)
+            except DecodingError as exc:
+                raise FetchError(f"{url}: {exc}", url=url, status=response.status_code, permanent=True) from None
         finally:
             response.close()
         body = b"".join(chunks)[:max_bytes] if truncate else b"".join(chunks)
@@ -436,3 +514,7 @@ class HttpClient:
         return Fetched(url=str(response.url), status=response.status_code, headers=headers, body=body,
                        text=decode_body(body, headers.get("content-type")), not_modified=response.status_code == 304,
                        attempts=attempt)
+
+
+def _connection_failure(error: str) -> str:
+    return error if error.startswith("connection failed") else f"connection failed: {error}"

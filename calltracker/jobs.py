@@ -172,18 +172,25 @@ def normalise(value: object, name: str) -> JobResult:
 
 
 def report_broken_sources(app: App) -> JobResult | None:
-    """After a scrape: tell staff about sources that broke or recovered (nothing without staff addresses)."""
-    if not app.settings.mail.staff_addresses:
-        return None
+    """After a scrape: record which sources broke or recovered, and tell staff (when there are any).
+
+    Without staff addresses the state is still recorded (`broken_since`, shown by `status`) and None returned.
+    """
     from calltracker.staff_notices import notify_broken_sources
+
+    if not app.settings.mail.staff_addresses:
+        notify_broken_sources(app, None)
+        return None
 
     try:
         factory = resolve(TRANSPORT_FACTORY)
     except (ImportError, AttributeError):
         log.warning("staff notices: no mail transport available (%s); not sent", TRANSPORT_FACTORY)
         return JobResult(False, "staff notices: no mail transport")
+    transport = factory(app.settings)
     try:
-        sent = notify_broken_sources(app, factory(app.settings))  # type: ignore[arg-type]
+        with transport:  # type: ignore[attr-defined]  # a transport is a context manager: its connection closes
+            sent = notify_broken_sources(app, transport)  # type: ignore[arg-type]
     except DeliveryError as exc:
         return JobResult(False, f"staff notices: not sent: {exc}")
     return JobResult(True, f"staff notices: {len(sent)} sent")

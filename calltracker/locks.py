@@ -2,30 +2,26 @@
 
 A lock is a row in `job_locks` (see Store.acquire_job_lock). While the job runs, a small thread renews the
 lease every third of its length, so a long scrape keeps the lock and a crashed or killed instance loses it
-when the lease expires (schedule.lock_lease_seconds). The lock is released when the job finishes.
+when the lease expires (schedule.lock_lease_seconds) -- or at once, when it ran on this host and its process
+is gone (a SIGKILL, a crash). The lock is released when the job finishes.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from calltracker.errors import StorageError
+from calltracker.holders import holder_is_gone, make_holder
 from calltracker.storage import Store
 
+__all__ = ["Lease", "holder_is_gone", "job_lock", "make_holder"]
+
 log = logging.getLogger(__name__)
-
-
-def make_holder() -> str:
-    """Who holds a lock: host, process and a random part (two schedulers in one process differ)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -61,7 +57,7 @@ class _Renewer(threading.Thread):
 def job_lock(store: Store, name: str, holder: str, lease_seconds: float,
              clock: Callable[[], datetime]) -> Iterator[Lease | None]:
     """Hold the database lock of job `name` for the block, renewing its lease; yields None if it is taken."""
-    if not store.acquire_job_lock(name, holder, clock(), lease_seconds):
+    if not store.acquire_job_lock(name, holder, clock(), lease_seconds, holder_gone=holder_is_gone):
         yield None
         return
     lease = Lease(name, holder)

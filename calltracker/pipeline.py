@@ -3,16 +3,16 @@
 Each source runs in its own thread and its own error boundary: it writes one scrape-run row (outcome
 ok | failed | suspect, counts, HTTP statistics, error) and one INFO log line, and a failing source never
 stops the others. Pages whose content did not change (304, or the same bytes as last time) are not
-parsed and cause no writes: the page memo remembers which calls they yielded (counted as seen and
-unchanged) and which follow-up requests they asked for (still made). Nothing is ever closed because a
-fetch failed or a source shrank; calls close only when their source says so or their last deadline passes.
+parsed and write no calls: the page memo remembers which calls they yielded (counted as seen and
+unchanged) and which follow-up requests they asked for, with the calls those fall back on. Under an
+unchanged page, a follow-up whose own memo is younger than the refresh age is not fetched at all.
+A memo is written only after everything it stands for is saved, so a run killed at any point loses nothing
+the next run does not fetch again. Nothing is ever closed because a fetch failed or a source shrank; calls
+close only when their source says so or their last deadline passes.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import inspect
 import json
 import logging
 import threading
@@ -20,23 +20,35 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from calltracker.domain import ScrapedCall
 from calltracker.errors import ParseError, ShrinkError, SourceError, StoppedError
+from calltracker.holders import make_holder
 from calltracker.http import Fetched, HostLimits, HttpStats, Validators
-from calltracker.scraping import Page, Part, Request, Scraper
+from calltracker.page_memos import (
+    MEMO_VERSION,
+    call_from_json,
+    call_to_json,
+    parser_fingerprint,
+    request_from_json,
+    request_key,
+    request_to_json,
+)
+from calltracker.scraping import Page, Request, Scraper
 from calltracker.storage import FieldChange, PageMemo, SaveResult
 
 log = logging.getLogger(__name__)
+
+DEFAULT_REFRESH_SECONDS = 24 * 3600.0
 
 
 class StorePort(Protocol):
     """What the pipeline needs from storage (calltracker.storage.Store provides it)."""
 
-    def start_run(self, source: str, started_at: datetime) -> int: ...
+    def start_run(self, source: str, started_at: datetime, *, holder: str | None = None) -> int: ...
 
     def finish_run(self, run_id: int, *, outcome: str, finished_at: datetime, seen: int, new: int, changed: int,
                    unchanged: int, failed: int, http_stats: dict[str, Any], error: str | None) -> None: ...
@@ -52,7 +64,9 @@ class StorePort(Protocol):
 
     def get_page_memo(self, key: str) -> PageMemo | None: ...
 
-    def put_page_memo(self, key: str, memo: PageMemo) -> None: ...
+    def put_page_memo(self, key: str, memo: PageMemo, now: datetime | None = None) -> None: ...
+
+    def touch_page_memo(self, key: str, *, etag: str | None, last_modified: str | None, now: datetime) -> None: ...
 
 
 class Fetcher(Protocol):
@@ -74,6 +88,12 @@ class SourceJob:
     scraper: Scraper | None = None
     limits: HostLimits | None = None
     factory: Callable[[], Scraper] | None = None
+    #: seconds before detail pages under an unchanged listing are fetched again (None: the pipeline's)
+    refresh_after: float | None = None
+    #: seconds the source may run (None: the pipeline's source_deadline)
+    deadline: float | None = None
+    #: more of what the parser depends on (e.g. the source's config table), folded into its fingerprint
+    fingerprint_extra: str = ""
 
     def build(self) -> Scraper:
         if self.scraper is not None:
@@ -116,6 +136,19 @@ class SourceReport:
         return text
 
 
+@dataclass(eq=False)
+class _Node:
+    """A page of this run. Its memo is written once it is settled: its calls are saved and so is every
+    follow-up it asked for (their calls, or the fallbacks of those that failed, and their own memos)."""
+
+    parent: _Node | None
+    key: str | None = None
+    memo: PageMemo | None = None
+    unchanged: bool = False  # the memo stands as it is: only its validators and fetch time are refreshed
+    outstanding: int = 0
+    handled: bool = False
+
+
 @dataclass
 class _Harvest:
     """What one source's pages gave so far, and what has been written of it.
@@ -126,7 +159,7 @@ class _Harvest:
     """
 
     pending: dict[str, ScrapedCall] = field(default_factory=dict)
-    pending_memos: list[tuple[str, PageMemo]] = field(default_factory=list)
+    settled: deque[_Node] = field(default_factory=deque)  # handled pages whose follow-ups are all settled
     saved_rank: dict[str, int] = field(default_factory=dict)
     seen_ids: set[str] = field(default_factory=set)
     new_ids: set[int] = field(default_factory=set)
@@ -157,52 +190,9 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-# --- page memos: request keys and serialised follow-ups ------------------------------------------------
-
-
-def request_key(source: str, request: Request) -> str:
-    """A stable key for what a request asks (method, URL, parameters, body), scoped to its source."""
-    digest = hashlib.sha256()
-    for piece in (request.method.upper(), request.url, json.dumps(sorted((request.params or {}).items())),
-                  json.dumps(sorted((request.form or {}).items())), json.dumps(request.json_body, sort_keys=True,
-                                                                               default=str)):
-        digest.update(piece.encode())
-        digest.update(b"\0")
-    for part in request.parts:
-        digest.update(f"{part.name}\0{part.filename}\0{part.content_type}\0".encode() + part.content + b"\0")
-    return f"{source}:{digest.hexdigest()[:48]}"
-
-
-def request_to_json(request: Request) -> dict[str, Any]:
-    return {
-        "url": request.url, "method": request.method, "params": dict(request.params or {}) or None,
-        "form": dict(request.form) if request.form is not None else None,
-        "parts": [[p.name, base64.b64encode(p.content).decode(), p.content_type, p.filename] for p in request.parts],
-        "json_body": request.json_body, "headers": dict(request.headers), "callback": request.callback,
-        "meta": dict(request.meta), "conditional": request.conditional,
-        "fallback_ids": [c.external_id for c in request.fallback],
-    }
-
-
-def request_from_json(data: Mapping[str, Any]) -> tuple[Request, tuple[str, ...]]:
-    request = Request(
-        url=data["url"], method=data["method"], params=data.get("params"), form=data.get("form"),
-        parts=tuple(Part(name, base64.b64decode(content), ctype, filename)
-                    for name, content, ctype, filename in data.get("parts") or []),
-        json_body=data.get("json_body"), headers=data.get("headers") or {}, callback=data.get("callback", "parse"),
-        meta=data.get("meta") or {}, conditional=bool(data.get("conditional", True)),
-    )
-    return request, tuple(data.get("fallback_ids") or ())
-
-
-def parser_fingerprint(scraper: Scraper) -> str:
-    """Changes when the scraper's code changes, so a fixed parser re-reads unchanged pages."""
-    cls = type(scraper)
-    try:
-        source = inspect.getsource(inspect.getmodule(cls) or cls)
-    except (OSError, TypeError):
-        source = cls.__qualname__
-    return hashlib.sha256(source.encode()).hexdigest()[:16]
+# Re-exported: the page memo's serialisation lives in calltracker.page_memos.
+__all__ = ["call_from_json", "call_to_json", "parser_fingerprint", "request_from_json", "request_key",
+           "request_to_json"]
 
 
 # --- the service ---------------------------------------------------------------------------------------
@@ -213,7 +203,8 @@ class Pipeline:
 
     def __init__(self, store: StorePort, fetcher: Fetcher, *, clock: Callable[[], datetime] = utc_now,
                  shrink_ratio: float = 0.5, broken_after: int = 3,
-                 should_stop: Callable[[], bool] | None = None) -> None:
+                 should_stop: Callable[[], bool] | None = None, refresh_after: float = DEFAULT_REFRESH_SECONDS,
+                 source_deadline: float | None = None, holder: str | None = None) -> None:
         self.store = store
         # Checked before each request: on SIGTERM a source finishes the pages in flight, saves them, and stops.
         self.should_stop = should_stop or (lambda: False)
@@ -221,6 +212,12 @@ class Pipeline:
         self.clock = clock
         self.shrink_ratio = shrink_ratio
         self.broken_after = broken_after
+        #: detail pages under an unchanged listing are not fetched again until their memo is this old
+        self.refresh_after = refresh_after
+        #: seconds a source may run before it stops (what was fetched is saved) and fails
+        self.source_deadline = source_deadline
+        #: who runs the scrape (host:pid:...): a `running` run row of a holder that is gone is taken over
+        self.holder = holder or make_holder()
         self._store_lock = threading.Lock()  # one writer at a time: SQLite prefers it, and counts stay exact
 
     def run(self, jobs: Sequence[SourceJob], *, dry_run: bool = False,
@@ -248,7 +245,7 @@ class Pipeline:
         try:
             if not dry_run:
                 with self._store_lock:
-                    run_id = self.store.start_run(job.name, started)
+                    run_id = self.store.start_run(job.name, started, holder=self.holder)
             harvest = self._collect(job, stats, run_id, dry_run=dry_run, on_progress=on_progress)
             report = self._conclude(job, harvest, stats, run_id, dry_run=dry_run, seconds=time.monotonic() - t0)
         except Exception as exc:  # noqa: BLE001 - the error boundary: record any failure, let other sources run
@@ -259,37 +256,79 @@ class Pipeline:
                                   error=f"{type(exc).__name__}: {exc}", dry_run=dry_run)
         (log.info if report.outcome == "ok" else log.warning)("%s", report.line())
         if report.broken:
-            log.error("%s is broken: %d failed runs in a row", job.name, report.consecutive_failures)
+            log.error("%s is broken: %d failed or suspect runs in a row", job.name, report.consecutive_failures)
         return report
 
     # -- collecting -------------------------------------------------------------------------------------
 
+    def _limits(self, job: SourceJob, t0: float) -> HostLimits | None:
+        seconds = job.deadline if job.deadline is not None else self.source_deadline
+        if seconds is None:
+            return job.limits
+        return replace(job.limits or HostLimits(), deadline_at=t0 + seconds)
+
+    def _fresh(self, memo: PageMemo | None, fingerprint: str, job: SourceJob) -> bool:
+        """A memo recent enough that its page, under an unchanged parent, is not fetched again."""
+        if memo is None or memo.fetched_at is None or memo.memo.get("parser") != fingerprint:
+            return False
+        age = job.refresh_after if job.refresh_after is not None else self.refresh_after
+        return (self.clock() - memo.fetched_at).total_seconds() < age
+
     def _collect(self, job: SourceJob, stats: HttpStats, run_id: int | None, *, dry_run: bool,
                  on_progress: Callable[[Progress], None] | None) -> _Harvest:
         harvest = _Harvest()
+        t0 = time.monotonic()
+        limits = self._limits(job, t0)
+        deadline_at = limits.deadline_at if limits is not None else None
         scraper = job.build()
-        fingerprint = parser_fingerprint(scraper)
-        frontier: deque[tuple[Request, tuple[str, ...]]] = deque((r, ()) for r in scraper.start_requests())
+        fingerprint = parser_fingerprint(scraper, job.fingerprint_extra)
+        # (request, the page that asked for it, whether that page was unchanged)
+        frontier: deque[tuple[Request, _Node | None, bool]] = deque((r, None, False) for r in scraper.start_requests())
         workers = max(1, job.limits.concurrency if job.limits and job.limits.concurrency else 1)
-        in_flight: dict[Future[Fetched], tuple[Request, tuple[str, ...], PageMemo | None]] = {}
+        in_flight: dict[Future[Fetched], tuple[Request, _Node, PageMemo | None]] = {}
+
+        def stopping() -> bool:
+            return self.should_stop() or (deadline_at is not None and time.monotonic() >= deadline_at)
+
+        def enqueue(node: _Node, follow: Sequence[Request], unchanged: bool) -> None:
+            node.outstanding += len(follow)
+            frontier.extend((r, node, unchanged) for r in follow)
+            node.handled = True
+            if node.outstanding == 0:
+                harvest.settled.append(node)
+
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{job.name}-fetch") as pool:
-            while (frontier and not self.should_stop()) or in_flight:
-                while frontier and len(in_flight) < workers and not self.should_stop():
-                    request, fallback_ids = frontier.popleft()
+            while (frontier and not stopping()) or in_flight:
+                while frontier and len(in_flight) < workers and not stopping():
+                    request, parent, parent_unchanged = frontier.popleft()
+                    node = _Node(parent)
                     memo = None
                     if not dry_run and request.conditional:
+                        node.key = request_key(job.name, request)
                         with self._store_lock:
-                            memo = self.store.get_page_memo(request_key(job.name, request))
-                    validators = Validators(memo.etag, memo.last_modified) if memo else None
-                    future = pool.submit(self.fetcher.fetch, request, validators=validators, limits=job.limits,
+                            memo = self.store.get_page_memo(node.key)
+                    # A detail page (it falls back on its listing's call) under an unchanged page, checked
+                    # lately, is not fetched again; a further listing page (no fallback) always is.
+                    if parent_unchanged and request.fallback and self._fresh(memo, fingerprint, job):
+                        assert memo is not None
+                        stats.add("fresh_pages")  # not fetched: its parent is unchanged and it was checked lately
+                        harvest.pages += 1
+                        harvest.seen_ids.update(memo.memo.get("calls") or ())
+                        enqueue(node, [request_from_json(r) for r in memo.memo.get("follow") or ()], True)
+                        continue
+                    usable = memo is not None and memo.memo.get("parser") == fingerprint
+                    validators = Validators(memo.etag, memo.last_modified) if memo is not None and usable else None
+                    future = pool.submit(self.fetcher.fetch, request, validators=validators, limits=limits,
                                          stats=stats)
-                    in_flight[future] = (request, fallback_ids, memo)
+                    in_flight[future] = (request, node, memo if usable else None)
+                if not in_flight:
+                    continue
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
-                    request, fallback_ids, memo = in_flight.pop(future)
-                    follow = self._handle(job, scraper, request, fallback_ids, memo, future, harvest, stats,
-                                          fingerprint)
-                    frontier.extend(follow)
+                    request, node, memo = in_flight.pop(future)
+                    follow, unchanged = self._handle(job, scraper, request, node, memo, future, harvest, stats,
+                                                     fingerprint)
+                    enqueue(node, follow, unchanged)
                     harvest.pages += 1
                     if not dry_run:
                         self._flush(job, harvest, run_id)
@@ -297,12 +336,24 @@ class Pipeline:
                         on_progress(Progress(job.name, harvest.pages, len(harvest.seen_ids),
                                              len(frontier) + len(in_flight)))
         if frontier:
-            raise StoppedError(f"stopped on request with {len(frontier)} requests left; what was fetched is saved")
+            # Stopped early: the calls the listings already gave for pages never fetched are kept too.
+            # (Their listings' memos stay unwritten, so the next run parses those listings again.)
+            for request, _parent, _unchanged in frontier:
+                for call in request.fallback:
+                    harvest.add(call)
+        if not dry_run:
+            self._flush(job, harvest, run_id)
+        if frontier:
+            left = f"with {len(frontier)} requests left; what was fetched is saved"
+            if self.should_stop():
+                raise StoppedError(f"stopped on request {left}")
+            seconds = (deadline_at or t0) - t0
+            raise SourceError(f"source deadline of {seconds:g}s passed {left}")
         return harvest
 
     def _flush(self, job: SourceJob, harvest: _Harvest, run_id: int | None) -> None:
-        """Save the pending calls, then the memos of the pages that gave them."""
-        if not harvest.pending and not harvest.pending_memos:
+        """Save the pending calls, then the memos of the pages whose calls and follow-ups are all saved."""
+        if not harvest.pending and not harvest.settled:
             return
         with self._store_lock:
             if harvest.pending:
@@ -311,67 +362,80 @@ class Pipeline:
                 harvest.new_ids.update(result.new_ids)
                 harvest.changed_ids.update(result.changed_ids)
                 harvest.changes.extend(result.changes)
-            # Written only once the calls they stand for are stored: a memo never hides an unsaved page.
-            for key, memo in harvest.pending_memos:
-                self.store.put_page_memo(key, memo)
-        harvest.saved_rank.update((k, richness(c)) for k, c in harvest.pending.items())
-        harvest.pending.clear()
-        harvest.pending_memos.clear()
+            harvest.saved_rank.update((k, richness(c)) for k, c in harvest.pending.items())
+            harvest.pending.clear()
+            # A memo is written only once everything it stands for is stored: the page's calls, and every
+            # follow-up's calls (or fallbacks) and memos. A run killed half way leaves no memo that hides a page.
+            while harvest.settled:
+                node = harvest.settled.popleft()
+                if node.key is not None and node.memo is not None and node.unchanged:
+                    self.store.touch_page_memo(node.key, etag=node.memo.etag, last_modified=node.memo.last_modified,
+                                               now=self.clock())
+                elif node.key is not None and node.memo is not None:
+                    self.store.put_page_memo(node.key, node.memo, now=self.clock())
+                parent = node.parent
+                if parent is not None:
+                    parent.outstanding -= 1
+                    if parent.handled and parent.outstanding == 0:
+                        harvest.settled.append(parent)
 
-    def _handle(self, job: SourceJob, scraper: Scraper, request: Request, fallback_ids: tuple[str, ...],
-                memo: PageMemo | None, future: Future[Fetched], harvest: _Harvest, stats: HttpStats,
-                fingerprint: str) -> list[tuple[Request, tuple[str, ...]]]:
+    def _handle(self, job: SourceJob, scraper: Scraper, request: Request, node: _Node, memo: PageMemo | None,
+                future: Future[Fetched], harvest: _Harvest, stats: HttpStats,
+                fingerprint: str) -> tuple[list[Request], bool]:
+        """Turn one response into calls (kept in the harvest), follow-ups, and the memo to write once settled.
+
+        Returns the follow-ups and whether the page was unchanged.
+        """
         try:
             fetched = future.result()
         except SourceError as exc:
-            harvest.failed += 1
-            harvest.errors.append(str(exc))
-            if request.fallback:
-                for call in request.fallback:
-                    harvest.add(call)
-            elif fallback_ids:
-                harvest.seen_ids.update(fallback_ids)
-            else:
-                harvest.incomplete = True
-            log.warning("%s: %s", job.name, exc)
-            return []
+            self._failed(job, request, harvest, str(exc))
+            return [], False
         content_hash = fetched.content_hash
-        if memo is not None and memo.memo.get("parser") == fingerprint and (
-                fetched.not_modified or memo.content_hash == content_hash):
+        if memo is not None and (fetched.not_modified or memo.content_hash == content_hash):
             stats.add("unchanged_pages")
             harvest.seen_ids.update(memo.memo.get("calls") or ())
-            return [request_from_json(r) for r in memo.memo.get("follow") or ()]
+            node.unchanged = True
+            node.memo = PageMemo(url=memo.url, etag=fetched.etag or memo.etag,
+                                 last_modified=fetched.last_modified or memo.last_modified,
+                                 content_hash=memo.content_hash, memo=memo.memo)
+            return [request_from_json(r) for r in memo.memo.get("follow") or ()], True
         if fetched.not_modified:  # a 304 we cannot use (no memo of that page): nothing to parse
-            harvest.failed += 1
-            harvest.errors.append(f"{request.url}: 304 without a remembered page")
-            harvest.incomplete = True
-            return []
+            self._failed(job, request, harvest, f"{request.url}: 304 without a remembered page")
+            return [], False
         page = Page(request=request, url=fetched.url, status=fetched.status, body=fetched.body, text=fetched.text,
                     headers=fetched.headers, fetched_at=fetched.fetched_at)
         try:
             items = list(getattr(scraper, request.callback)(page))
         except ParseError as exc:
-            harvest.failed += 1
-            harvest.errors.append(f"ParseError: {exc}")
-            harvest.incomplete = True
-            log.warning("%s: %s", job.name, exc)
-            return []
+            # The layout changed: the source fails loudly, but the call its listing gave is kept.
+            self._failed(job, request, harvest, f"ParseError: {exc}", loud=True)
+            return [], False
         calls = [i for i in items if isinstance(i, ScrapedCall)]
-        follow: list[tuple[Request, tuple[str, ...]]] = [(i, ()) for i in items if isinstance(i, Request)]
+        follow = [i for i in items if isinstance(i, Request)]
         for call in calls:
             harvest.add(call)
         if request.conditional:
             try:
                 payload = json.loads(json.dumps({
-                    "parser": fingerprint, "calls": [c.external_id for c in calls],
-                    "follow": [request_to_json(r) for r, _ in follow]}))
+                    "v": MEMO_VERSION, "parser": fingerprint, "calls": [c.external_id for c in calls],
+                    "follow": [request_to_json(r) for r in follow]}))
             except (TypeError, ValueError):
                 payload = None  # a follow-up's meta is not JSON: always parse this page
             if payload is not None:
-                harvest.pending_memos.append((request_key(job.name, request), PageMemo(
-                    url=request.url, etag=fetched.etag, last_modified=fetched.last_modified,
-                    content_hash=content_hash, memo=payload)))
-        return follow
+                node.memo = PageMemo(url=request.url, etag=fetched.etag, last_modified=fetched.last_modified,
+                                     content_hash=content_hash, memo=payload)
+        return follow, False
+
+    def _failed(self, job: SourceJob, request: Request, harvest: _Harvest, error: str, *, loud: bool = False) -> None:
+        """A page that gave nothing: its fallback calls are kept; without any, the run is incomplete."""
+        harvest.failed += 1
+        harvest.errors.append(error)
+        for call in request.fallback:
+            harvest.add(call)
+        if loud or not request.fallback:
+            harvest.incomplete = True
+        log.warning("%s: %s", job.name, error)
 
     # -- concluding -------------------------------------------------------------------------------------
 

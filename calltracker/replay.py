@@ -44,6 +44,8 @@ class Reply:
     delay: float = 0.0
     reset: bool = False  # close the connection with a TCP RST instead of answering
     truncate_at: int | None = None  # send this many body bytes of a longer declared Content-Length, then close
+    hold: threading.Event | None = None  # answer only once this is set (a test kills the client meanwhile)
+    trickle: float = 0.0  # seconds between body bytes: a server that sends one byte at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +168,8 @@ class _Handler(BaseHTTPRequestHandler):
         delay = reply.delay + self.server.replay.latency
         if delay:
             time.sleep(delay)
+        if reply.hold is not None:
+            reply.hold.wait(self.server.replay.hold_timeout)
         if reply.reset:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
@@ -191,6 +195,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("ETag", etag)
         self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
+        if reply.trickle:
+            self._trickle(reply)
+            return
         if reply.truncate_at is not None:
             self.wfile.write(reply.body[:reply.truncate_at])
             self.wfile.flush()
@@ -198,6 +205,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             return
         self.wfile.write(reply.body)
+
+    def _trickle(self, reply: Reply) -> None:
+        stop = self.server.replay.stopping
+        try:
+            for i in range(len(reply.body)):
+                self.wfile.write(reply.body[i:i + 1])
+                self.wfile.flush()
+                if stop.wait(reply.trickle):
+                    break
+        except OSError:
+            pass  # the client gave up: what the fault is for
+        self.close_connection = True
 
     do_GET = _handle
     do_POST = _handle
@@ -225,7 +244,11 @@ class ReplayServer:
         self.latency = latency
         self.etags = etags
         self.received: list[Received] = []
+        #: the longest a held reply waits for its event; set when the server stops, so nothing hangs
+        self.hold_timeout = 60.0
+        self.stopping = threading.Event()
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self._server = _Server((host, port), _Handler)
         self._server.replay = self
         self._thread: threading.Thread | None = None
@@ -244,10 +267,16 @@ class ReplayServer:
     def answer(self, req: Received) -> Reply:
         with self._lock:
             self.received.append(req)
+            self._arrived.notify_all()
             for route in self.routes:
                 if route.matches(req):
                     return route.next_reply()
         return NOT_FOUND
+
+    def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float = 30.0) -> bool:
+        """Block until `predicate(received requests)` holds (True) or `timeout` passes (False)."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: predicate(self.received), timeout)
 
     def requests_to(self, path: str) -> list[Received]:
         with self._lock:
@@ -260,6 +289,7 @@ class ReplayServer:
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:

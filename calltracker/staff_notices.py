@@ -1,6 +1,7 @@
 """Tell staff (mail.staff_addresses) when a source breaks, once, and again when it recovers.
 
-A source is broken when its last scrape.broken_after runs failed in a row. The state lives on the source
+A source is broken when its last scrape.broken_after runs failed (or were suspect: far fewer calls than
+the last good run, e.g. none) in a row. The state lives on the source
 row (Store.source_states / set_source_broken): `broken_since` is when we first saw it broken,
 `broken_notified_at` when staff were told. State only advances after the message went out, so a
 transport failure means the notice is tried again after the next scrape, never lost and never doubled.
@@ -72,8 +73,9 @@ def build_notice(app: App, broken: list[SourceChange], recovered: list[SourceCha
     en: list[str] = []
     for c in broken:
         error = f"\n    {c.error}" if c.error else ""
-        it.append(f"- {c.source}: {c.failures} esecuzioni fallite di seguito (dal {_when(c.since, zone)}){error}")
-        en.append(f"- {c.source}: {c.failures} runs failed in a row (since {_when(c.since, zone)}){error}")
+        it.append(f"- {c.source}: {c.failures} esecuzioni fallite o sospette di seguito "
+                  f"(dal {_when(c.since, zone)}){error}")
+        en.append(f"- {c.source}: {c.failures} runs failed or suspect in a row (since {_when(c.since, zone)}){error}")
     for c in recovered:
         it.append(f"- {c.source}: di nuovo funzionante (guasta dal {_when(c.since, zone)})")
         en.append(f"- {c.source}: working again (broken since {_when(c.since, zone)})")
@@ -96,8 +98,11 @@ def build_notice(app: App, broken: list[SourceChange], recovered: list[SourceCha
     return msg
 
 
-def notify_broken_sources(app: App, transport: Transport) -> list[EmailMessage]:
+def notify_broken_sources(app: App, transport: Transport | None) -> list[EmailMessage]:
     """Send staff one notice about sources that broke or recovered; record it. Returns what was sent.
+
+    Without staff addresses (or without a transport) only the state is recorded, so `broken_since` is set
+    whenever a source is broken; the notice goes out once staff and a transport are there.
 
     A DeliveryError from the transport propagates and leaves the state untouched (tried again next time).
     """
@@ -105,7 +110,7 @@ def notify_broken_sources(app: App, transport: Transport) -> list[EmailMessage]:
     if not broken and not recovered:
         return []
     now = app.clock()
-    if not app.settings.mail.staff_addresses:
+    if not app.settings.mail.staff_addresses or transport is None:
         for c in broken:  # remember since when, so `status` shows it; notify once staff are configured
             app.store.set_source_broken(c.source, since=c.since, notified_at=None)
         for c in recovered:

@@ -35,6 +35,7 @@ class PageMemo:
     last_modified: str | None = None
     content_hash: str | None = None
     memo: Mapping[str, Any] = field(default_factory=dict)
+    fetched_at: datetime | None = None  # when the page was last fetched (parsed or confirmed unchanged)
 
 
 @dataclass(frozen=True, slots=True)

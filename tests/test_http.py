@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -23,7 +24,13 @@ from calltracker.http import (
 from calltracker.replay import ReplayServer, Reply, Route, json_parts
 from calltracker.scraping import Part, Request
 
-FAST = HttpPolicy(user_agent="calltracker-test/1 (+test)", timeout=2.0, max_retries=3, retry_max_wait=5.0,
+
+def local_policy(**options: Any) -> HttpPolicy:
+    """A policy that may fetch from the loopback test servers (production refuses loopback)."""
+    return HttpPolicy(allow_loopback=True, **options)
+
+
+FAST = local_policy(user_agent="calltracker-test/1 (+test)", timeout=2.0, max_retries=3, retry_max_wait=5.0,
                   backoff_base=0.01, min_delay=0.0)
 
 
@@ -76,7 +83,7 @@ def test_a_404_is_permanent_and_not_retried(server: ReplayServer, client: HttpCl
 
 def test_it_retries_after_a_timeout(server: ReplayServer) -> None:
     server.add(Route("/slow", [Reply(200, b"late", delay=0.6), ok("quick")]))
-    with HttpClient(HttpPolicy(timeout=0.2, backoff_base=0.01, min_delay=0, retry_max_wait=5)) as c:
+    with HttpClient(local_policy(timeout=0.2, backoff_base=0.01, min_delay=0, retry_max_wait=5)) as c:
         stats = HttpStats()
         got = c.fetch(Request(url=server.base_url + "/slow"), stats=stats)
     assert got.text == "quick"
@@ -99,7 +106,7 @@ def test_it_retries_a_truncated_body(server: ReplayServer, client: HttpClient) -
 
 def test_a_429_waits_for_retry_after(server: ReplayServer) -> None:
     server.add(Route("/busy", [Reply(429, headers={"Retry-After": "1"}), ok("served")]))
-    with HttpClient(HttpPolicy(backoff_base=0.01, min_delay=0, retry_max_wait=5)) as c:
+    with HttpClient(local_policy(backoff_base=0.01, min_delay=0, retry_max_wait=5)) as c:
         started = time.monotonic()
         assert c.fetch(Request(url=server.base_url + "/busy")).text == "served"
     assert time.monotonic() - started >= 0.95
@@ -136,7 +143,7 @@ def test_robots_4xx_allows_and_5xx_disallows(server: ReplayServer) -> None:
 def test_robots_can_be_turned_off(server: ReplayServer) -> None:
     server.add(Route("/robots.txt", [ok("User-agent: *\nDisallow: /\n")]))
     server.add(Route("/x", [ok()]))
-    policy = HttpPolicy(min_delay=0, respect_robots=False)
+    policy = local_policy(min_delay=0, respect_robots=False)
     with HttpClient(policy) as c:
         assert c.fetch(Request(url=server.base_url + "/x")).status == 200
     assert server.requests_to("/robots.txt") == []
@@ -144,7 +151,7 @@ def test_robots_can_be_turned_off(server: ReplayServer) -> None:
 
 def test_it_refuses_a_response_over_the_size_limit(server: ReplayServer) -> None:
     server.add(Route("/big", [ok("x" * 5000)]))
-    with HttpClient(HttpPolicy(min_delay=0, max_response_bytes=1000)) as c, pytest.raises(FetchError) as info:
+    with HttpClient(local_policy(min_delay=0, max_response_bytes=1000)) as c, pytest.raises(FetchError) as info:
         c.fetch(Request(url=server.base_url + "/big"))
     assert info.value.permanent and "max_response_bytes" in str(info.value)
 
@@ -176,13 +183,13 @@ def test_multipart_json_file_parts_reach_the_server(server: ReplayServer, client
                    parts=(Part("query", b'{"a": 1}', "application/json", "query.json"),))
     assert client.fetch(good).text == "matched"
     plain_field = Request(url=server.base_url + "/search", method="POST", form={"query": '{"a": 1}'})
-    with HttpClient(HttpPolicy(min_delay=0, max_retries=0)) as c, pytest.raises(FetchError, match="HTTP 500"):
+    with HttpClient(local_policy(min_delay=0, max_retries=0)) as c, pytest.raises(FetchError, match="HTTP 500"):
         c.fetch(plain_field)
 
 
 def test_requests_to_one_host_are_spaced_and_hosts_run_in_parallel() -> None:
     with ReplayServer([Route("/p", [ok()])]) as a, ReplayServer([Route("/p", [ok()])]) as b, \
-            HttpClient(HttpPolicy(min_delay=0.1, respect_robots=False)) as c:
+            HttpClient(local_policy(min_delay=0.1, respect_robots=False)) as c:
         def sweep(base: str) -> None:
             for _ in range(4):
                 c.fetch(Request(url=base + "/p"))
@@ -198,7 +205,7 @@ def test_requests_to_one_host_are_spaced_and_hosts_run_in_parallel() -> None:
 
 def test_a_source_may_set_its_own_delay(server: ReplayServer) -> None:
     server.add(Route("/p", [ok()]))
-    with HttpClient(HttpPolicy(min_delay=0, respect_robots=False)) as c:
+    with HttpClient(local_policy(min_delay=0, respect_robots=False)) as c:
         started = time.monotonic()
         for _ in range(3):
             c.fetch(Request(url=server.base_url + "/p"), limits=HostLimits(min_delay=0.15))
@@ -209,7 +216,7 @@ def test_a_plain_function_can_stand_in_for_the_network() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=b"caf\xe9", headers={"Content-Type": "text/html"})
 
-    with HttpClient(HttpPolicy(min_delay=0, respect_robots=False), transport=httpx.MockTransport(handler)) as c:
+    with HttpClient(local_policy(min_delay=0, respect_robots=False), transport=httpx.MockTransport(handler)) as c:
         assert c.fetch(Request(url="http://example.test/")).text == "café"
 
 

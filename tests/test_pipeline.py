@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import pytest
@@ -31,7 +32,7 @@ class FakeStore:
     memos: dict[str, PageMemo] = field(default_factory=dict)
     writes: int = 0
 
-    def start_run(self, source: str, started_at: datetime) -> int:
+    def start_run(self, source: str, started_at: datetime, *, holder: str | None = None) -> int:
         self.runs.append({"source": source, "outcome": "running"})
         return len(self.runs)
 
@@ -73,14 +74,18 @@ class FakeStore:
         for r in reversed([r for r in self.runs if r["source"] == source]):
             if r["outcome"] == "ok":
                 break
-            count += r["outcome"] == "failed"
+            count += r["outcome"] in ("failed", "suspect")
         return count
 
     def get_page_memo(self, key: str) -> PageMemo | None:
         return self.memos.get(key)
 
-    def put_page_memo(self, key: str, memo: PageMemo) -> None:
-        self.memos[key] = memo
+    def put_page_memo(self, key: str, memo: PageMemo, now: datetime | None = None) -> None:
+        self.memos[key] = replace(memo, fetched_at=now)
+        self.writes += 1
+
+    def touch_page_memo(self, key: str, *, etag: str | None, last_modified: str | None, now: datetime) -> None:
+        self.memos[key] = replace(self.memos[key], etag=etag, last_modified=last_modified, fetched_at=now)
         self.writes += 1
 
 
@@ -139,8 +144,8 @@ def listing(n: int, *, detail: bool = False) -> bytes:
 
 
 def run(store: FakeStore, fetcher: FunctionFetcher, *scrapers: ListingScraper, dry_run: bool = False,
-        broken_after: int = 3) -> dict[str, Any]:
-    pipeline = Pipeline(store, fetcher, clock=lambda: NOW, broken_after=broken_after)
+        broken_after: int = 3, refresh_after: float = 86400.0) -> dict[str, Any]:
+    pipeline = Pipeline(store, fetcher, clock=lambda: NOW, broken_after=broken_after, refresh_after=refresh_after)
     reports = pipeline.run([SourceJob(s.name, s) for s in scrapers], dry_run=dry_run)
     return {r.source: r for r in reports}
 
@@ -177,20 +182,35 @@ def test_an_unexpected_exception_is_contained_too() -> None:
     assert reports["good"].outcome == "ok"
 
 
-def test_an_unchanged_page_is_not_parsed_and_writes_nothing_but_still_counts() -> None:
+def test_an_unchanged_page_is_not_parsed_and_writes_no_call_but_still_counts() -> None:
     store = FakeStore()
     scraper = ListingScraper()
     fetcher = FunctionFetcher(lambda r: json.dumps({"title": "Detailed"}).encode() if "/detail/" in r.url
                               else listing(3, detail=True))
     first = run(store, fetcher, scraper)["listing"]
     assert (first.new, scraper.parsed) == (3, 4)
-    writes, fetched = store.writes, len(fetcher.urls)
+    calls, fetched = dict(store.calls), len(fetcher.urls)
     second = run(store, fetcher, scraper)["listing"]
     assert (second.outcome, second.seen, second.new, second.changed, second.unchanged) == ("ok", 3, 0, 0, 3)
     assert scraper.parsed == 4  # nothing parsed again
-    assert store.writes == writes  # no call and no memo written
-    assert len(fetcher.urls) == 2 * fetched  # the detail pages were still requested
-    assert second.http_stats["unchanged_pages"] == 4
+    assert store.calls == calls
+    # The listing is unchanged and its details were fetched within the refresh age: only the listing is asked.
+    assert fetcher.urls[fetched:] == ["http://listing.test/list"]
+    assert (second.http_stats["unchanged_pages"], second.http_stats["fresh_pages"]) == (1, 3)
+
+
+def test_details_under_an_unchanged_listing_are_fetched_again_after_the_refresh_age() -> None:
+    store = FakeStore()
+    fetcher = FunctionFetcher(lambda r: json.dumps({"title": "Detailed"}).encode() if "/detail/" in r.url
+                              else listing(2, detail=True))
+    Pipeline(store, fetcher, clock=lambda: NOW).run([SourceJob("listing", ListingScraper())])
+    later = NOW + timedelta(hours=25)
+    (report,) = Pipeline(store, fetcher, clock=lambda: later).run([SourceJob("listing", ListingScraper())])
+    assert len(fetcher.urls) == 6 and report.http_stats["unchanged_pages"] == 3
+    assert all(m.fetched_at == later for m in store.memos.values())  # checked now: fresh again for a day
+    (report,) = Pipeline(store, fetcher, clock=lambda: later).run(
+        [SourceJob("listing", ListingScraper(), refresh_after=0)])
+    assert len(fetcher.urls) == 9, "a per-source refresh age of 0 always fetches the details"
 
 
 def test_a_changed_detail_page_is_parsed_and_recorded_as_a_change() -> None:
@@ -202,7 +222,8 @@ def test_a_changed_detail_page_is_parsed_and_recorded_as_a_change() -> None:
 
     run(store, FunctionFetcher(handler), ListingScraper())
     detail["description"] = "v2"
-    report = run(store, FunctionFetcher(handler), ListingScraper())["listing"]
+    # (under an unchanged listing, details are fetched again once older than the refresh age: here at once)
+    report = run(store, FunctionFetcher(handler), ListingScraper(), refresh_after=0)["listing"]
     assert (report.new, report.changed, report.unchanged) == (0, 2, 0)
     assert {(c.field, c.old, c.new) for c in report.changes} == {("description", "v1", "v2")}
 
@@ -230,6 +251,7 @@ def test_a_parse_error_fails_the_source_loudly_and_keeps_the_rest() -> None:
     report = run(store, FunctionFetcher(handler), ListingScraper())["listing"]
     assert report.outcome == "failed" and "ParseError" in (report.error or "")
     assert ("listing", "c0") in store.calls
+    assert store.calls[("listing", "c1")]["title"] == "Call 1", "the listing's call is kept (its fallback)"
 
 
 def test_a_source_that_shrinks_is_suspect_and_keeps_everything() -> None:
@@ -288,9 +310,8 @@ def test_requests_survive_the_memo_round_trip() -> None:
     request = Request(url="http://x.test/s", method="POST", params={"page": "2"}, callback="parse_detail",
                       parts=(Part("query", b'{"a":1}', "application/json", "query.json"),), meta={"page": 2},
                       fallback=(ScrapedCall(source="s", external_id="e1", title="t", url="u"),))
-    back, fallback_ids = request_from_json(json.loads(json.dumps(request_to_json(request))))
-    assert back == replace(request, fallback=())
-    assert fallback_ids == ("e1",)
+    back = request_from_json(json.loads(json.dumps(request_to_json(request))))
+    assert back == request  # the fallback calls too: a memo can restore them
     assert request_key("s", back) == request_key("s", request)
     assert request_key("s", request) != request_key("s", replace(request, params={"page": "3"}))
 
@@ -312,3 +333,22 @@ def test_a_stop_request_saves_what_was_fetched_and_is_not_a_failure() -> None:
     assert fetched == ["http://listing.test/list"]  # no detail page was started after the stop
     assert store.runs[0]["outcome"] == "stopped" and "stopped on request" in store.runs[0]["error"]
     assert store.consecutive_failures("listing") == 0
+
+
+def test_a_source_past_its_deadline_stops_keeps_its_listings_calls_and_fails() -> None:
+    store = FakeStore()
+    slow = threading.Event()
+
+    def handler(request: Request) -> bytes:
+        if request.url.endswith("/list"):
+            slow.wait(0.3)  # a slow listing: the source's deadline passes meanwhile
+            return listing(3, detail=True)
+        return json.dumps({"title": "Detailed"}).encode()
+
+    fetcher = FunctionFetcher(handler)
+    (report,) = Pipeline(store, fetcher, clock=lambda: NOW, source_deadline=0.1).run(
+        [SourceJob("listing", ListingScraper())])
+    assert report.outcome == "failed" and "source deadline of 0.1s passed" in (report.error or "")
+    assert fetcher.urls == ["http://listing.test/list"]  # no detail page was started after the deadline
+    assert {k[1]: v["title"] for k, v in store.calls.items()} == {"c0": "Call 0", "c1": "Call 1", "c2": "Call 2"}
+    assert store.memos == {}, "the listing's memo waits until its details are done"

@@ -102,7 +102,8 @@ def server() -> Iterator[ReplayServer]:
 def configure(config_file: Path, base: str) -> Path:
     interreg = tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8"))["sources"]
     table = interreg["interreg_central_europe"]
-    lines = ["[http]", "min_delay = 0.0", "max_retries = 1", "retry_max_wait = 0.1", "timeout = 5.0"]
+    lines = ["[http]", "min_delay = 0.0", "allow_loopback = true", "max_retries = 1", "retry_max_wait = 0.1",
+             "timeout = 5.0"]
     for name in ("eu_ft", "incentivi", "esa"):
         lines += [f"[sources.{name}]", f'base_url = "{base}"']
     lines += ["[sources.lombardia]", f'base_url = "{base}"', f'portal_url = "{base}"',

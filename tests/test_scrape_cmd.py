@@ -30,8 +30,8 @@ def invoke(config: Path, *args: str) -> tuple[int, str, str]:
 
 def configure(config_file: Path, base_url: str) -> Path:
     text = config_file.read_text(encoding="utf-8")
-    config_file.write_text(text + f'[http]\nmin_delay = 0.0\n[sources.eu_ft]\nbase_url = "{base_url}"\n',
-                           encoding="utf-8")
+    config_file.write_text(text + '[http]\nmin_delay = 0.0\nallow_loopback = true\n'
+                           f'[sources.eu_ft]\nbase_url = "{base_url}"\n', encoding="utf-8")
     return config_file
 
 

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "eu_ft" / "search_response_page1_pageSize100.json"
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 FAST = HttpPolicy(user_agent="calltracker-test/1", timeout=0.5, max_retries=3, retry_max_wait=3.0,
-                  backoff_base=0.01, min_delay=0.0)
+                  backoff_base=0.01, min_delay=0.0, allow_loopback=True)
 CURRENT = {"HORIZON-CL3-2026-02-CS-ECCC-01", "HORIZON-CL4-2027-04-DIGITAL-EMERGING-10", "HORIZON-CL5-2027-03-D5-05",
            "HORIZON-CL6-2026-04-GOVERNANCE-01", "HORIZON-JU-CBE-2026-IAFlag-02",
            "HORIZON-MISS-2027-05-SOIL-01-two-stage"}

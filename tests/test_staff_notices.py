@@ -55,7 +55,7 @@ def test_staff_are_told_once_when_a_source_breaks(app: App) -> None:
     assert msg["To"] == ", ".join(STAFF)
     assert "esa" in msg["Subject"] and "eu_ft" not in msg["Subject"]
     body = msg.get_content()
-    assert "3 esecuzioni fallite di seguito" in body and "3 runs failed in a row" in body
+    assert "3 esecuzioni fallite o sospette di seguito" in body and "3 runs failed or suspect in a row" in body
     assert "HTTP 503" in body
     assert app.store.source_states()["esa"] == (app.clock(), app.clock())
     assert notify_broken_sources(app, transport) == [] and len(transport.sent) == 1

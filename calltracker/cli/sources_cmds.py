@@ -10,6 +10,7 @@ import click
 
 from calltracker.cli.context import state
 from calltracker.cli.output import emit_json, emit_table, json_option
+from calltracker.holders import holder_is_gone
 from calltracker.scheduler import next_runs
 
 
@@ -31,6 +32,12 @@ def sources_list(as_json: bool) -> None:
     emit_table(["name", "type", "enabled", "base_url"], [list(r.values()) for r in rows])
 
 
+def _age(hours: float | None) -> str:
+    if hours is None:
+        return "-"
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
+
+
 def collect_status() -> dict[str, Any]:
     """Everything `status` shows, as plain data (the JSON output)."""
     app = state().app
@@ -38,6 +45,7 @@ def collect_status() -> dict[str, Any]:
     now = app.clock()
     last = app.store.last_runs()
     states = app.store.source_states()
+    pages = app.store.page_ages()
     out: list[dict[str, Any]] = []
     for name, src in sorted(settings.sources.items()):
         run = last.get(name)
@@ -56,6 +64,9 @@ def collect_status() -> dict[str, Any]:
             "broken": failures >= settings.scrape.broken_after,
             "broken_since": broken_since,
             "staff_notified_at": notified_at,
+            # how old the source's remembered pages (its details) may be: the oldest was fetched then
+            "details_fetched_at": pages[name][0] if name in pages else None,
+            "details_age_hours": round((now - pages[name][0]).total_seconds() / 3600, 1) if name in pages else None,
         })
     zone = ZoneInfo(settings.schedule.timezone)
     jobs = []
@@ -66,7 +77,7 @@ def collect_status() -> dict[str, Any]:
             "job": name,
             "cron": getattr(settings.schedule, name),
             "next_run": at.astimezone(zone) if at else None,
-            "running": lock is not None,
+            "running": lock is not None and not holder_is_gone(lock["holder"]),
             "running_on": lock["holder"] if lock else None,
             "running_since": lock["acquired_at"].astimezone(zone) if lock else None,
         })
@@ -87,10 +98,11 @@ def status(as_json: bool) -> None:
     if as_json:
         emit_json(data)
         return
-    emit_table(["source", "enabled", "last_run", "outcome", "seen", "new", "changed", "failures", "error"],
+    emit_table(["source", "enabled", "last_run", "outcome", "seen", "new", "changed", "failures", "details_age",
+                "error"],
                [[s["source"], s["enabled"], _when(s["last_run"]),
                  s["outcome"] + (" (BROKEN)" if s["broken"] else ""), s["seen"], s["new"], s["changed"],
-                 s["consecutive_failures"], s["error"]] for s in data["sources"]],
+                 s["consecutive_failures"], _age(s["details_age_hours"]), s["error"]] for s in data["sources"]],
                widths={"error": 60})
     deliveries = ", ".join(f"{n} {k}" for k, n in sorted(data["deliveries"].items())) or "none"
     click.echo(f"\n{data['calls']} calls stored; deliveries: {deliveries}")

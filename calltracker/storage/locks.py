@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,12 +27,14 @@ log = logging.getLogger(__name__)
 class LocksRepo(Repo):
     # -- job locks (scheduler) ----------------------------------------------------------------------------
 
-    def acquire_job_lock(self, name: str, holder: str, now: datetime, lease_seconds: float) -> bool:
+    def acquire_job_lock(self, name: str, holder: str, now: datetime, lease_seconds: float, *,
+                         holder_gone: Callable[[str], bool] | None = None) -> bool:
         """Take the lock of job `name` for `holder` until now + lease, unless someone else holds it unexpired.
 
-        An expired lock (its holder died or hung) is taken over with a conditional UPDATE; a missing one is
-        created with an INSERT that loses cleanly to a concurrent INSERT. Not re-entrant: a holder that
-        already has the lock does not get it twice.
+        An expired lock (its holder died or hung), or one whose holder `holder_gone` says is gone (same host,
+        dead process), is taken over with a conditional UPDATE; a missing one is created with an INSERT that
+        loses cleanly to a concurrent INSERT. Not re-entrant: a holder that already has the lock does not
+        get it twice.
         """
         expires = now + timedelta(seconds=lease_seconds)
         values = {"holder": holder, "acquired_at": now, "expires_at": expires}
@@ -40,8 +43,16 @@ class LocksRepo(Repo):
                                  .values(**values)).rowcount
             if taken:
                 return True
-            if conn.scalar(select(JobLockRow.name).where(JobLockRow.name == name)) is not None:
-                return False
+            current = conn.scalar(select(JobLockRow.holder).where(JobLockRow.name == name))
+            if current is not None:
+                if current == holder or holder_gone is None or not holder_gone(current):
+                    return False
+                # Its process is gone: take it over, unless someone else did in the meantime.
+                taken = conn.execute(update(JobLockRow).where(JobLockRow.name == name, JobLockRow.holder == current)
+                                     .values(**values)).rowcount
+                if taken:
+                    log.warning("job %s: took over the lock of %s, whose process is gone", name, current)
+                return bool(taken)
         try:
             with self._tx() as conn:
                 conn.execute(insert(JobLockRow).values(name=name, **values))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -15,6 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import RowMapping
 
+from calltracker.holders import holder_is_gone
 from calltracker.storage.base import Repo
 from calltracker.storage.schema import (
     PageMemoRow,
@@ -28,6 +29,11 @@ from calltracker.views import (
 
 log = logging.getLogger(__name__)
 
+#: A `running` row with no holder older than this is taken to be left by a dead process.
+STALE_RUNNING = timedelta(days=1)
+#: Run outcomes that count towards a source being broken.
+FAILING_OUTCOMES = frozenset({"failed", "suspect"})
+
 class RunsRepo(Repo):
     # -- sources and runs --------------------------------------------------------------------------------
 
@@ -39,12 +45,29 @@ class RunsRepo(Repo):
             if rows:
                 conn.execute(insert(SourceRow), rows)
 
-    def start_run(self, source: str, started_at: datetime) -> int:
+    def start_run(self, source: str, started_at: datetime, *, holder: str | None = None) -> int:
+        """Open a `running` row; first close as `interrupted` the source's running rows whose process is gone.
+
+        Gone: it ran on this host and its PID no longer exists, or it has no holder and started more than
+        STALE_RUNNING ago (rows written before holders were recorded).
+        """
         self.ensure_sources({source: "coded"}, started_at)
         with self._tx() as conn:
+            stale = [r for r in conn.execute(select(ScrapeRunRow.id, ScrapeRunRow.holder, ScrapeRunRow.started_at)
+                                             .where(ScrapeRunRow.source == source,
+                                                    ScrapeRunRow.outcome == "running"))
+                     if (holder_is_gone(r.holder) if r.holder else r.started_at < started_at - STALE_RUNNING)]
+            for r in stale:
+                conn.execute(update(ScrapeRunRow).where(ScrapeRunRow.id == r.id, ScrapeRunRow.outcome == "running")
+                             .values(outcome="interrupted", finished_at=started_at,
+                                     error=f"interrupted: the process that ran it ({r.holder or 'unknown'}) "
+                                           "is gone; its calls were saved as they came"))
+            if stale:
+                log.warning("%s: %d run(s) left running by a process that is gone marked interrupted",
+                            source, len(stale))
             run_id = conn.execute(
                 insert(ScrapeRunRow).values(source=source, started_at=started_at, outcome="running",
-                                            http_stats={}).returning(ScrapeRunRow.id)
+                                            http_stats={}, holder=holder).returning(ScrapeRunRow.id)
             ).scalar_one()
         return int(run_id)
 
@@ -78,6 +101,11 @@ class RunsRepo(Repo):
             return conn.scalar(stmt)
 
     def consecutive_failures(self, source: str) -> int:
+        """Failed or suspect runs since the last ok one (stopped, interrupted and running runs do not count).
+
+        A suspect run (far fewer calls than the last good run, e.g. 0) counts: a source that keeps
+        returning nothing is broken even though no request failed.
+        """
         stmt = (select(ScrapeRunRow.outcome).where(ScrapeRunRow.source == source,
                                                    ScrapeRunRow.outcome != "running")
                 .order_by(ScrapeRunRow.id.desc()).limit(200))
@@ -86,7 +114,7 @@ class RunsRepo(Repo):
             for outcome in conn.scalars(stmt):
                 if outcome == "ok":
                     break
-                if outcome == "failed":
+                if outcome in FAILING_OUTCOMES:
                     count += 1
         return count
 
@@ -108,7 +136,27 @@ class RunsRepo(Repo):
         if row is None:
             return None
         return PageMemo(url=row["url"], etag=row["etag"], last_modified=row["last_modified"],
-                        content_hash=row["content_hash"], memo=row["memo"] or {})
+                        content_hash=row["content_hash"], memo=row["memo"] or {}, fetched_at=row["fetched_at"])
+
+    def page_ages(self) -> dict[str, tuple[datetime, datetime, int]]:
+        """Per source: (oldest, newest) time one of its remembered pages was fetched, and how many there are.
+
+        The oldest is how stale the source's detail pages may be: under an unchanged listing they are only
+        fetched again once older than the refresh age (scrape.detail_refresh_hours).
+        """
+        out: dict[str, tuple[datetime, datetime, int]] = {}
+        with self._tx() as conn:
+            for key, at in conn.execute(select(PageMemoRow.key, PageMemoRow.fetched_at)):
+                source = key.partition(":")[0]
+                known = out.get(source)
+                out[source] = (at, at, 1) if known is None else (min(known[0], at), max(known[1], at), known[2] + 1)
+        return out
+
+    def touch_page_memo(self, key: str, *, etag: str | None, last_modified: str | None, now: datetime) -> None:
+        """An unchanged page checked again: new validators and fetch time, the memo itself untouched."""
+        with self._tx() as conn:
+            conn.execute(update(PageMemoRow).where(PageMemoRow.key == key).values(
+                etag=etag, last_modified=last_modified, fetched_at=now))
 
     def put_page_memo(self, key: str, memo: PageMemo, now: datetime | None = None) -> None:
         values = {"url": memo.url, "etag": memo.etag, "last_modified": memo.last_modified,

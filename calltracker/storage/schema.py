@@ -187,6 +187,8 @@ class ScrapeRunRow(Base):
     failed: Mapped[int] = mapped_column(Integer, default=0)
     http_stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+    #: who ran it (host:pid:...): a `running` row whose holder is gone is taken over (0006_reliability)
+    holder: Mapped[str | None] = mapped_column(String(255))
 
 
 class PageMemoRow(Base):
