@@ -4,7 +4,7 @@ A `running` run row left by a killed process is recognised (same host and a dead
 interrupted by the next run of its source.
 
 Revision ID: 0006_reliability
-Revises: 0003
+Revises: 0009_consortium
 Create Date: 2026-12-03 22:20:00
 """
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0006_reliability'
-down_revision: str | None = '0003'
+down_revision: str | None = '0009_consortium'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
