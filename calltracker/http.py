@@ -325,7 +325,7 @@ class HttpClient:
         Raises RobotsDisallowedError (nothing fetched) or FetchError (after retries; `permanent` for 4xx,
         too-large bodies and redirect loops).
         """
-        return self._follow(request, validators, limits, stats, check_robots=True)
+        return self._follow(request, validators, limits, stats, check_robots=True, max_bytes=request.max_bytes)
 
     def _follow(self, request: Request, validators: Validators | None, limits: HostLimits | None,
                 stats: HttpStats | None, *, check_robots: bool, max_bytes: int | None = None,

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from calltracker.domain import ScrapedCall
+from calltracker.domain import Document, ScrapedCall
 from calltracker.errors import ParseError, ShrinkError, SourceError, StoppedError
 from calltracker.http import Fetched, HostLimits, HttpStats, Validators
-from calltracker.scraping import Page, Part, Request, Scraper
+from calltracker.scraping import CallDocument, Page, Part, Request, Scraper
 from calltracker.storage import FieldChange, PageMemo, SaveResult
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,8 @@ class StorePort(Protocol):
     def get_page_memo(self, key: str) -> PageMemo | None: ...
 
     def put_page_memo(self, key: str, memo: PageMemo) -> None: ...
+
+    def save_documents(self, source: str, documents: Mapping[str, Sequence[Document]], *, now: datetime) -> int: ...
 
 
 class Fetcher(Protocol):
@@ -136,6 +138,7 @@ class _Harvest:
     errors: list[str] = field(default_factory=list)
     incomplete: bool = False  # a page without a fallback failed: some calls may be missing
     pages: int = 0
+    documents: dict[str, dict[str, Document]] = field(default_factory=dict)  # external id -> url -> document
 
     def add(self, call: ScrapedCall) -> None:
         """Keep the richest record of an id: a poorer duplicate is not written over a richer one."""
@@ -301,8 +304,8 @@ class Pipeline:
         return harvest
 
     def _flush(self, job: SourceJob, harvest: _Harvest, run_id: int | None) -> None:
-        """Save the pending calls, then the memos of the pages that gave them."""
-        if not harvest.pending and not harvest.pending_memos:
+        """Save the pending calls and documents, then the memos of the pages that gave them."""
+        if not harvest.pending and not harvest.pending_memos and not harvest.documents:
             return
         with self._store_lock:
             if harvest.pending:
@@ -311,6 +314,10 @@ class Pipeline:
                 harvest.new_ids.update(result.new_ids)
                 harvest.changed_ids.update(result.changed_ids)
                 harvest.changes.extend(result.changes)
+            if harvest.documents:
+                self.store.save_documents(job.name, {k: list(v.values()) for k, v in harvest.documents.items()},
+                                          now=self.clock())
+                harvest.documents.clear()
             # Written only once the calls they stand for are stored: a memo never hides an unsaved page.
             for key, memo in harvest.pending_memos:
                 self.store.put_page_memo(key, memo)
@@ -347,7 +354,7 @@ class Pipeline:
             harvest.incomplete = True
             return []
         page = Page(request=request, url=fetched.url, status=fetched.status, body=fetched.body, text=fetched.text,
-                    headers=fetched.headers, fetched_at=fetched.fetched_at)
+                    headers=fetched.headers, fetched_at=self.clock())  # the injected clock: scrapers judge status by it
         try:
             items = list(getattr(scraper, request.callback)(page))
         except ParseError as exc:
@@ -360,6 +367,8 @@ class Pipeline:
         follow: list[tuple[Request, tuple[str, ...]]] = [(i, ()) for i in items if isinstance(i, Request)]
         for call in calls:
             harvest.add(call)
+        for found in (i for i in items if isinstance(i, CallDocument)):
+            harvest.documents.setdefault(found.external_id, {})[found.document.url] = found.document
         if request.conditional:
             try:
                 payload = json.loads(json.dumps({

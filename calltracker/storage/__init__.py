@@ -13,6 +13,7 @@ from calltracker.errors import one_line
 from calltracker.members_csv import MemberInput, RowProblem, parse_member_row, read_members_csv
 from calltracker.storage.calls import CallsRepo
 from calltracker.storage.classifications import ClassificationsRepo
+from calltracker.storage.documents import DocumentsRepo
 from calltracker.storage.engine import make_engine, schema_state
 from calltracker.storage.locks import LocksRepo
 from calltracker.storage.members import MembersRepo
@@ -35,7 +36,7 @@ from calltracker.views import (
 )
 
 
-class Store(CallsRepo, LocksRepo, ClassificationsRepo, MembersRepo, OutboxRepo):
+class Store(CallsRepo, LocksRepo, ClassificationsRepo, MembersRepo, OutboxRepo, DocumentsRepo):
     """Repository over one database. Each method is one transaction."""
 
 
