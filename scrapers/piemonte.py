@@ -244,7 +244,7 @@ class PiemonteScraper:
         for a in tree.css("span.file--mime-application-pdf a[href]"):
             url = urljoin(page.url, a.attributes.get("href") or "")
             links.setdefault(url, clean_text(a.text()) or clean_text(a.attributes.get("title")) or url)
-        ranked = sorted(links.items(), key=lambda kv: 0 if "bando" in kv[1].lower() else 1)
+        ranked = sorted(links.items(), key=lambda kv: _document_rank(kv[1]))
         for url, name in ranked[:self.options.max_documents]:
             # the call is the fallback: a document that cannot be fetched loses nothing and fails nothing else
             yield Request(url=url, callback="parse_document", meta={"call": call.external_id, "name": name},
@@ -261,6 +261,14 @@ class PiemonteScraper:
             return
         yield CallDocument(external_id=str(page.request.meta["call"]),
                            document=Document(name=name, url=page.url, pages=pages))
+
+
+def _document_rank(name: str) -> int:
+    """The call's own text first ("Bando 2026 ..."), then documents about it (decrees, annexes), then the rest."""
+    low = name.lower()
+    if low.startswith(("bando", "avviso")):
+        return 0
+    return 1 if re.search(r"\b(?:bando|avviso|allegat\w*|disciplinare)\b", low) else 2
 
 
 def _text(node: LexborNode | None) -> str:

@@ -26,8 +26,8 @@ class DocumentsRepo(Repo):
             return 0
         changed = 0
         with self._tx() as conn:
-            ids = dict(conn.execute(select(CallRow.external_id, CallRow.id).where(
-                CallRow.source == source, CallRow.external_id.in_(list(documents)))).tuples())
+            ids: dict[str, int] = {row[0]: row[1] for row in conn.execute(select(CallRow.external_id, CallRow.id).where(
+                CallRow.source == source, CallRow.external_id.in_(list(documents))))}
             touched: set[int] = set()
             for external_id, docs in documents.items():
                 call_id = ids.get(external_id)
