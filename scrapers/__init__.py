@@ -14,8 +14,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from calltracker.errors import ConfigError
-from calltracker.scraping import Scraper, SourceSpec
+from calltracker.scraping import ConfigError, Scraper, SourceSpec
 
 
 @cache
@@ -62,3 +61,29 @@ def build_scraper(name: str, table: Mapping[str, Any]) -> Scraper:
 def default_tables() -> dict[str, dict[str, Any]]:
     """`[sources.NAME]` defaults: every coded source, at its default base URL."""
     return {name: {"base_url": s.base_url} for name, s in specs().items()}
+
+
+BEGIN = "# >>> coded sources: generated from each module's SPEC by `python -m scrapers`; do not edit by hand"
+END = "# <<< coded sources"
+
+
+def _toml(value: Any) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def example_toml() -> str:
+    """The coded sources' part of config.example.toml: each source, its default base URL and every option
+    with its default and description (commented out: the defaults apply)."""
+    lines = [BEGIN]
+    for name, s in specs().items():
+        lines += ["", f"# {s.about}", f"[sources.{name}]", "enabled = true", f"base_url = {_toml(s.base_url)}",
+                  "# min_delay = 1.0  # seconds between requests to its host (default: [http] min_delay)",
+                  "# concurrency = 1  # requests at once to its host (default: [http] concurrency)"]
+        for key, default, about in s.option_docs():
+            setting = f"# {key} = {_toml(default)}"
+            lines.append(f"{setting}  # {about}" if about else setting)
+    return "\n".join([*lines, "", END])
