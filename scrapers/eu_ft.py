@@ -258,6 +258,6 @@ SPEC = SourceSpec(
     name="eu_ft", scraper=EuFtScraper, base_url=BASE_URL, options=EuFtOptions,
     about="EU Funding & Tenders search API (multipart POST, types 1/2/8, open and forthcoming; deadlines kept "
           "in Brussels time)",
-    tested_on="real recorded search answers (AarhusAI and LaunchPad-v2 fixtures, 2026)",
+    tested_on="real recorded search answers (AarhusAI and LaunchPad-v2 fixtures, August-September 2026)",
     recordings="eu_ft", demo_options={"base_url": "{replay}"},
 )

@@ -165,6 +165,6 @@ def _status(opening: Deadline | None, closing: Deadline | None, note: str | None
 SPEC = SourceSpec(
     name="incentivi", scraper=IncentiviScraper, base_url="https://www.incentivi.gov.it", options=IncentiviOptions,
     about="incentivi.gov.it Solr catalogue: national measures and those of the three regions",
-    tested_on="real recorded Solr answer (37 measures, 2026)",
+    tested_on="real recorded Solr answer (37 measures) and raw documents (2026-09-02)",
     recordings="incentivi", demo_options={"base_url": "{replay}"},
 )

@@ -73,3 +73,11 @@ def test_every_source_module_declares_a_spec_with_its_recordings() -> None:
         assert spec.scraper.name == name
         if spec.recordings:
             assert (PACKAGE / "data" / "replay" / spec.recordings / "manifest.json").exists(), name
+
+
+def test_the_readme_sources_table_says_what_each_source_was_tested_on() -> None:
+    from scrapers import specs
+
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    for name, spec in specs().items():
+        assert f"| `{name}` | {spec.about} | {spec.tested_on} |" in readme, name
