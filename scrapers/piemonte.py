@@ -102,7 +102,8 @@ class PiemonteScraper:
 
     def is_call_url(self, url: str) -> bool:
         parts = urlsplit(url)
-        if parts.netloc and parts.netloc != urlsplit(self.base_url).netloc:
+        # links to the site's own host count even when base_url points elsewhere (a mirror, the replay server)
+        if parts.netloc and parts.netloc not in (urlsplit(self.base_url).netloc, urlsplit(BASE_URL).netloc):
             return False
         segments = [s for s in parts.path.split("/") if s]
         return len(segments) == 2 and segments[0] in CALL_SECTIONS
