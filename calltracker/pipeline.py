@@ -368,6 +368,8 @@ class Pipeline:
         follow: list[tuple[Request, tuple[str, ...]]] = [(i, ()) for i in items if isinstance(i, Request)]
         for call in calls:
             harvest.add(call)
+            for document in call.documents:  # documents may also come inline with their call
+                harvest.documents.setdefault(call.external_id, {})[document.url] = document
         for found in (i for i in items if isinstance(i, CallDocument)):
             harvest.documents.setdefault(found.external_id, {})[found.document.url] = found.document
         if request.conditional:

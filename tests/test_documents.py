@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fpdf import FPDF
 
+from calltracker.domain import Document, ScrapedCall
 from calltracker.errors import ParseError
 from calltracker.http import HttpClient, HttpPolicy
 from calltracker.pdftext import pdf_pages
@@ -132,3 +133,30 @@ def test_documents_are_stored_and_the_classifier_names_document_and_page(store: 
     # a second run: the PDF answers 304, nothing is lost or stored twice
     scrape(store, server)
     assert store.documents(call.id) == [document]
+
+
+class InlineScraper:
+    """A source whose calls come with their documents already read (ScrapedCall.documents)."""
+
+    name = "inline"
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    def start_requests(self) -> list[Request]:
+        return [Request(url=self.base_url + "/robots.txt")]
+
+    def parse(self, page: Page) -> list[ScrapedCall]:
+        doc = Document(name="Bando", url=self.base_url + "/bando.pdf", pages=pdf_pages(BANDO_PDF))
+        return [ScrapedCall(source="inline", external_id="1", title="Bando", url=self.base_url + "/1",
+                            documents=(doc,))]
+
+
+def test_documents_given_with_their_call_are_stored_too(store: Store, server: ReplayServer) -> None:
+    with HttpClient(FAST) as http:
+        (report,) = Pipeline(store, http, clock=lambda: NOW).run([SourceJob("inline",
+                                                                            InlineScraper(server.base_url))])
+    assert report.outcome == "ok"
+    (call,) = store.find_calls()
+    assert [d.name for d in store.documents(call.id)] == ["Bando"]
+    assert store.documents(call.id)[0].pages == pdf_pages(BANDO_PDF)
