@@ -67,7 +67,7 @@ _CLOCK = re.compile(r"\b([01]?\d|2[0-3])[.:]([0-5]\d)\b")
 class LiguriaOptions(Options):
     base_url: str = BASE_URL
     form_path: str = Field("/bandi-e-avvisi.html", description="page whose search form gives the session and token")
-    tipologie: list[str] = Field(["6"], description="quickTipologia[] values to search (6 = contributi)")
+    tipologia: str = Field("6", description="the quickTipologia[] searched (6 = contributi; one value)")
     max_pages: int = Field(10, ge=1, le=100, description="at most this many result pages (10 calls each)")
     filse: bool = Field(True, description="also read FILSE (its answer format is guessed: see the README)")
     filse_url: str = Field("https://www.filse.it", description="FILSE site")
@@ -105,9 +105,7 @@ class LiguriaScraper:
             if TOKEN_NAME.match(name):
                 token = name
         require(token, "CSRF token (a hidden input named by 32 hex digits)", page)
-        # several checkboxes share the name quickTipologia[]; a form mapping holds one value per name
-        fields["quickTipologia[]"] = ",".join(self.options.tipologie) if len(self.options.tipologie) > 1 \
-            else self.options.tipologie[0]
+        fields["quickTipologia[]"] = self.options.tipologia
         fields["quicksearch_stato"] = "1"
         if number > 1:
             fields["page"] = str(number)
@@ -258,8 +256,9 @@ def _refine(closing: Deadline | None, note: str) -> Deadline | None:
     """The closing, moved by an early closure in the note, or given its hour when the note names that day."""
     if not note:
         return closing
-    if _EARLY_CLOSE.search(note):
-        day = _DAY.search(note[_EARLY_CLOSE.search(note).start():])  # type: ignore[union-attr]
+    early = _EARLY_CLOSE.search(note)
+    if early is not None:
+        day = _DAY.search(note[early.start():])
         found = parse_dates(day.group(0), tz=ROME).deadline if day else None
         if found is not None:
             clock = _CLOCK.search(note)
