@@ -24,13 +24,9 @@ class StopFlag(Protocol):
 
 
 def _make_scraper(name: str, settings: Settings) -> Scraper:
-    from scrapers import scraper_class
+    from scrapers import build_scraper
 
-    src = settings.sources[name]
-    cls = scraper_class(name, src.type)
-    # a config-defined source's class is its type: it learns the source's name from us
-    scraper: Scraper = cls(src.options()) if src.type == "coded" else cls(src.options(), name=name)
-    return scraper
+    return build_scraper(name, settings.sources[name].options())
 
 
 def _url_hosts(options: dict[str, object]) -> set[str]:

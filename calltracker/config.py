@@ -36,15 +36,8 @@ SECRET_ENV: dict[str, str] = {
 #: Non-secret overrides that ops commonly set from the environment.
 ENV_OVERRIDES: dict[str, str] = {"database.url": "CALLTRACKER_DATABASE_URL"}
 
-#: The real sources and where they live. A config file may override any key or disable a source.
-DEFAULT_SOURCES: dict[str, dict[str, Any]] = {
-    "eu_ft": {"base_url": "https://api.tech.ec.europa.eu"},
-    "lombardia": {"base_url": "https://www.dati.lombardia.it"},
-    "piemonte": {"base_url": "https://bandi.regione.piemonte.it"},
-    "liguria": {"base_url": "https://www.filse.it"},
-    "incentivi": {"base_url": "https://www.incentivi.gov.it"},
-    "esa": {"base_url": "https://esastar-publication-ext.sso.esa.int"},
-}
+# The real sources and where they live come from each source module's spec (scrapers.default_tables());
+# a config file may override any key or disable a source.
 
 _CRON_FIELDS = 5
 #: `[sources.NAME]` keys the engine reads (not the scraper): not checked against a scraper's own keys.
@@ -335,7 +328,9 @@ def _merge_sources(raw: dict[str, Any]) -> None:
     given = raw.get("sources", {})
     if not isinstance(given, dict):
         return  # validation reports "sources: expected a table"
-    merged: dict[str, Any] = {name: dict(table) for name, table in DEFAULT_SOURCES.items()}
+    from scrapers import default_tables
+
+    merged: dict[str, Any] = default_tables()
     for name, table in given.items():
         if isinstance(table, dict) and name in merged:
             merged[name].update(table)
@@ -345,33 +340,23 @@ def _merge_sources(raw: dict[str, Any]) -> None:
 
 
 def _check_source_options(settings: Settings) -> None:
-    """Keys a scraper does not know are errors too; config-defined sources validate their selectors."""
-    from scrapers import CONFIGURED_TYPES, SOURCES, load_class
+    """A coded source's options are checked by its spec's (strict) model; config-defined sources validate
+    their selectors. Errors name the dotted key: `sources.esa.page_size: expected an integer, got "x"`."""
+    from scrapers import generic_types, spec
+    from scrapers.generic import validate_config
 
-    common = set(SourceSettings.model_fields)
     for name, source in settings.sources.items():
-        extra = {k: v for k, v in source.options().items() if k not in common}
+        table = source.options()
         if source.type == "coded":
-            if name not in SOURCES:
-                known = ", ".join(sorted(SOURCES))
-                raise ConfigError(
-                    f"sources.{name}: no coded source of that name (known: {known}); "
-                    'set type = "rss", "html" or "json" to define one in config'
-                )
+            model = spec(name).options
             try:
-                accepted = getattr(load_class(SOURCES[name]), "config_keys", {})
-            except (ImportError, AttributeError):
-                accepted = {}
-            for key, value in extra.items():
-                if key not in accepted:
-                    raise ConfigError(f"sources.{name}.{key}: unknown key (value {_describe(value)})")
-        else:
-            module_name = CONFIGURED_TYPES[source.type].partition(":")[0]
-            try:
-                module = __import__(module_name, fromlist=["validate_config"])
-            except ImportError:
-                continue
-            problems = module.validate_config(name, source.options())
+                model.from_table(table)
+            except ValidationError as exc:
+                first: dict[str, Any] = dict(exc.errors()[0])
+                first["loc"] = ("sources", name, *tuple(first["loc"]))
+                raise ConfigError(_format_error(first)) from None
+        elif source.type in generic_types():
+            problems = validate_config(name, table)
             if problems:
                 raise ConfigError(problems[0])
 

@@ -91,6 +91,22 @@ class Deadline:
 
 
 @dataclass(frozen=True, slots=True)
+class Document:
+    """A document attached to a call (the PDF "bando", an annex): its name, where it is, its text page by page.
+
+    `pages[i]` is the text of page i + 1 ("" for a page without extractable text, e.g. a scan).
+    """
+
+    name: str
+    url: str
+    pages: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(p for p in self.pages if p)
+
+
+@dataclass(frozen=True, slots=True)
 class ScrapedCall:
     """A call as one source describes it: what a scraper's pure `parse` yields."""
 
@@ -112,6 +128,9 @@ class ScrapedCall:
     language: str | None = None
     regions: tuple[Region, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict)
+    #: Attached documents read so far. Kept apart from the tracked fields (not in `comparable`): they are
+    #: stored in their own table, and a record without them never erases the documents already stored.
+    documents: tuple[Document, ...] = ()
 
     def comparable(self) -> dict[str, Any]:
         """The tracked fields as JSON-able values: what change detection and the hash look at."""

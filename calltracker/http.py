@@ -355,7 +355,7 @@ class HttpClient:
         too-large bodies, redirect loops, refused redirects and refused addresses). A fetch never runs past
         `request_deadline` nor past the source's deadline (`limits.deadline_at`).
         """
-        return self._follow(request, validators, limits, stats, check_robots=True)
+        return self._follow(request, validators, limits, stats, check_robots=True, max_bytes=request.max_bytes)
 
     def _deadline(self, limits: HostLimits | None) -> float:
         deadline = time.monotonic() + self.policy.request_deadline

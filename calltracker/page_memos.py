@@ -100,7 +100,7 @@ def request_to_json(request: Request) -> dict[str, Any]:
         "form": dict(request.form) if request.form is not None else None,
         "parts": [[p.name, base64.b64encode(p.content).decode(), p.content_type, p.filename] for p in request.parts],
         "json_body": request.json_body, "headers": dict(request.headers), "callback": request.callback,
-        "meta": dict(request.meta), "conditional": request.conditional,
+        "meta": dict(request.meta), "conditional": request.conditional, "max_bytes": request.max_bytes,
         "fallback": [call_to_json(c) for c in request.fallback],
     }
 
@@ -113,6 +113,7 @@ def request_from_json(data: Mapping[str, Any]) -> Request:
                     for name, content, ctype, filename in data.get("parts") or []),
         json_body=data.get("json_body"), headers=data.get("headers") or {}, callback=data.get("callback", "parse"),
         meta=data.get("meta") or {}, conditional=bool(data.get("conditional", True)),
+        max_bytes=data.get("max_bytes"),
         fallback=tuple(call_from_json(c) for c in data.get("fallback") or ()),
     )
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from calltracker.domain import ScrapedCall
+from calltracker.domain import Document, ScrapedCall
 from calltracker.errors import ParseError, ShrinkError, SourceError, StoppedError
 from calltracker.holders import make_holder
 from calltracker.http import Fetched, HostLimits, HttpStats, Validators
@@ -37,7 +37,7 @@ from calltracker.page_memos import (
     request_key,
     request_to_json,
 )
-from calltracker.scraping import Page, Request, Scraper
+from calltracker.scraping import CallDocument, Page, Request, Scraper
 from calltracker.storage import FieldChange, PageMemo, SaveResult
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,8 @@ class StorePort(Protocol):
     def put_page_memo(self, key: str, memo: PageMemo, now: datetime | None = None) -> None: ...
 
     def touch_page_memo(self, key: str, *, etag: str | None, last_modified: str | None, now: datetime) -> None: ...
+
+    def save_documents(self, source: str, documents: Mapping[str, Sequence[Document]], *, now: datetime) -> int: ...
 
 
 class Fetcher(Protocol):
@@ -169,6 +171,7 @@ class _Harvest:
     errors: list[str] = field(default_factory=list)
     incomplete: bool = False  # a page without a fallback failed: some calls may be missing
     pages: int = 0
+    documents: dict[str, dict[str, Document]] = field(default_factory=dict)  # external id -> url -> document
 
     def add(self, call: ScrapedCall) -> None:
         """Keep the richest record of an id: a poorer duplicate is not written over a richer one."""
@@ -352,8 +355,8 @@ class Pipeline:
         return harvest
 
     def _flush(self, job: SourceJob, harvest: _Harvest, run_id: int | None) -> None:
-        """Save the pending calls, then the memos of the pages whose calls and follow-ups are all saved."""
-        if not harvest.pending and not harvest.settled:
+        """Save the pending calls and documents, then the memos of pages whose calls and follow-ups are saved."""
+        if not harvest.pending and not harvest.settled and not harvest.documents:
             return
         with self._store_lock:
             if harvest.pending:
@@ -362,6 +365,10 @@ class Pipeline:
                 harvest.new_ids.update(result.new_ids)
                 harvest.changed_ids.update(result.changed_ids)
                 harvest.changes.extend(result.changes)
+            if harvest.documents:
+                self.store.save_documents(job.name, {k: list(v.values()) for k, v in harvest.documents.items()},
+                                          now=self.clock())
+                harvest.documents.clear()
             harvest.saved_rank.update((k, richness(c)) for k, c in harvest.pending.items())
             harvest.pending.clear()
             # A memo is written only once everything it stands for is stored: the page's calls, and every
@@ -404,7 +411,7 @@ class Pipeline:
             self._failed(job, request, harvest, f"{request.url}: 304 without a remembered page")
             return [], False
         page = Page(request=request, url=fetched.url, status=fetched.status, body=fetched.body, text=fetched.text,
-                    headers=fetched.headers, fetched_at=fetched.fetched_at)
+                    headers=fetched.headers, fetched_at=self.clock())  # the injected clock: scrapers judge status by it
         try:
             items = list(getattr(scraper, request.callback)(page))
         except ParseError as exc:
@@ -415,6 +422,10 @@ class Pipeline:
         follow = [i for i in items if isinstance(i, Request)]
         for call in calls:
             harvest.add(call)
+            for document in call.documents:  # documents may also come inline with their call
+                harvest.documents.setdefault(call.external_id, {})[document.url] = document
+        for found in (i for i in items if isinstance(i, CallDocument)):
+            harvest.documents.setdefault(found.external_id, {})[found.document.url] = found.document
         if request.conditional:
             try:
                 payload = json.loads(json.dumps({

@@ -12,6 +12,7 @@ Manifest (`manifest.json` in a directory):
       {"method": "POST", "path": "/search-api/prod/rest/search", "query": {"pageNumber": "1"},
        "parts": {"query": {...json...}, "languages": ["en"]},
        "responses": [{"status": 200, "file": "page1.json", "headers": {"Content-Type": "application/json"}}]},
+      {"method": "POST", "path": "/search.html", "form": {"state": "1"}, "responses": [...]},
       {"path": "/robots.txt", "responses": [{"status": 200, "body": "User-agent: *\\nAllow: /\\n"}]}
     ]}
 """
@@ -124,6 +125,16 @@ def json_parts(expected: Mapping[str, Any]) -> BodyPredicate:
     return check
 
 
+def form_fields(expected: Mapping[str, str]) -> BodyPredicate:
+    """A body predicate: an urlencoded form body holding these fields with these values (others may follow)."""
+
+    def check(req: Received) -> bool:
+        got = dict(parse_qsl(req.body.decode("utf-8", errors="replace"), keep_blank_values=True))
+        return all(got.get(k) == v for k, v in expected.items())
+
+    return check
+
+
 def body_digest(digest: str) -> BodyPredicate:
     """A body predicate: the sha256 of the raw body."""
     return lambda req: hashlib.sha256(req.body).hexdigest() == digest
@@ -144,6 +155,8 @@ def load_manifest(directory: str | Path) -> list[Route]:
         predicate: BodyPredicate | None = None
         if "parts" in entry:
             predicate = json_parts(entry["parts"])
+        elif "form" in entry:
+            predicate = form_fields(entry["form"])
         elif "body_sha256" in entry:
             predicate = body_digest(entry["body_sha256"])
         routes.append(Route(path=entry["path"], replies=replies, method=entry.get("method", "GET"),

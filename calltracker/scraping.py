@@ -1,6 +1,14 @@
 """The scraper contract (pure): requests a scraper asks for, pages it gets back, what `parse` yields.
 
-A scraper is a small class in `scrapers/` with a `name`, `start_requests()` and a pure
+This is the ONLY module of calltracker a scraper imports (tests/test_architecture.py checks it): the
+domain types, the parse-time helpers (dates, amounts, text, PDF text) and the spec are re-exported here.
+
+A source is one module in `scrapers/` declaring `SPEC = SourceSpec(...)`: its name, default base URL,
+options model (strict pydantic: an unknown or mistyped option is a config error naming the dotted key)
+and the recordings the demo and the tests replay. Registration, defaults, the documentation of
+`config.example.toml` and the demo all derive from the specs (`scrapers.specs()`).
+
+A scraper is a small class with a `name`, `start_requests()` and a pure
 `parse(page)`. The engine (pipeline + http) does all fetching, politeness, robots.txt, conditional
 requests and storage; a scraper never opens a connection. `parse` yields `ScrapedCall`s and follow-up
 `Request`s; it raises `ParseError` when a required element or field is missing -- it never silently
@@ -16,9 +24,29 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
+from pydantic import BaseModel, ConfigDict
+
 from calltracker import text
-from calltracker.domain import ScrapedCall
-from calltracker.errors import ParseError
+from calltracker.domain import Deadline, Document, Region, Scope, ScrapedCall, Status
+from calltracker.errors import ConfigError, ParseError
+from calltracker.normalize import (
+    ROME,
+    clean_text,
+    parse_amount,
+    parse_dates,
+    parse_iso_datetime,
+    region_named,
+    status_from_dates,
+)
+from calltracker.normalize import html_to_text as text_of_html
+from calltracker.pdftext import is_pdf, pdf_pages
+
+__all__ = [
+    "ROME", "CallDocument", "ConfigError", "Deadline", "Document", "Options", "Page", "ParseError", "Part", "Region",
+    "Request", "Scope", "ScrapedCall", "Scraper", "SourceSpec", "Status", "Yield", "clean_text", "html_to_text",
+    "is_pdf", "parse_amount", "parse_dates", "parse_iso_datetime", "pdf_pages", "region_named", "require",
+    "rss_channel", "status_from_dates", "text_of_html",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +80,8 @@ class Request:
     meta: Mapping[str, Any] = field(default_factory=dict)
     fallback: tuple[ScrapedCall, ...] = ()
     conditional: bool = True
+    #: A tighter size limit than `[http] max_response_bytes` (attached documents): larger answers fail.
+    max_bytes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +115,18 @@ class Page:
         )
 
 
-Yield = ScrapedCall | Request
+@dataclass(frozen=True, slots=True)
+class CallDocument:
+    """What a document follow-up yields: the text of one document of the call `external_id` (same source).
+
+    The engine stores it with that call (replacing an earlier copy of the same URL, never removing others).
+    """
+
+    external_id: str
+    document: Document
+
+
+Yield = ScrapedCall | Request | CallDocument
 
 
 class Scraper(Protocol):
@@ -96,6 +137,63 @@ class Scraper(Protocol):
     def start_requests(self) -> Iterable[Request]: ...
 
     def parse(self, page: Page) -> Iterable[Yield]: ...
+
+
+#: Keys of a `[sources.NAME]` table that the engine reads, not the scraper.
+ENGINE_KEYS = frozenset({"enabled", "type", "min_delay", "concurrency"})
+
+
+class Options(BaseModel):
+    """Base of every source's options model: strict, closed (unknown keys are errors), frozen.
+
+    Subclasses add their own fields with defaults; `base_url` is common to all.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    base_url: str
+
+    @classmethod
+    def from_table(cls, table: Options | Mapping[str, Any]) -> Any:
+        """The options of a `[sources.NAME]` table (the engine's own keys left out); raises ValidationError."""
+        if isinstance(table, Options):
+            return table
+        return cls.model_validate({k: v for k, v in table.items() if k not in ENGINE_KEYS})
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """What a source module declares about itself (`SPEC` in `scrapers/NAME.py`).
+
+    - `recordings`: a folder under calltracker/data/replay/ holding the real recorded payloads and the
+      `manifest.json` the replay server serves; the demo and the all-sources test replay it.
+    - `demo_options`: options the demo sets; the text "{replay}" becomes the replay server's URL.
+    - `demo_note`: one line the demo prints about what it does not replay (and why).
+    - `tested_on`: for the README's sources table (what the scraper was tested on, with its date).
+    """
+
+    name: str
+    scraper: type
+    base_url: str
+    options: type[Options]
+    about: str
+    tested_on: str
+    recordings: str | None = None
+    demo_options: Mapping[str, Any] = field(default_factory=dict)
+    demo_note: str | None = None
+
+    def build(self, table: Mapping[str, Any]) -> Scraper:
+        scraper: Scraper = self.scraper(self.options.from_table(table))
+        return scraper
+
+    def option_docs(self) -> list[tuple[str, Any, str]]:
+        """(key, default, description) of every option besides base_url, in declaration order."""
+        rows = []
+        for key, info in self.options.model_fields.items():
+            if key == "base_url":
+                continue
+            rows.append((key, info.default, info.description or ""))
+        return rows
 
 
 def require(value: Any, what: str, page: Page | None = None) -> Any:

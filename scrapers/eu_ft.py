@@ -22,9 +22,23 @@ from importlib import resources
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from calltracker.domain import Deadline, Scope, ScrapedCall, Status
-from calltracker.errors import ParseError
-from calltracker.scraping import Page, Part, Request, Yield, html_to_text, require
+from pydantic import Field
+
+from calltracker.scraping import (
+    Deadline,
+    Options,
+    Page,
+    ParseError,
+    Part,
+    Request,
+    Scope,
+    ScrapedCall,
+    SourceSpec,
+    Status,
+    Yield,
+    html_to_text,
+    require,
+)
 
 SEARCH_PATH = "/search-api/prod/rest/search"
 PORTAL_TOPIC = "https://ec.europa.eu/info/funding-tenders/opportunities/portal/screen/opportunities/topic-details/"
@@ -137,15 +151,25 @@ def richness(result: Mapping[str, Any]) -> tuple[int, int, int, int]:
             int(bool(first(md, "descriptionByte") or first(md, "description"))), len(md))
 
 
+BASE_URL = "https://api.tech.ec.europa.eu"
+
+
+class EuFtOptions(Options):
+    base_url: str = BASE_URL
+    page_size: int = Field(100, ge=1, le=1000, description="results per search page")
+    max_pages: int = Field(60, ge=1, description="at most this many search pages a run")
+
+
 class EuFtScraper:
     """Forthcoming and open EU topics, calls for proposals and cascade-funding calls."""
 
     name: ClassVar[str] = "eu_ft"
 
-    def __init__(self, config: Mapping[str, Any]) -> None:
-        self.base_url = str(config.get("base_url") or "https://api.tech.ec.europa.eu").rstrip("/")
-        self.page_size = int(config.get("page_size", 100))
-        self.max_pages = int(config.get("max_pages", 60))
+    def __init__(self, config: EuFtOptions | Mapping[str, Any]) -> None:
+        options: EuFtOptions = EuFtOptions.from_table(config)
+        self.base_url = options.base_url.rstrip("/")
+        self.page_size = options.page_size
+        self.max_pages = options.max_pages
 
     def search_request(self, page_number: int) -> Request:
         return Request(
@@ -228,3 +252,12 @@ class EuFtScraper:
             deadlines=deadlines(md), budget_eur=budget, budget_text=budget_text, language="en",
             raw={k: md[k] for k in RAW_KEYS if k in md} | {"reference": result.get("reference")},
         )
+
+
+SPEC = SourceSpec(
+    name="eu_ft", scraper=EuFtScraper, base_url=BASE_URL, options=EuFtOptions,
+    about="EU Funding & Tenders search API (multipart POST, types 1/2/8, open and forthcoming; deadlines kept "
+          "in Brussels time)",
+    tested_on="real recorded search answers (AarhusAI and LaunchPad-v2 fixtures, August-September 2026)",
+    recordings="eu_ft", demo_options={"base_url": "{replay}"},
+)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -121,3 +122,24 @@ def test_cli_reports_invalid_toml_and_missing_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--config", str(tmp_path / "nope.toml"), "sources", "list"])
     assert result.exit_code == 2
     assert "cannot read config file" in result.output
+
+
+def test_the_coded_sources_in_the_example_config_are_those_of_the_specs() -> None:
+    from scrapers import example_toml
+
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    assert example_toml() in text, "config.example.toml is stale: paste the output of `python -m scrapers`"
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ({"esa": {"page_size": "fifty"}}, 'sources.esa.page_size: expected an integer, got "fifty"'),
+    ({"piemonte": {"max_pages": 15.5}}, "sources.piemonte.max_pages: expected an integer, got 15.5"),
+    ({"liguria": {"filse": "no"}}, 'sources.liguria.filse: expected true or false, got "no"'),
+    ({"liguria": {"regione_url": "https://www.regione.liguria.it"}},
+     'sources.liguria.regione_url: unknown key (value "https://www.regione.liguria.it")'),
+    ({"piemonte": {"feeds": "/rss.xml"}}, 'sources.piemonte.feeds: expected a list, got "/rss.xml"'),
+])
+def test_a_bad_source_option_names_the_dotted_key(table: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_settings({"sources": table}, environ={})
+    assert str(err.value) == message

@@ -1,8 +1,9 @@
 """End to end: `calltracker scrape` over every source against the replay server, into the real Store.
 
-The replay server answers for all sources on one host, from the payloads under tests/fixtures (recorded
-ones, and the SYNTHESISED Liguria/ESA/Interreg ones, see their READMEs). Register rows that match the
-recorded Lombardia pages are built here. Runs on SQLite and PostgreSQL.
+The replay server answers for all sources on one host: every coded source's recordings named by its spec
+(`scrapers.specs()`: adding a source adds it here), plus payloads under tests/fixtures (recorded ones, and
+the SYNTHESISED FILSE/Interreg ones, see their READMEs). Register rows that match the recorded Lombardia
+pages are built here. Runs on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from calltracker.cli.scrape_cmds import scrape
 from calltracker.config import load_settings
 from calltracker.replay import ReplayServer, Reply, Route, load_manifest
 from calltracker.storage import CallFilter, CallView, Store, make_engine
+from scrapers import specs
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures"
@@ -61,9 +63,12 @@ def tertium_page() -> bytes:
 
 
 def routes() -> list[Route]:
-    listing = "".join(f'<a href="{path}">call</a>' for path in PIEMONTE_PAGES).encode()
-    found = load_manifest(ROOT / "calltracker" / "data" / "replay" / "eu_ft")  # robots.txt and eu_ft
-    found += [
+    listing = "".join(f'<article about="{path}"><dl class="field--name-field-display-title"><dd class="field__item">'
+                      f'<h2>call</h2></dd></dl></article>' for path in PIEMONTE_PAGES).encode()
+    found = [
+        # a listing in the real teaser markup, of the two recorded call pages (the real listing's own call
+        # pages were not recorded)
+        Route("/test-listing", [Reply(body=listing, headers=HTML)]),
         Route("/resource/bukx-h2uy.json", [Reply(body=json.dumps(lombardia_rows()).encode(), headers=JSON)]),
         Route(DETAIL + "RLP12026052483", [Reply(body=tertium_page(), headers=HTML)]),
         Route(DETAIL + "RLD12026053844",
@@ -74,22 +79,17 @@ def routes() -> list[Route]:
         Route(DETAIL + "RLE12026000001",  # the portal's error page, served with 200
               [Reply(body=b"<html><head><title>Errore | Bandi e Servizi</title></head><body></body></html>",
                      headers=HTML)]),
-        Route("/contributi-finanziamenti", [Reply(body=listing, headers=HTML)]),
         *[Route(path, [Reply(body=read("piemonte", name), headers=HTML)]) for path, name in PIEMONTE_PAGES.items()],
         Route("/index.php", [Reply(body=read("liguria", "filse_ajaxLoadBandi_SYNTHESISED.json"), headers=JSON)],
               method="POST"),
-        Route("/homepage-bandi-e-avvisi/publiccompetitions.html",
-              [Reply(body=read("liguria", "regione_publiccompetitions_SYNTHESISED.html"), headers=HTML)],
-              method="POST"),
         Route("/solr/coredrupal/select",
               [Reply(body=read("incentivi", "solr_response_aliased_fieldnames_FULL.json"), headers=JSON)]),
-        Route("/api/tenderAction/filter/50/0", [Reply(body=read("esa", "tenderAction_filter_SYNTHESISED.json"),
-                                                      headers=JSON)], query={"tType": "5"}),
-        Route("/api/tenderAction/filter/50/0", [Reply(body=b'{"total": 0, "items": []}', headers=JSON)],
-              query={"tType": "7"}),
         Route("/calls-for-proposals/",
               [Reply(body=read("interreg", "central_europe_calls_SYNTHESISED.html"), headers=HTML)]),
     ]
+    for spec in specs().values():  # every source's own recordings, as the demo replays them
+        if spec.recordings:
+            found += load_manifest(ROOT / "calltracker" / "data" / "replay" / spec.recordings)
     return found
 
 
@@ -108,7 +108,8 @@ def configure(config_file: Path, base: str) -> Path:
         lines += [f"[sources.{name}]", f'base_url = "{base}"']
     lines += ["[sources.lombardia]", f'base_url = "{base}"', f'portal_url = "{base}"',
               "[sources.piemonte]", f'base_url = "{base}"', "feeds = []",
-              "[sources.liguria]", f'base_url = "{base}"', f'regione_url = "{base}"',
+              'listing_path = "/test-listing"', "max_documents = 0",
+              "[sources.liguria]", f'base_url = "{base}"', f'filse_url = "{base}"', "max_pages = 1",
               "[sources.interreg_central_europe]", f'base_url = "{base}"']
     lines += [f"{k} = {json.dumps(v)}" for k, v in table.items() if k != "base_url"]
     config_file.write_text(config_file.read_text(encoding="utf-8") + "\n".join(lines) + "\n", encoding="utf-8")
@@ -159,7 +160,8 @@ def test_every_source_is_scraped_once_with_its_regions_and_scope(config_file: Pa
     assert all(c.regions == ("piemonte",) and c.scope == "regional" for c in piemonte.values())
 
     liguria = by_source["liguria"]
-    assert sorted(liguria) == ["filse-447", "filse-812", "filse-905", "regione-3836", "regione-3901"]
+    regione = ["4270", "4580", "4591", "4593", "4602", "4606", "4617", "4626", "4641", "4645"]  # the real answer
+    assert sorted(liguria) == ["filse-447", "filse-812", "filse-905", *[f"regione-{n}" for n in regione]]
     assert all(c.regions == ("liguria",) and c.scope == "regional" for c in liguria.values())
 
     incentivi = by_source["incentivi"]
@@ -168,8 +170,8 @@ def test_every_source_is_scraped_once_with_its_regions_and_scope(config_file: Pa
     assert incentivi["1468"].scope == "regional" and incentivi["1468"].regions == ("lombardia",)
 
     esa = by_source["esa"]
-    assert sorted(esa) == ["4870", "5012", "5013"]
-    assert sorted(esa["5012"].regions) == ALL and esa["5012"].scope == "other"
+    assert sorted(esa) == ["193775"]  # today, of the three recorded items only the intended one is not closed
+    assert sorted(esa["193775"].regions) == ALL and esa["193775"].scope == "other"
 
     interreg = by_source["interreg_central_europe"]
     assert len(interreg) == 2

@@ -12,6 +12,7 @@ from calltracker.errors import one_line
 from calltracker.members_csv import MemberInput, RowProblem, parse_member_row, read_members_csv
 from calltracker.storage.calls import CallsRepo
 from calltracker.storage.classifications import ClassificationsRepo
+from calltracker.storage.documents import DocumentsRepo
 from calltracker.storage.engine import make_engine, schema_state
 from calltracker.storage.interest import InterestRepo
 from calltracker.storage.locks import LocksRepo
@@ -36,7 +37,8 @@ from calltracker.views import (
 )
 
 
-class Store(CallsRepo, LocksRepo, ClassificationsRepo, MembersRepo, OutboxRepo, InterestRepo, StaffRepo):
+class Store(CallsRepo, LocksRepo, ClassificationsRepo, MembersRepo, OutboxRepo, InterestRepo, StaffRepo,
+            DocumentsRepo):
     """Repository over one database. Each method is one transaction."""
 
 

@@ -268,6 +268,19 @@ class DeliveryMessageRow(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class CallDocumentRow(Base):
+    """The text of a document attached to a call (a PDF "bando", an annex), page by page."""
+
+    __tablename__ = "call_documents"
+    __table_args__ = (UniqueConstraint("call_id", "url", name="uq_call_documents_call_id_url"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2048))
+    name: Mapped[str] = mapped_column(String(512))
+    pages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    fetched_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class JobLockRow(Base):
     __tablename__ = "job_locks"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -9,8 +9,8 @@ from typing import Any
 from calltracker.config import parse_settings
 from calltracker.domain import Region, Scope, ScrapedCall
 from calltracker.scraping import Page
-from scrapers import scraper_class
-from scrapers.configured import HtmlScraper, validate_config
+from scrapers import build_scraper
+from scrapers.generic import HtmlScraper, validate_config
 
 TOML = Path(__file__).resolve().parents[2] / "config.example.toml"
 ALL = (Region.LOMBARDIA, Region.PIEMONTE, Region.LIGURIA)
@@ -33,7 +33,7 @@ def test_the_five_programmes_are_valid_interreg_sources() -> None:
 
 
 def test_programme_areas_give_the_regions() -> None:
-    found = {name: scraper_class(name, t["type"])(t, name=name) for name, t in tables().items()}
+    found = {name: build_scraper(name, t) for name, t in tables().items()}
     assert found["interreg_alcotra"].regions == (Region.PIEMONTE, Region.LIGURIA)
     assert found["interreg_italia_svizzera"].regions == (Region.LOMBARDIA, Region.PIEMONTE)
     for name in ("interreg_alpine_space", "interreg_central_europe", "interreg_euro_med"):

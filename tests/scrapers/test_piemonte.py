@@ -20,15 +20,16 @@ CONFIG = {"enabled": True, "base_url": BASE}
 def detail(fixtures: Path, name: str, url: str) -> ScrapedCall:
     html = (fixtures / "piemonte" / name).read_text(encoding="utf-8")
     request = Request(url=url, callback="parse_detail")
-    (call,) = PiemonteScraper(CONFIG).parse_detail(Page.recorded(html, url=url, request=request))
+    call, *documents = PiemonteScraper(CONFIG).parse_detail(Page.recorded(html, url=url, request=request))
     assert isinstance(call, ScrapedCall)
+    assert all(isinstance(d, Request) and d.callback == "parse_document" for d in documents)
     return call
 
 
 def test_start_requests_ask_for_the_business_listing_and_the_feeds() -> None:
     requests = list(PiemonteScraper(CONFIG).start_requests())
     assert requests[0].url == f"{BASE}/contributi-finanziamenti"
-    assert requests[0].params == {"destinatari": "imprese", "stato": "aperto"}
+    assert requests[0].params == {"field_stato_target_id": "19"}
     assert [(r.url, r.callback) for r in requests[1:]] == [
         (f"{BASE}/contributi-finanziamenti/rss.xml", "parse_feed"), (f"{BASE}/rss.xml", "parse_feed")]
 
@@ -53,32 +54,49 @@ def test_a_feed_that_is_not_rss_raises() -> None:
         list(PiemonteScraper(CONFIG).parse_feed(Page.recorded("<html><body>Manutenzione</body></html>")))
 
 
-def test_the_listing_follows_call_links_once_and_pages_on() -> None:
-    """The listing's markup is not recorded (SOURCES.md §3 documents only its links and `page=N`): this
-    minimal page is SYNTHESISED from those two facts plus the site menu found on every recorded page."""
+LISTING = "listing_contributi-finanziamenti_stato-aperto_FULL.html"
+TEASERS = ["programmazione-offerta-formativa-its-academy-2026-2029",
+           "apprendistato-diploma-istruzione-secondaria-superiore-specializzazione-enotecnico-certificato",
+           "piani-integrati-welfare-vita-lavoro", "progetto-bandiera-piemonte-hydrogen-valley",
+           "finanziamenti-centri-uomini-autori-potenziali-autori-violenza-genere",
+           "csr-2023-2027-bando-il-sostegno-e-pagamento-allintervento-sra27-pagamento", "fondo-rotativo-foncooper",
+           "progetti-e-iniziative-dedicati-alle-persone-con-disturbi-del-neuro", "realizzazione-di-case-rifugio"]
+
+
+def listing_page(fixtures: Path, scraper: PiemonteScraper, number: int = 0) -> Page:
+    body = (fixtures / "piemonte" / LISTING).read_bytes()
+    return Page.recorded(body, url=f"{BASE}/contributi-finanziamenti?field_stato_target_id=19",
+                         request=scraper.listing_request(number))
+
+
+def test_the_real_listing_asks_for_each_teasers_page_with_the_teaser_as_fallback(fixtures: Path) -> None:
     scraper = PiemonteScraper(CONFIG)
-    listing = scraper.listing_request(0)
-    html = ('<ul><li><a href="/contributi-finanziamenti">Contributi e finanziamenti</a></li></ul>'
-            '<a href="/contributi-finanziamenti/energie-rinnovabili-nelle-imprese-2026">Energie</a>'
-            '<a href="https://bandi.regione.piemonte.it/pre-informazione-fondi-ue/borse-stem">STEM</a>'
-            '<a href="/contributi-finanziamenti/energie-rinnovabili-nelle-imprese-2026#allegati">again</a>'
-            '<a href="/system/files/bando.pdf">PDF</a><a href="https://example.org/contributi-finanziamenti/x">x</a>')
-    out = list(scraper.parse(Page.recorded(html, url=f"{BASE}/contributi-finanziamenti?destinatari=imprese",
-                                           request=listing)))
-    details = [r.url for r in out if isinstance(r, Request) and r.callback == "parse_detail"]
-    assert details == [f"{BASE}/contributi-finanziamenti/energie-rinnovabili-nelle-imprese-2026",
-                       f"{BASE}/pre-informazione-fondi-ue/borse-stem"]
+    out = list(scraper.parse(listing_page(fixtures, scraper)))
+    details = [r for r in out if isinstance(r, Request) and r.callback == "parse_detail"]
+    assert [r.url for r in details] == [f"{BASE}/contributi-finanziamenti/{slug}" for slug in TEASERS]
+    hydrogen = details[3].fallback[0]
+    assert hydrogen.title == "Progetto BANDIERA “PIEMONTE HYDROGEN VALLEY”"
+    assert hydrogen.status is Status.OPEN and hydrogen.summary == "Sviluppo"
+    assert hydrogen.regions == (Region.PIEMONTE,) and hydrogen.raw["procedure"] == "Bando"
     (next_page,) = [r for r in out if isinstance(r, Request) and r.callback == "parse"]
-    assert next_page.params == {"destinatari": "imprese", "stato": "aperto", "page": "1"}
-    # page 1 repeats page 0's links only: nothing new, so paging stops
-    again = list(scraper.parse(Page.recorded(html, url=f"{BASE}/contributi-finanziamenti", request=next_page)))
+    assert next_page.params == {"field_stato_target_id": "19", "page": "1"}
+    # the same teasers again (a page that repeats): nothing asked twice
+    again = [r for r in scraper.parse(listing_page(fixtures, scraper, 1)) if r.callback == "parse_detail"]
     assert again == []
+
+
+def test_without_detail_pages_the_teasers_are_the_calls(fixtures: Path) -> None:
+    scraper = PiemonteScraper({**CONFIG, "detail_pages": False, "max_pages": 1})
+    out = list(scraper.parse(listing_page(fixtures, scraper)))
+    assert all(isinstance(c, ScrapedCall) for c in out)  # max_pages 1: no next listing page
+    assert [c.url.rsplit("/", 1)[1] for c in out] == TEASERS
+    assert all(c.status is Status.OPEN and c.raw["from"] == "listing" for c in out)
 
 
 def test_a_first_listing_page_without_call_links_raises(fixtures: Path) -> None:
     html = (fixtures / "piemonte" / "detail_preinformazione_welfare_TRIMMED.html").read_text(encoding="utf-8")
     scraper = PiemonteScraper(CONFIG)
-    with pytest.raises(ParseError, match="no links"):
+    with pytest.raises(ParseError, match="no call teasers"):
         list(scraper.parse(Page.recorded(html, request=scraper.listing_request(0))))
 
 

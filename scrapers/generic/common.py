@@ -1,4 +1,4 @@
-"""Sources defined in configuration, without code: `[sources.NAME] type = "rss" | "html" | "json"`.
+"""What the generic sources share (sources defined in configuration: `type = "rss" | "html" | "json"`).
 
 Every type takes `url` or `urls` (absolute, or paths under `base_url`; default `base_url`), a default
 `region`/`regions` and `scope` for its calls, and optionally `language`, `programme`, `timezone`
@@ -29,12 +29,23 @@ from typing import Any, ClassVar
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborHTMLParser
 
-from calltracker.domain import Deadline, Region, Scope, ScrapedCall, Status
-from calltracker.errors import ConfigError, ParseError
-from calltracker.normalize import clean_text, html_to_text, parse_amount, parse_dates
-from calltracker.scraping import Page, Request, Yield, rss_channel
+from calltracker.scraping import (
+    ConfigError,
+    Deadline,
+    Page,
+    ParseError,
+    Region,
+    Request,
+    Scope,
+    ScrapedCall,
+    Status,
+    Yield,
+    parse_amount,
+    parse_dates,
+)
+from calltracker.scraping import text_of_html as html_to_text
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +179,7 @@ def _path_ok(path: str, *, allow_empty: bool) -> bool:
     return all(re.fullmatch(r"[^.\s]+", part) for part in path.split("."))
 
 
-def _lookup(data: Any, path: str) -> Any:
+def lookup(data: Any, path: str) -> Any:
     """The value at a dotted path ("results.0.hits"); None when any step is missing."""
     if path == "":
         return data
@@ -191,7 +202,7 @@ def _status_of(label: str | None) -> Status | None:
     return None
 
 
-class _ConfiguredScraper:
+class ConfiguredScraper:
     """What the three types share: settings, start URLs, building a call from found pieces."""
 
     name: ClassVar[str] = "configured"
@@ -289,126 +300,3 @@ def _status_from(deadline: Deadline | None, opening: datetime | None, when: date
     if opening is not None and opening > when:
         return Status.FORTHCOMING
     return None
-
-
-class RssScraper(_ConfiguredScraper):
-    """An RSS 2.0 feed: one call per item."""
-
-    name: ClassVar[str] = "rss"
-    source_type: ClassVar[str] = "rss"
-
-    def parse(self, page: Page) -> Iterable[Yield]:
-        channel = rss_channel(page)
-        for item in channel.iter("item"):
-            title = clean_text(item.findtext("title"))
-            link = clean_text(item.findtext("link"))
-            if not title or not link:
-                continue
-            link = urljoin(page.url, link)
-            if not self.link_ok(link):
-                continue
-            guid = clean_text(item.findtext("guid")) or link
-            call = self.build(page, title=title, url=link, external_id=guid,
-                              summary=html_to_text(item.findtext("description") or ""),
-                              raw={"pubDate": clean_text(item.findtext("pubDate")) or None})
-            yield from self.emit(call)
-
-
-class HtmlScraper(_ConfiguredScraper):
-    """An HTML listing read with CSS selectors, optionally following each call to its page."""
-
-    name: ClassVar[str] = "html"
-    source_type: ClassVar[str] = "html"
-
-    def parse(self, page: Page) -> Iterable[Yield]:
-        tree = LexborHTMLParser(page.text)
-        items = tree.css(self.config["item"])
-        if not items:
-            if page.text.strip():
-                raise ParseError(f"{page.url}: {self.source_name}.item {self.config['item']!r} matches nothing; "
-                                 "the layout may have changed")
-            return
-        found = 0
-        for item in items:
-            link_node = self._link_node(item)
-            href = link_node.attributes.get("href") if link_node is not None else None
-            if not href:
-                continue
-            url = urljoin(page.url, href).split("#")[0]
-            if not self.link_ok(url):
-                continue
-            title = self._text(item, "title") or (clean_text(link_node.text()) if link_node is not None else "")
-            if not title:
-                continue
-            found += 1
-            call = self.build(page, title=title, url=url, deadline_text=self._text(item, "deadline"),
-                              opening_text=self._text(item, "opening"), summary=self._text(item, "summary"),
-                              status_label=self._text(item, "status"))
-            yield from self.emit(call)
-        log.debug("%s: %d of %d items are calls on %s", self.source_name, found, len(items), page.url)
-        number = int(page.request.meta.get("page", 0))
-        selector = self.config.get("next_page")
-        if selector and number + 1 < int(self.config.get("max_pages", 5)):
-            nxt = tree.css_first(selector)
-            href = nxt.attributes.get("href") if nxt is not None else None
-            if href:
-                yield Request(url=urljoin(page.url, href), meta={"page": number + 1})
-
-    def _link_node(self, item: LexborNode) -> LexborNode | None:
-        selector = self.config.get("link")
-        if selector:
-            return item.css_first(selector)
-        if item.tag == "a":
-            return item
-        return item.css_first("a[href]")
-
-    def _text(self, item: LexborNode, key: str) -> str | None:
-        selector = self.config.get(key)
-        if not selector:
-            return None
-        node = item.css_first(selector)
-        if node is None:
-            return None
-        return clean_text(node.text()) or None
-
-
-class JsonScraper(_ConfiguredScraper):
-    """A JSON API: a list of items at a dotted path, fields mapped by dotted paths."""
-
-    name: ClassVar[str] = "json"
-    source_type: ClassVar[str] = "json"
-
-    def start_requests(self) -> Iterable[Request]:
-        params = self.config.get("params") or None
-        for url in self.urls:
-            yield Request(url=url, method=str(self.config.get("method", "GET")), params=params,
-                          headers={"Accept": "application/json"})
-
-    def parse(self, page: Page) -> Iterable[Yield]:
-        items = _lookup(page.json(), str(self.config["items"]))
-        if not isinstance(items, list):
-            raise ParseError(f"{page.url}: {self.source_name}.items {self.config['items']!r} is not a list here")
-        fields: Mapping[str, str] = self.config["fields"]
-        prefix = str(self.config.get("url_prefix") or page.url)
-
-        def value(item: Any, key: str) -> str | None:
-            path = fields.get(key)
-            found = _lookup(item, path) if path else None
-            if found is None or isinstance(found, (dict, list)):
-                return None
-            return str(found)
-
-        for item in items:
-            title = clean_text(value(item, "title"))
-            link = value(item, "url")
-            if not title or not link:
-                raise ParseError(f"{page.url}: an item has no title or url at the configured paths")
-            url = urljoin(prefix, link)
-            if not self.link_ok(url):
-                continue
-            call = self.build(page, title=title, url=url, external_id=value(item, "id") or url,
-                              deadline_text=value(item, "deadline"), opening_text=value(item, "opening"),
-                              summary=html_to_text(value(item, "summary")),
-                              description=html_to_text(value(item, "description")),
-                              status_label=value(item, "status"))
-            yield from self.emit(call)

@@ -12,7 +12,7 @@ from calltracker.domain import Region, Scope, ScrapedCall, Status
 from calltracker.errors import ConfigError, ParseError
 from calltracker.normalize import ROME
 from calltracker.scraping import Page, Request
-from scrapers.configured import HtmlScraper, JsonScraper, RssScraper, validate_config
+from scrapers.generic import HtmlScraper, JsonScraper, RssScraper, validate_config
 
 PIEMONTE_RSS: dict[str, Any] = {"type": "rss", "enabled": True, "base_url": "https://bandi.regione.piemonte.it",
                                 "url": "/tutti/rss.xml", "region": "piemonte", "scope": "regional",
