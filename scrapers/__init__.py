@@ -82,7 +82,9 @@ def example_toml() -> str:
     for name, s in specs().items():
         lines += ["", f"# {s.about}", f"[sources.{name}]", "enabled = true", f"base_url = {_toml(s.base_url)}",
                   "# min_delay = 1.0  # seconds between requests to its host (default: [http] min_delay)",
-                  "# concurrency = 1  # requests at once to its host (default: [http] concurrency)"]
+                  "# concurrency = 1  # requests at once to its host (default: [http] concurrency)",
+                  "# allowed_hosts = []  # other hosts its redirects may lead to (\"host\" or \"host:port\")",
+                  "# detail_refresh_hours = 24.0  # default: [scrape] detail_refresh_hours"]
         for key, default, about in s.option_docs():
             setting = f"# {key} = {_toml(default)}"
             lines.append(f"{setting}  # {about}" if about else setting)

@@ -31,7 +31,7 @@ DECREE = ("/system/files/Rep__DD-A16_22_05_2026_375_I%20-%20File%20primario%20%2
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 PDF = {"Content-Type": "application/pdf"}
 NOW = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
-FAST = HttpPolicy(user_agent="calltracker-test/1", timeout=2.0, max_retries=1, retry_max_wait=1.0,
+FAST = HttpPolicy(user_agent="calltracker-test/1", allow_loopback=True, timeout=2.0, max_retries=1, retry_max_wait=1.0,
                   backoff_base=0.01, min_delay=0.0)
 
 
