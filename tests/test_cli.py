@@ -117,7 +117,10 @@ def test_every_command_is_in_the_readme() -> None:
 
     def walk(group: click.Group, prefix: str) -> list[str]:
         names = []
-        for name, cmd in group.commands.items():
+        ctx = click.Context(group)
+        for name in group.list_commands(ctx):  # commands load lazily: ask the group, not its dict
+            cmd = group.get_command(ctx, name)
+            assert cmd is not None
             full = f"{prefix} {name}"
             names.extend(walk(cmd, full) if isinstance(cmd, click.Group) else [full])
         return names

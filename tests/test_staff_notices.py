@@ -9,9 +9,9 @@ import pytest
 
 from calltracker.bootstrap import App
 from calltracker.errors import DeliveryError
-from calltracker.jobs import JobRunner, JobTable, StopToken
+from calltracker.jobs import StopToken
 from calltracker.staff_notices import notify_broken_sources
-from tests.opsjobs import make_app
+from tests.opsjobs import make_app, make_runner
 
 T0 = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
 STAFF = ["segreteria@lombardiaerospace.it", "ops@dap.example.org"]
@@ -100,7 +100,7 @@ def test_the_scrape_job_is_followed_by_the_notice(app: App) -> None:
         add_runs(a, "piemonte", "failed", "failed", "failed")
         return {"failed": ["piemonte"], "summary": "scrape: 1 of 6 sources failed"}
 
-    runner = JobRunner(app, JobTable({"scrape": scrape}), stop=StopToken(),
+    runner = make_runner(app, ({"scrape": scrape}), stop=StopToken(),
                        after={"scrape": lambda a: (notify_broken_sources(a, transport), None)[1]})
     result = runner.run("scrape")
     assert not result.ok
