@@ -238,14 +238,16 @@ class Settings(_Section):
         """Defaults and relative paths live in the data directory, never in whatever directory we run from."""
         data_dir = Path(self.data_dir).expanduser() if self.data_dir else default_data_dir()
         object.__setattr__(self, "data_dir", str(data_dir))
+        # Copies, never the sections themselves: a default section instance is shared by every Settings.
         if not self.database.url:
             url = f"sqlite:///{data_dir / 'calltracker.sqlite3'}"
-            object.__setattr__(self.database, "url", url)
             self._default_database = True
         else:
-            object.__setattr__(self.database, "url", _sqlite_in(data_dir, self.database.url))
+            url = _sqlite_in(data_dir, self.database.url)
+        object.__setattr__(self, "database", self.database.model_copy(update={"url": url}))
         outbox = Path(self.mail.outbox_dir).expanduser() if self.mail.outbox_dir else Path("outbox")
-        object.__setattr__(self.mail, "outbox_dir", str(outbox if outbox.is_absolute() else data_dir / outbox))
+        outbox_dir = str(outbox if outbox.is_absolute() else data_dir / outbox)
+        object.__setattr__(self, "mail", self.mail.model_copy(update={"outbox_dir": outbox_dir}))
         return self
 
     @property
