@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import io
+import json
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 import pytest
 from click.testing import CliRunner
 
 from calltracker.cli import COMMANDS, cli
+from calltracker.replay import ReplayServer, load_manifest
+from calltracker.scraping import Request
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("sqlalchemy", "alembic", "httpx", "pydantic", "apscheduler", "jinja2", "starlette", "uvicorn")
@@ -145,3 +153,187 @@ def test_the_crontab_runs_in_the_same_directory_as_the_systemd_units() -> None:
     workdir = next(line.split("=", 1)[1] for line in unit.splitlines() if line.startswith("WorkingDirectory="))
     jobs = [line for line in crontab.splitlines() if "bin/calltracker" in line and not line.startswith("#")]
     assert len(jobs) == 3 and all(f"cd {workdir} && " in line for line in jobs)
+
+
+# --- #18.4: --json, summaries once, progress ---------------------------------------------------------------
+
+@pytest.fixture
+def replay() -> Iterator[ReplayServer]:
+    with ReplayServer(load_manifest(ROOT / "calltracker" / "data" / "replay" / "eu_ft")) as srv:
+        yield srv
+
+
+def with_replay(config: Path, base_url: str) -> Path:
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text + f'[http]\nmin_delay = 0.0\n[sources.eu_ft]\nbase_url = "{base_url}"\n', "utf-8")
+    return config
+
+
+def test_scrape_json_and_each_summary_printed_once(config_file: Path, replay: ReplayServer) -> None:
+    config = with_replay(config_file, replay.base_url)
+    code, out, err = invoke(config, "scrape", "eu_ft", "--json")
+    assert code == 0, err
+    (report,) = json.loads(out)
+    assert report | {"seconds": 0} == {"source": "eu_ft", "outcome": "ok", "seen": 6, "new": 6, "changed": 0,
+                                       "unchanged": 0, "failed": 0, "seconds": 0, "error": None,
+                                       "consecutive_failures": 0, "broken": False, "dry_run": False}
+    code, out, err = invoke(config, "scrape", "eu_ft")
+    assert code == 0
+    assert out.count("eu_ft: 6 seen, 0 new") == 1 and "eu_ft: 6 seen" not in err, "printed, not also logged"
+    assert "\033[" not in out + err, "no progress drawing when the output is not a terminal"
+
+
+def test_progress_bars_draw_one_line_per_source_and_clear_them() -> None:
+    from calltracker.cli.scrape_cmds import ProgressBars, wants_progress
+    from calltracker.pipeline import Progress
+
+    stream = io.StringIO()
+    bars = ProgressBars(stream, ["eu_ft", "piemonte"])
+    bars.update(Progress("eu_ft", pages=1, calls=50, pending=3))
+    bars.update(Progress("piemonte", pages=2, calls=7, pending=0))
+    assert bars.line("eu_ft") == "eu_ft    [######------------------] 1/4 pages, 50 calls"
+    assert bars.line("piemonte") == "piemonte [########################] 2/2 pages, 7 calls"
+    bars.clear()
+    drawn = stream.getvalue()
+    assert drawn.count("\n") == 4 and "\033[2F" in drawn and drawn.endswith("\033[2F\033[J")
+    assert not wants_progress(io.StringIO(), io.StringIO())
+
+
+def test_db_status_json_names_the_database_and_revision(config_file: Path, db_url: str) -> None:
+    upgraded(config_file)
+    code, out, _ = invoke(config_file, "db", "status", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["up_to_date"] and data["revision"] == data["newest"]
+    assert data["database"] == db_url and data["config"] == str(config_file) and not data["default_database"]
+
+
+def test_members_import_json(config_file: Path, tmp_path: Path) -> None:
+    csv_file = tmp_path / "m.csv"
+    csv_file.write_text("email,name,organisation,region,language,themes\nanna@aero.it,Anna,A,lombardia,it,\n"
+                        "bad@@x,B,B,piemonte,it,\n", encoding="utf-8")
+    code, out, err = invoke(config_file, "members", "import", str(csv_file), "--cluster", "lac", "--json")
+    assert code == 1 and err == ""
+    data = json.loads(out)
+    assert (data["cluster"], data["created"], data["valid"]) == ("LAC", 1, 1)
+    assert [r["line"] for r in data["rejected"]] == [3]
+
+
+# --- #18.5: calls list, usage errors, serve ---------------------------------------------------------------
+
+def _save_calls(config: Path, now: datetime) -> None:
+    from calltracker.config import load_settings
+    from calltracker.domain import Deadline, Region, Scope, ScrapedCall, Status
+    from calltracker.storage import Store
+
+    rome = ZoneInfo("Europe/Rome")
+    today = now.astimezone(rome).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def call(ext: str, title: str, *deadlines: Deadline) -> ScrapedCall:
+        return ScrapedCall(source="eu_ft", external_id=ext, identifier=ext, title=title, url=f"https://x.eu/{ext}",
+                           scope=Scope.EU, status=Status.OPEN, deadlines=deadlines, regions=(Region.LIGURIA,))
+
+    calls = [
+        call("PASSED-1", "Closed yesterday " + "long words " * 20, Deadline(today - timedelta(days=1), True)),
+        call("MONTH-1", "Next month", Deadline(today + timedelta(days=30, hours=17))),
+        call("WEEK-1", "Next week", Deadline(today - timedelta(days=60), True), Deadline(today + timedelta(days=7))),
+    ]
+    store = Store.from_url(load_settings(config).database_url())
+    store.save_calls("eu_ft", calls, run_id=None, now=now)
+    store.close()
+
+
+def test_calls_list_soonest_open_deadline_first_fitting_the_terminal(config_file: Path) -> None:
+    upgraded(config_file)
+    _save_calls(config_file, datetime.now(UTC))
+    code, out, err = invoke(config_file, "calls", "list", "--json")
+    assert code == 0, err
+    assert [c["identifier"] for c in json.loads(out)] == ["WEEK-1", "MONTH-1", "PASSED-1"]
+    code, out, _ = invoke(config_file, "calls", "list", env={"COLUMNS": "90"})
+    assert code == 0 and len(out.splitlines()) == 4
+    assert max(len(line) for line in out.splitlines()) <= 90
+    code, out, _ = invoke(config_file, "calls", "list", "--limit", "1", "--json")
+    assert [c["identifier"] for c in json.loads(out)] == ["WEEK-1"]
+
+
+def test_a_date_only_deadline_stays_open_until_the_end_of_its_day() -> None:
+    from calltracker.cli.calls_cmds import closes_at
+    from calltracker.domain import Deadline
+
+    rome = ZoneInfo("Europe/Rome")
+    assert closes_at(Deadline(datetime(2026, 10, 24, tzinfo=rome), True)) == datetime(2026, 10, 25, tzinfo=rome)
+    assert closes_at(Deadline(datetime(2026, 10, 24, 17, tzinfo=rome))) == datetime(2026, 10, 24, 17, tzinfo=rome)
+
+
+def test_calls_list_choices_any_case_and_unknown_names_are_usage_errors(config_file: Path) -> None:
+    upgraded(config_file)
+    _save_calls(config_file, datetime.now(UTC))
+    code, out, err = invoke(config_file, "calls", "list", "--region", "Liguria", "--json")
+    assert code == 0, err
+    assert out == invoke(config_file, "calls", "list", "--region", "liguria", "--json")[1]
+    code, _, err = invoke(config_file, "calls", "list", "--region", "Toscana")
+    assert code == 2 and "liguria" in err
+    code, _, err = invoke(config_file, "calls", "list", "--source", "nowhere")
+    assert code == 2 and "unknown source 'nowhere'" in err and "eu_ft" in err and "piemonte" in err
+    code, _, err = invoke(config_file, "calls", "list", "--theme", "gardening")
+    assert code == 2 and "gardening" in err and "space_economy" in err
+
+
+def test_a_bad_period_is_a_usage_error(config_file: Path) -> None:
+    code, _, err = invoke(config_file, "digest", "send", "--period", "next-week", "--dry-run")
+    assert code == 2 and "next-week" in err and "2026-W48" in err
+    code, _, err = invoke(config_file, "digest", "preview", "--member", "a@b.it", "--period", "2026-W60")
+    assert code == 2 and "2026-W60" in err
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line(config_file: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        code, out, err = invoke(config_file, "serve", "--port", str(port))
+    assert code == 1 and out == ""
+    assert err.strip().splitlines() == [f"error: cannot serve on 127.0.0.1:{port}: the port is already in use "
+                                        "(another `calltracker serve`?); choose one with --port"]
+
+
+# --- #18.3: the PostgreSQL driver, the demo hint, the sources documentation -------------------------------
+
+def test_a_missing_postgresql_driver_says_how_to_install_it() -> None:
+    from calltracker.errors import StorageError
+    from calltracker.storage import make_engine
+
+    with pytest.raises(StorageError, match=r"No module named 'psycopg2'.*pip install -e '\.\[postgres\]'"):
+        make_engine("postgresql+psycopg2://postgres@127.0.0.1:1/x")
+
+
+def test_the_readme_documents_the_postgres_extra_and_ships_the_sources_documentation() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "'.[postgres]'" in readme or '".[postgres]"' in readme
+    assert "docs/SOURCES.md" in readme and (ROOT / "docs" / "SOURCES.md").is_file()
+    assert "SOURCES.md" in (ROOT / "config.example.toml").read_text(encoding="utf-8")
+
+
+# --- #11: the clock reaches the HTTP client, so scrapers see the same "now" ----------------------------------
+
+def test_the_injected_clock_stamps_every_response(replay: ReplayServer) -> None:
+    from calltracker.bootstrap import build_http
+    from calltracker.config import parse_settings
+
+    as_of = datetime(2026, 9, 1, 7, 0, tzinfo=UTC)
+    settings = parse_settings({"http": {"respect_robots": False, "min_delay": 0.0}}, environ={})
+    with build_http(settings, clock=lambda: as_of) as http:
+        fetched = http.fetch(Request(replay.base_url + "/robots.txt"))
+    assert fetched.fetched_at == as_of
+
+
+def test_the_demo_hint_runs_without_an_activated_venv(tmp_path: Path) -> None:
+    from calltracker.cli.demo_cmds import own_command
+
+    script = tmp_path / "venv" / "bin" / "calltracker"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n", encoding="utf-8")
+    assert own_command(str(script)) == str(script)
+    assert own_command("/somewhere/calltracker/__main__.py") == f"{sys.executable} -m calltracker"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}  # no venv on PATH
+    proc = subprocess.run(f"{own_command('-m')} --version", shell=True, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0 and "calltracker" in proc.stdout
