@@ -337,3 +337,11 @@ def test_the_demo_hint_runs_without_an_activated_venv(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}  # no venv on PATH
     proc = subprocess.run(f"{own_command('-m')} --version", shell=True, capture_output=True, text=True, env=env)
     assert proc.returncode == 0 and "calltracker" in proc.stdout
+
+
+def test_delivery_summaries_are_printed_once(config_file: Path) -> None:
+    upgraded(config_file)
+    code, out, err = invoke(config_file, "alerts", "send")
+    assert code == 0, err
+    (line,) = [ln for ln in out.splitlines() if ln.startswith("alert")]
+    assert "0 sent" in line and line not in err

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from calltracker.cli.context import state
+from calltracker.cli.context import print_summaries_once, state
 
 
 def own_command(argv0: str | None = None) -> str:
@@ -31,6 +31,7 @@ def demo(output: Path | None, as_of: datetime | None) -> None:
     from calltracker.demo import RECORDED_AS_OF, run_demo
 
     state().settings  # noqa: B018 - a bad --config still fails first, with exit 2, and logging is set up
+    print_summaries_once()  # the source and digest lines below are the summary, not also log lines
     folder = output or Path(tempfile.mkdtemp(prefix="calltracker-demo-"))
     start = as_of.replace(hour=7, tzinfo=UTC) if as_of else RECORDED_AS_OF
     summary = run_demo(folder, start)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from calltracker.cli.context import state
+from calltracker.cli.context import print_summaries_once, state
 from calltracker.cli.output import emit_json, json_option
 from calltracker.errors import InputError
 
@@ -83,6 +83,8 @@ def digest_send(cluster: str | None, period: str | None, dry_run: bool, as_json:
     """
     from calltracker.delivery import send_digests
 
+    state().settings  # noqa: B018 - logging is set up, so the summary filter has a handler to go on
+    print_summaries_once()
     report = send_digests(state().app, period=period, cluster=cluster, dry_run=dry_run)
     _print_report(report, as_json)
     if report.deferred or report.failed:
@@ -101,6 +103,8 @@ def alerts_send(dry_run: bool, as_json: bool) -> None:
     """Send today's deadline reminders; each reminder goes out once."""
     from calltracker.delivery import send_alerts
 
+    state().settings  # noqa: B018 - logging is set up, so the summary filter has a handler to go on
+    print_summaries_once()
     report = send_alerts(state().app, dry_run=dry_run)
     _print_report(report, as_json)
     if report.deferred or report.failed:
