@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import socket
 import subprocess
 import sys
@@ -196,6 +197,9 @@ def test_progress_bars_draw_one_line_per_source_and_clear_them() -> None:
     bars.clear()
     drawn = stream.getvalue()
     assert drawn.count("\n") == 4 and "\033[2F" in drawn and drawn.endswith("\033[2F\033[J")
+    bars.update(Progress("eu_ft", pages=2, calls=80, pending=0))
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "a log line", None, None)
+    assert bars.filter(record) and stream.getvalue().endswith("\033[2F\033[J"), "cleared before a log line"
     assert not wants_progress(io.StringIO(), io.StringIO())
 
 

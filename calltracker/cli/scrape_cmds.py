@@ -6,6 +6,7 @@ tests call it the same way.
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from typing import IO, TYPE_CHECKING, Any
@@ -21,19 +22,21 @@ if TYPE_CHECKING:
 BAR_WIDTH = 24
 
 
-class ProgressBars:
+class ProgressBars(logging.Filter):
     """One line per source, redrawn in place: a bar of pages fetched out of those known so far.
 
     Sources run in parallel threads, so updates are serialised; `clear()` removes the lines before the
-    summary is printed.
+    summary is printed. As a filter on the log handler it also clears them before a log line is written,
+    so a log line never lands inside the bars (they are drawn again below it at the next update).
     """
 
     def __init__(self, stream: IO[str], names: list[str]) -> None:
+        super().__init__()
         self.stream = stream
         self.rows: dict[str, tuple[int, int, int]] = {name: (0, 0, 0) for name in names}
         self.width = max((len(n) for n in names), default=0)
         self.drawn = 0
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
 
     def line(self, name: str) -> str:
         pages, calls, pending = self.rows[name]
@@ -59,6 +62,10 @@ class ProgressBars:
                 self.stream.write(f"\033[{self.drawn}F\033[J")
                 self.stream.flush()
                 self.drawn = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.clear()
+        return True
 
 
 def wants_progress(stdout: IO[str], stderr: IO[str]) -> bool:
@@ -97,11 +104,16 @@ def scrape(sources: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
     bars = None
     if not as_json and wants_progress(sys.stdout, sys.stderr):
         bars = ProgressBars(sys.stderr, list(dict.fromkeys(sources)) or settings.enabled_sources())
+    handlers = [h for h in logging.getLogger().handlers if getattr(h, "_calltracker", False)] if bars else []
+    for handler in handlers:
+        handler.addFilter(bars)  # type: ignore[arg-type]
     try:
         with build_http(settings, clock=app.clock) as http:
             reports = scrape_and_classify(settings, app.store, http, clock=app.clock, names=sources,
                                           dry_run=dry_run, on_progress=bars.update if bars else None)
     finally:
+        for handler in handlers:
+            handler.removeFilter(bars)  # type: ignore[arg-type]
         if bars is not None:
             bars.clear()
     if as_json:
