@@ -142,6 +142,7 @@ def build_jobs(app: App) -> dict[str, Job]:
     """scrape, alerts and digest as closures over the app's settings, store and clock, in run order."""
     from calltracker.collect import scrape_and_classify
     from calltracker.delivery import send_alerts, send_digests
+    from calltracker.mailer import build_transport
 
     def scrape(stop: StopToken) -> object:
         with build_http(app.settings, clock=app.clock) as http:
@@ -149,10 +150,10 @@ def build_jobs(app: App) -> dict[str, Job]:
                                        should_stop=lambda: stop.stopped)
 
     def alerts(_stop: StopToken) -> object:
-        return send_alerts(app)
+        return send_alerts(app, transport=build_transport(app.settings))
 
     def digest(_stop: StopToken) -> object:
-        return send_digests(app)
+        return send_digests(app, transport=build_transport(app.settings))
 
     return {"scrape": scrape, "alerts": alerts, "digest": digest}
 
