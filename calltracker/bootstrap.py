@@ -168,7 +168,7 @@ def report_broken_sources(app: App) -> JobResult | None:
     if not app.settings.mail.staff_addresses:
         return None
     try:
-        sent = notify_broken_sources(app, build_transport(app.settings))
+        sent = notify_broken_sources(app.settings, app.store, build_transport(app.settings), app.clock())
     except DeliveryError as exc:
         return JobResult(False, f"staff notices: not sent: {exc}")
     return JobResult(True, f"staff notices: {len(sent)} sent")
