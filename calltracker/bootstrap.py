@@ -21,6 +21,7 @@ from calltracker.config import Settings
 if TYPE_CHECKING:
     from calltracker.http import HttpClient, HttpPolicy
     from calltracker.jobs import Job, JobResult, JobRunner, StopToken
+    from calltracker.mailer import Transport
     from calltracker.storage import Store
 
 
@@ -127,6 +128,13 @@ def build_http(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     return HttpClient(http_policy(settings), clock=clock)
 
 
+def build_mail_transport(settings: Settings) -> Transport:
+    """The configured mail transport (SMTP or the .eml outbox); enter it to connect."""
+    from calltracker.mailer import build_transport
+
+    return build_transport(settings)
+
+
 def build_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now, create: bool = True) -> App:
     """Settings, store and clock for one process. `create=False` for read-only commands (see open_store)."""
     return App(settings=settings, store=open_store(settings, create=create), clock=clock)
@@ -142,7 +150,6 @@ def build_jobs(app: App) -> dict[str, Job]:
     """scrape, alerts and digest as closures over the app's settings, store and clock, in run order."""
     from calltracker.collect import scrape_and_classify
     from calltracker.delivery import send_alerts, send_digests
-    from calltracker.mailer import build_transport
 
     def scrape(stop: StopToken) -> object:
         with build_http(app.settings, clock=app.clock) as http:
@@ -150,10 +157,10 @@ def build_jobs(app: App) -> dict[str, Job]:
                                        should_stop=lambda: stop.stopped)
 
     def alerts(_stop: StopToken) -> object:
-        return send_alerts(app, transport=build_transport(app.settings))
+        return send_alerts(app, transport=build_mail_transport(app.settings))
 
     def digest(_stop: StopToken) -> object:
-        return send_digests(app, transport=build_transport(app.settings))
+        return send_digests(app, transport=build_mail_transport(app.settings))
 
     return {"scrape": scrape, "alerts": alerts, "digest": digest}
 
@@ -162,13 +169,12 @@ def report_broken_sources(app: App) -> JobResult | None:
     """After a scrape: tell staff about sources that broke or recovered (nothing without staff addresses)."""
     from calltracker.errors import DeliveryError
     from calltracker.jobs import JobResult
-    from calltracker.mailer import build_transport
     from calltracker.staff_notices import notify_broken_sources
 
     if not app.settings.mail.staff_addresses:
         return None
     try:
-        sent = notify_broken_sources(app.settings, app.store, build_transport(app.settings), app.clock())
+        sent = notify_broken_sources(app.settings, app.store, build_mail_transport(app.settings), app.clock())
     except DeliveryError as exc:
         return JobResult(False, f"staff notices: not sent: {exc}")
     return JobResult(True, f"staff notices: {len(sent)} sent")

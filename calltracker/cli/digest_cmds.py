@@ -81,14 +81,14 @@ def digest_send(cluster: str | None, period: str | None, dry_run: bool, as_json:
 
     Exit status 1 when the mail server was unavailable or a delivery failed for good.
     """
+    from calltracker.bootstrap import build_mail_transport
     from calltracker.delivery import send_digests
-    from calltracker.mailer import build_transport
 
     state().settings  # noqa: B018 - logging is set up, so the summary filter has a handler to go on
     print_summaries_once()
     app = state().app
     report = send_digests(app, period=period, cluster=cluster, dry_run=dry_run,
-                          transport=None if dry_run else build_transport(app.settings))
+                          transport=None if dry_run else build_mail_transport(app.settings))
     _print_report(report, as_json)
     if report.deferred or report.failed:
         raise SystemExit(1)
@@ -104,13 +104,13 @@ def alerts() -> None:
 @json_option
 def alerts_send(dry_run: bool, as_json: bool) -> None:
     """Send today's deadline reminders; each reminder goes out once."""
+    from calltracker.bootstrap import build_mail_transport
     from calltracker.delivery import send_alerts
-    from calltracker.mailer import build_transport
 
     state().settings  # noqa: B018 - logging is set up, so the summary filter has a handler to go on
     print_summaries_once()
     app = state().app
-    report = send_alerts(app, dry_run=dry_run, transport=None if dry_run else build_transport(app.settings))
+    report = send_alerts(app, dry_run=dry_run, transport=None if dry_run else build_mail_transport(app.settings))
     _print_report(report, as_json)
     if report.deferred or report.failed:
         raise SystemExit(1)
