@@ -396,3 +396,19 @@ def test_no_environment_hooks_and_no_dotted_job_names() -> None:
             assert "os.environ" not in text and "getenv" not in text, path
         if path.parent.name != "cli":  # the CLI loads its commands by module name; nothing else resolves names
             assert "import_module" not in text, path
+
+
+# --- #14: a command on a current database does not import Alembic ------------------------------------------
+
+def test_the_scanned_head_is_alembic_s_head() -> None:
+    from calltracker import migrate
+
+    assert migrate.scanned_head() == migrate.head_revision("sqlite://")
+
+
+def test_reading_a_current_database_does_not_import_alembic(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'data_dir = "{tmp_path}"\n', encoding="utf-8")
+    upgraded(config)
+    assert "alembic" not in loaded_after(["--config", str(config), "calls", "list"])
+    assert "alembic" not in loaded_after(["--config", str(config), "status"])
