@@ -57,8 +57,9 @@ def test_members_import_into_unknown_cluster_lists_known_ones(config_file: Path,
     csv_file = tmp_path / "members.csv"
     csv_file.write_text(CSV, encoding="utf-8")
     code, _, err = run(config_file, "members", "import", str(csv_file), "--cluster", "Toscana")
-    assert code == 1
-    assert err.strip() == 'error: unknown cluster "Toscana" (known clusters: DAP, LAC, LIG)'
+    assert code == 2  # a usage error
+    assert err.strip() == ("usage error: Invalid value for '--cluster': unknown cluster \"Toscana\" "
+                           "(known clusters: DAP, LAC, LIG) (see 'calltracker members import --help')")
 
 
 def test_malformed_csv_header_is_one_line_and_saves_nothing(config_file: Path, tmp_path: Path) -> None:

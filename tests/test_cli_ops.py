@@ -412,3 +412,17 @@ def test_reading_a_current_database_does_not_import_alembic(tmp_path: Path) -> N
     upgraded(config)
     assert "alembic" not in loaded_after(["--config", str(config), "calls", "list"])
     assert "alembic" not in loaded_after(["--config", str(config), "status"])
+
+
+def test_usage_errors_are_one_line_with_exit_2(config_file: Path) -> None:
+    cases = [
+        (["digest", "send", "--cluster", "toscana", "--dry-run"], "unknown cluster \"toscana\""),
+        (["members", "list", "--cluster", "toscana"], "known clusters: DAP, LAC, LIG"),
+        (["members", "import"], "Missing argument 'FILE'"),
+        (["calls", "list", "--limit", "0"], "--limit"),
+        (["scrape", "nowhere"], "unknown source nowhere"),
+    ]
+    for args, expected in cases:
+        code, out, err = invoke(config_file, *args)
+        assert code == 2 and out == "", args
+        assert len(err.strip().splitlines()) == 1 and expected in err and err.startswith("usage error: "), err

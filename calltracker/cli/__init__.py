@@ -54,7 +54,8 @@ def _add_config_option(command: click.Command) -> None:
 
 
 class CalltrackerGroup(click.Group):
-    """Loads commands lazily; turns calltracker's errors into one line and an exit status (2 for config)."""
+    """Loads commands lazily; turns calltracker's errors into one line and an exit status: 2 for a usage error
+    or bad configuration, 1 for any other calltracker error."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
@@ -88,6 +89,9 @@ class CalltrackerGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # a subcommand's bad option or argument: one line, exit 2
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            self._fail(ctx, f"usage error: {exc.format_message()} (see '{where} --help')", 2)
         except ConfigError as exc:
             self._fail(ctx, f"config error: {exc}", 2)
         except CalltrackerError as exc:
@@ -106,7 +110,7 @@ class CalltrackerGroup(click.Group):
         ctx.exit(code)
 
 
-@click.group(cls=CalltrackerGroup, context_settings=CONTEXT_SETTINGS)
+@click.group("calltracker", cls=CalltrackerGroup, context_settings=CONTEXT_SETTINGS)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="CALLTRACKER_CONFIG",
               help="TOML config file (default: $CALLTRACKER_CONFIG, else built-in defaults).")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")

@@ -160,6 +160,19 @@ class CliState:
             self._app = None
 
 
+def known_cluster(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """A `--cluster` callback: the cluster's code (any case, code or name); an unknown one is a usage error
+    (exit 2) listing the known clusters."""
+    if value is None:
+        return None
+    from calltracker.errors import InputError
+
+    try:
+        return state().app.store.cluster(value).code
+    except InputError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def set_config_path(path: str | None) -> None:
     """`--config` given after the subcommand: the same as before it (settings are loaded later, on first use)."""
     if path is not None:

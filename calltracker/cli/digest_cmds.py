@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from calltracker.cli.context import print_summaries_once, state
+from calltracker.cli.context import known_cluster, print_summaries_once, state
 from calltracker.cli.output import emit_json, json_option
 from calltracker.errors import InputError
 
@@ -72,7 +72,7 @@ def _print_report(report: DeliveryReport, as_json: bool) -> None:
 
 
 @digest.command("send")
-@click.option("--cluster", help="Only members of this cluster (LAC, DAP, LIG).")
+@click.option("--cluster", callback=known_cluster, help="Only members of this cluster (LAC, DAP, LIG).")
 @click.option("--period", callback=_period, help="ISO week, YYYY-Www (default: the current week in Europe/Rome).")
 @click.option("--dry-run", is_flag=True, help="Show who would get what; write and send nothing.")
 @json_option

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from calltracker.cli.context import state
+from calltracker.cli.context import known_cluster, state
 from calltracker.cli.output import emit_json, emit_table, json_option
 from calltracker.errors import InputError
 from calltracker.members_csv import read_members_csv
@@ -19,7 +19,8 @@ def members() -> None:
 
 @members.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--cluster", required=True, help="Cluster to import into: LAC, DAP or LIG (any case).")
+@click.option("--cluster", required=True, callback=known_cluster,
+              help="Cluster to import into: LAC, DAP or LIG (any case).")
 @click.option("--dry-run", is_flag=True, help="Check the file and report, without saving anything.")
 @json_option
 def members_import(file: Path, cluster: str, dry_run: bool, as_json: bool) -> None:
@@ -56,7 +57,7 @@ def members_import(file: Path, cluster: str, dry_run: bool, as_json: bool) -> No
 
 @members.command("list")
 @json_option
-@click.option("--cluster", help="Only members of this cluster.")
+@click.option("--cluster", callback=known_cluster, help="Only members of this cluster.")
 def members_list(as_json: bool, cluster: str | None) -> None:
     """List members with their cluster, region, language and themes."""
     found = state().app.store.members(cluster)
