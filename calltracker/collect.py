@@ -5,22 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Protocol
 from urllib.parse import urlsplit
 
-from calltracker.bootstrap import App, build_http, utc_now
 from calltracker.config import Settings
 from calltracker.errors import InputError
 from calltracker.http import HostLimits
 from calltracker.page_memos import options_text
 from calltracker.pipeline import Fetcher, Pipeline, Progress, SourceJob, SourceReport, StorePort
 from calltracker.scraping import Scraper
+from calltracker.storage import Store
 from calltracker.tagging import classify_pending
-
-
-class StopFlag(Protocol):
-    @property
-    def stopped(self) -> bool: ...
 
 
 def _make_scraper(name: str, settings: Settings) -> Scraper:
@@ -64,7 +58,7 @@ def source_jobs(settings: Settings, names: Sequence[str] = ()) -> list[SourceJob
 
 
 def run_scrape(settings: Settings, store: StorePort, http: Fetcher, *, names: Sequence[str] = (),
-               dry_run: bool = False, clock: Callable[[], datetime] = utc_now,
+               dry_run: bool = False, clock: Callable[[], datetime],
                on_progress: Callable[[Progress], None] | None = None,
                should_stop: Callable[[], bool] | None = None) -> list[SourceReport]:
     """Scrape the named (or all enabled) sources with already-built objects; one report per source."""
@@ -75,18 +69,13 @@ def run_scrape(settings: Settings, store: StorePort, http: Fetcher, *, names: Se
     return pipeline.run(source_jobs(settings, names), dry_run=dry_run, on_progress=on_progress)
 
 
-def scrape_and_classify(app: App, http: Fetcher, *, names: Sequence[str] = (), dry_run: bool = False,
+def scrape_and_classify(settings: Settings, store: Store, http: Fetcher, *, clock: Callable[[], datetime],
+                        names: Sequence[str] = (), dry_run: bool = False,
                         on_progress: Callable[[Progress], None] | None = None,
                         should_stop: Callable[[], bool] | None = None) -> list[SourceReport]:
     """Scrape, then classify every call that is new, changed or classified by older rules."""
-    reports = run_scrape(app.settings, app.store, http, names=names, dry_run=dry_run, clock=app.clock,
+    reports = run_scrape(settings, store, http, names=names, dry_run=dry_run, clock=clock,
                          on_progress=on_progress, should_stop=should_stop)
     if not dry_run:
-        classify_pending(app.store, app.clock())
+        classify_pending(store, clock())
     return reports
-
-
-def run_scrape_job(app: App, stop: StopFlag | None = None) -> list[SourceReport]:
-    """The scheduler's scrape job: every enabled source, then classification. Honours a stop request."""
-    with build_http(app.settings) as http:
-        return scrape_and_classify(app, http, should_stop=(lambda: stop.stopped) if stop is not None else None)

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from calltracker import __version__
 from calltracker.errors import ConfigError
@@ -46,6 +46,18 @@ ENGINE_SOURCE_KEYS = frozenset({"allowed_hosts", "detail_refresh_hours"})
 
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def _sqlite_in(data_dir: Path, url: str) -> str:
+    """`sqlite:///NAME` with a relative NAME means DATA_DIR/NAME; absolute paths and other URLs are kept."""
+    prefix, sep, rest = url.partition(":///")
+    if not sep or not prefix.startswith("sqlite") or not rest or rest.startswith((":memory:", "file:")):
+        return url
+    path, q, query = rest.partition("?")
+    full = Path(path).expanduser()
+    if not full.is_absolute():
+        full = data_dir / full
+    return f"{prefix}:///{full}{q}{query}"
 
 
 class _Section(BaseModel):
@@ -234,16 +246,29 @@ class Settings(_Section):
     #: Where the settings came from (a path, or "built-in defaults"); not a config key.
     origin: str = Field("built-in defaults", exclude=True)
 
+    _default_database: bool = PrivateAttr(False)
+
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:
+        """Defaults and relative paths live in the data directory, never in whatever directory we run from."""
         data_dir = Path(self.data_dir).expanduser() if self.data_dir else default_data_dir()
         object.__setattr__(self, "data_dir", str(data_dir))
+        # Copies, never the sections themselves: a default section instance is shared by every Settings.
         if not self.database.url:
             url = f"sqlite:///{data_dir / 'calltracker.sqlite3'}"
-            object.__setattr__(self.database, "url", url)
-        if not self.mail.outbox_dir:
-            object.__setattr__(self.mail, "outbox_dir", str(data_dir / "outbox"))
+            self._default_database = True
+        else:
+            url = _sqlite_in(data_dir, self.database.url)
+        object.__setattr__(self, "database", self.database.model_copy(update={"url": url}))
+        outbox = Path(self.mail.outbox_dir).expanduser() if self.mail.outbox_dir else Path("outbox")
+        outbox_dir = str(outbox if outbox.is_absolute() else data_dir / outbox)
+        object.__setattr__(self, "mail", self.mail.model_copy(update={"outbox_dir": outbox_dir}))
         return self
+
+    @property
+    def default_database(self) -> bool:
+        """Whether the database is the built-in default (no database.url given): commands may create it."""
+        return self._default_database
 
     def database_url(self) -> str:
         """The database URL with the password (from config or environment) filled in."""

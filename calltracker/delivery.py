@@ -356,7 +356,7 @@ def send_digests(app: App, period: str | None = None, cluster: str | None = None
     if not dry_run:
         deliver_pending(app, "digest", report, transport=transport)
     report.seconds = time.monotonic() - started
-    log.info(report.line())
+    log.info("%s", report.line(), extra={"summary": True})  # commands print it (cli.context.SummaryFilter)
     return report
 
 
@@ -388,7 +388,7 @@ def send_alerts(app: App, *, dry_run: bool = False, transport: Transport | None 
         store.add_deliveries(rows, now)
         deliver_pending(app, "alert", report, transport=transport)
     report.seconds = time.monotonic() - started
-    log.info(report.line())
+    log.info("%s", report.line(), extra={"summary": True})  # commands print it (cli.context.SummaryFilter)
     return report
 
 

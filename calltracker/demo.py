@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from calltracker.bootstrap import App, build_http, open_store
+from calltracker.bootstrap import App, build_app, build_http
 from calltracker.collect import scrape_and_classify
 from calltracker.config import parse_settings
 from calltracker.delivery import DeliveryReport, preview_digest, send_digests
@@ -173,9 +173,9 @@ def run_demo(output: Path, as_of: datetime = RECORDED_AS_OF) -> DemoSummary:
         raise InputError(f"{output} is not empty; give a new or empty folder")
     with ReplayServer(demo_routes()) as server:
         settings = demo_settings(output, server.base_url)
-        app = App(settings=settings, store=open_store(settings), clock=clock_from(as_of))
-        with build_http(settings) as http:
-            reports = scrape_and_classify(app, http)
+        app = build_app(settings, clock=clock_from(as_of))
+        with build_http(settings, clock=app.clock) as http:  # scrapers judge status as on `as_of` too
+            reports = scrape_and_classify(settings, app.store, http, clock=app.clock)
     try:
         members = import_demo_members(app)
         html_dir = output / "html"

@@ -263,10 +263,12 @@ class HttpClient:
     """The shared, polite HTTP client. Thread-safe; create one per process and `close()` it."""
 
     def __init__(self, policy: HttpPolicy, *, transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.policy = policy
         self._sleep = sleep
         # Only encodings we decode ourselves, with the size limit enforced while decoding (see `decoded`).
+        self._clock = clock  # wall-clock time: `fetched_at`, Retry-After dates (delays use time.monotonic)
         self._client = httpx.Client(
             headers={"User-Agent": policy.user_agent, "Accept-Encoding": ACCEPT_ENCODING}, timeout=policy.timeout,
             follow_redirects=False, transport=transport,
@@ -447,7 +449,7 @@ class HttpClient:
                 if status not in RETRY_STATUSES:
                     raise FetchError(f"{url}: HTTP {status}", url=url, status=status, permanent=True)
                 error = f"HTTP {status}"
-                retry_after = parse_retry_after(got.headers.get("retry-after"))
+                retry_after = parse_retry_after(got.headers.get("retry-after"), self._clock().timestamp())
             except httpx.TimeoutException as exc:
                 error = f"timeout ({type(exc).__name__})"
                 if stats is not None:
@@ -513,7 +515,7 @@ class HttpClient:
         headers = {k.lower(): v for k, v in response.headers.items()}
         return Fetched(url=str(response.url), status=response.status_code, headers=headers, body=body,
                        text=decode_body(body, headers.get("content-type")), not_modified=response.status_code == 304,
-                       attempts=attempt)
+                       attempts=attempt, fetched_at=self._clock())
 
 
 def _connection_failure(error: str) -> str:

@@ -114,7 +114,7 @@ def send_introductions(app: App, *, transport: Transport | None = None,
         report.prepared += queue_introductions(app, call_id, templates=shared)
     if transport is not None or app.store.due_deliveries(INTRO_KIND, app.clock(), lease=CLAIM_LEASE, limit=1):
         deliver_pending(app, INTRO_KIND, report, transport=transport)
-    log.info(report.line())
+    log.info("%s", report.line(), extra={"summary": True})  # the job summary and commands print it
     return report
 
 
@@ -126,11 +126,11 @@ def consortium_mail(app: App) -> JobResult:
     ok = not (intros.failed or intros.deferred)
     report = build_staff_report(app)
     if report.message is not None and not app.store.staff_report_sent(report.period):
+        from calltracker.bootstrap import build_mail_transport
         from calltracker.errors import DeliveryError
-        from calltracker.mailer import build_transport
 
         try:
-            with build_transport(app.settings) as tx:
+            with build_mail_transport(app.settings) as tx:
                 sent = send_staff_report(app, tx, report.period)
             summary += f"; staff report {sent.period}: {'sent' if sent.message else 'already sent'}"
         except DeliveryError as exc:

@@ -1,14 +1,12 @@
-"""The job table and the runner every scheduled or one-off job goes through.
+"""The runner every scheduled or one-off job goes through.
 
-Jobs are named (`scrape`, `alerts`, `digest`) and resolved lazily by dotted path, so this module imports
-no pipeline or mailer code until a job runs. A job function takes the App and returns anything; the
-runner normalises it to a JobResult (see `normalise`).
+Jobs are named (`scrape`, `alerts`, `digest`, in that run order) and are plain callables built by the
+composition root (`bootstrap.build_jobs`): `job(stop) -> anything`; the runner normalises what it returns
+to a JobResult (see `normalise`).
 
 Stopping. `StopToken` is the shared stop flag: SIGTERM/SIGINT set it (the CLI installs the handlers on the
-process-wide `STOP`). A long job should check it between items (between sources, between deliveries) and
-return early, leaving nothing half-written. A job function receives its runner's token if it declares a
-keyword parameter named `stop` (`def run_scrape_job(app, stop=None)`); one that does not may read
-`calltracker.jobs.STOP.stopped` instead.
+process-wide `STOP`). A long job checks it between items (between sources, between deliveries) and returns
+early, leaving nothing half-written.
 
 Each run holds the job's database lock (locks.job_lock) so two instances on one database never run the same
 job at once, pings the health-check URL, and logs one line with the outcome.
@@ -16,38 +14,24 @@ job at once, pings the health-check URL, and logs one line with the outcome.
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import logging
-import os
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
-from calltracker.bootstrap import App
-from calltracker.errors import CalltrackerError, ConfigError, DeliveryError
+from calltracker.errors import CalltrackerError
 from calltracker.healthcheck import Healthcheck
 from calltracker.locks import job_lock, make_holder
+from calltracker.storage import Store
 
 log = logging.getLogger(__name__)
 
-#: Job name -> "module:function". Order matters for run-once: collect first, then alert, then digest.
-DEFAULT_JOBS: dict[str, str] = {
-    "scrape": "calltracker.collect:run_scrape_job",
-    "alerts": "calltracker.delivery:send_alerts",
-    "digest": "calltracker.delivery:send_digests",
-}
-JOB_NAMES: tuple[str, ...] = tuple(DEFAULT_JOBS)
-#: Replaces entries of the table, e.g. `scrape=mypackage.jobs:scrape,digest=...` (custom deployments, tests).
-ENV_JOBS = "CALLTRACKER_JOBS"
-#: How staff are told about broken sources: a factory of the mail transport, resolved when first needed.
-TRANSPORT_FACTORY = "calltracker.mailer:build_transport"
-
-JobFunc = Callable[..., object]
-
+#: The jobs, in run-once order: collect first, then alert, then digest.
+JOB_NAMES: tuple[str, ...] = ("scrape", "alerts", "digest")
 
 class StopToken:
     """A stop request shared by the scheduler and the jobs: check `stopped` between items."""
@@ -84,50 +68,10 @@ class JobResult:
     skipped: bool = False
 
 
-@dataclass(frozen=True)
-class JobTable:
-    """Job name -> function or "module:function", in run order."""
-
-    entries: Mapping[str, JobFunc | str] = field(default_factory=lambda: dict(DEFAULT_JOBS))
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(self.entries)
-
-    def resolve(self, name: str) -> JobFunc:
-        target = self.entries[name]
-        return resolve(target) if isinstance(target, str) else target
-
-
-def resolve(dotted: str) -> JobFunc:
-    """Import "package.module:function". Raises ImportError or AttributeError when it is not there."""
-    module_name, _, attr = dotted.partition(":")
-    func = getattr(importlib.import_module(module_name), attr)
-    if not callable(func):
-        raise TypeError(f"{dotted} is not callable")
-    return func  # type: ignore[no-any-return]
-
-
-def job_table(environ: Mapping[str, str] | None = None) -> JobTable:
-    """The default table, with entries replaced from $CALLTRACKER_JOBS ("name=module:function,...")."""
-    env = os.environ if environ is None else environ
-    entries: dict[str, JobFunc | str] = dict(DEFAULT_JOBS)
-    for item in filter(None, (part.strip() for part in env.get(ENV_JOBS, "").split(","))):
-        name, sep, target = item.partition("=")
-        name, target = name.strip(), target.strip()
-        if not sep or name not in entries or ":" not in target:
-            raise ConfigError(f'{ENV_JOBS}: expected "NAME=module:function" with NAME one of '
-                              f'{", ".join(JOB_NAMES)}, got "{item}"')
-        entries[name] = target
-    return JobTable(entries)
-
-
-def _accepts_stop(func: JobFunc) -> bool:
-    try:
-        params = inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return False
-    return "stop" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+#: A job: called with the runner's stop token, returns anything `normalise` understands.
+Job = Callable[["StopToken"], object]
+#: Runs after a job (e.g. staff notices after a scrape); None when it had nothing to do.
+FollowUp = Callable[[], "JobResult | None"]
 
 
 def _field(value: object, name: str) -> Any:
@@ -171,56 +115,22 @@ def normalise(value: object, name: str) -> JobResult:
     return JobResult(ok, str(summary) if summary else str(value), details=value)
 
 
-def report_broken_sources(app: App) -> JobResult | None:
-    """After a scrape: record which sources broke or recovered, and tell staff (when there are any).
-
-    Without staff addresses the state is still recorded (`broken_since`, shown by `status`) and None returned.
-    """
-    from calltracker.staff_notices import notify_broken_sources
-
-    if not app.settings.mail.staff_addresses:
-        notify_broken_sources(app, None)
-        return None
-
-    try:
-        factory = resolve(TRANSPORT_FACTORY)
-    except (ImportError, AttributeError):
-        log.warning("staff notices: no mail transport available (%s); not sent", TRANSPORT_FACTORY)
-        return JobResult(False, "staff notices: no mail transport")
-    transport = factory(app.settings)
-    try:
-        with transport:  # type: ignore[attr-defined]  # a transport is a context manager: its connection closes
-            sent = notify_broken_sources(app, transport)  # type: ignore[arg-type]
-    except DeliveryError as exc:
-        return JobResult(False, f"staff notices: not sent: {exc}")
-    return JobResult(True, f"staff notices: {len(sent)} sent")
-
-
-def consortium_mail(app: App) -> JobResult | None:
-    """After alerts and digests: introductions due, and the weekly staff report (calltracker.introductions)."""
-    from calltracker.introductions import consortium_mail as send
-
-    return send(app)
-
-
 class JobRunner:
     """Runs named jobs one at a time each: lock, health-check pings, stop token, one log line."""
 
-    def __init__(self, app: App, table: JobTable | None = None, *, stop: StopToken = STOP,
-                 holder: str | None = None, lease_seconds: float | None = None,
-                 healthcheck: Healthcheck | None = None,
-                 after: Mapping[str, Callable[[App], JobResult | None]] | None = None,
+    def __init__(self, jobs: Mapping[str, Job], store: Store, clock: Callable[[], datetime], *,
+                 lease_seconds: float, stop: StopToken = STOP, holder: str | None = None,
+                 healthcheck: Healthcheck | None = None, after: Mapping[str, FollowUp] | None = None,
                  redact: Callable[[str], str] = str) -> None:
-        self.app = app
+        self.jobs = dict(jobs)
+        self.store = store  # for the job locks
+        self.clock = clock
         self.redact = redact  # summaries go to health-check servers and terminals: no secrets in them
-        self.table = table or JobTable()
         self.stop = stop
         self.holder = holder or make_holder()
-        self.lease_seconds = lease_seconds or app.settings.schedule.lock_lease_seconds
-        self.healthcheck = healthcheck or Healthcheck(app.settings.schedule.healthcheck_url,
-                                                      user_agent=app.settings.http.user_agent)
-        self.after = ({"scrape": report_broken_sources, "alerts": consortium_mail, "digest": consortium_mail}
-                      if after is None else dict(after))
+        self.lease_seconds = lease_seconds
+        self.healthcheck = healthcheck or Healthcheck(None)
+        self.after = dict(after or {})
 
     def run(self, name: str) -> JobResult:
         """Run job `name` now unless another instance holds its lock. Never raises for a job's failure."""
@@ -228,7 +138,7 @@ class JobRunner:
             return JobResult(True, f"{name}: not started (stopping)", skipped=True)
         started = time.monotonic()
         try:
-            with job_lock(self.app.store, name, self.holder, self.lease_seconds, self.app.clock) as lease:
+            with job_lock(self.store, name, self.holder, self.lease_seconds, self.clock) as lease:
                 if lease is None:
                     log.info("job %s: skipped, another instance is running it", name)
                     return JobResult(True, f"{name}: skipped (running elsewhere)", skipped=True)
@@ -245,16 +155,16 @@ class JobRunner:
             result = JobResult(False, self.redact(f"{name}: {exc}"))
         elapsed = time.monotonic() - started
         level = logging.INFO if result.ok else logging.WARNING
-        log.log(level, "job %s: %s in %.1fs: %s", name, "ok" if result.ok else "FAILED", elapsed, result.summary)
+        log.log(level, "job %s: %s in %.1fs: %s", name, "ok" if result.ok else "FAILED", elapsed, result.summary,
+                extra={"summary": True})  # run-once prints it instead (cli.context.SummaryFilter)
         return result
 
     def _call(self, name: str) -> JobResult:
+        func = self.jobs.get(name)
+        if func is None:
+            return JobResult(False, f"{name}: no such job (known: {', '.join(self.jobs)})")
         try:
-            func = self.table.resolve(name)
-        except (ImportError, AttributeError, TypeError) as exc:
-            return JobResult(False, f"{name}: job not available: {exc}")
-        try:
-            value = func(self.app, stop=self.stop) if _accepts_stop(func) else func(self.app)
+            value = func(self.stop)
         except Exception as exc:  # noqa: BLE001 - one job's crash must not take the scheduler down
             log.exception("job %s crashed", name)
             return JobResult(False, f"{name}: {type(exc).__name__}: {exc}")
@@ -262,7 +172,7 @@ class JobRunner:
 
     def _after(self, name: str, result: JobResult) -> JobResult:
         try:
-            extra = self.after[name](self.app)
+            extra = self.after[name]()
         except Exception as exc:  # noqa: BLE001 - the job itself already ran
             log.exception("job %s: follow-up failed", name)
             extra = JobResult(False, f"follow-up failed: {type(exc).__name__}: {exc}")

@@ -257,7 +257,8 @@ class Pipeline:
             outcome = "stopped" if isinstance(exc, StoppedError) else "failed"
             report = self._finish(job, run_id, outcome=outcome, seconds=time.monotonic() - t0, stats=stats,
                                   error=f"{type(exc).__name__}: {exc}", dry_run=dry_run)
-        (log.info if report.outcome == "ok" else log.warning)("%s", report.line())
+        # `summary`: a command that prints this line itself keeps it out of its log (cli.context.SummaryFilter)
+        (log.info if report.outcome == "ok" else log.warning)("%s", report.line(), extra={"summary": True})
         if report.broken:
             log.error("%s is broken: %d failed or suspect runs in a row", job.name, report.consecutive_failures)
         return report

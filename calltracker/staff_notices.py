@@ -17,7 +17,8 @@ from email.utils import format_datetime, formataddr, make_msgid
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from calltracker.bootstrap import App
+from calltracker.config import Settings
+from calltracker.storage import Store
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +37,15 @@ class SourceChange:
     since: datetime
 
 
-def broken_source_changes(app: App) -> tuple[list[SourceChange], list[SourceChange]]:
+def broken_source_changes(settings: Settings, store: Store,
+                          now: datetime) -> tuple[list[SourceChange], list[SourceChange]]:
     """(sources newly broken and not yet notified, sources recovered since a notice)."""
-    store, now = app.store, app.clock()
-    limit = app.settings.scrape.broken_after
+    limit = settings.scrape.broken_after
     states = store.source_states()
     last = store.last_runs()
     broken: list[SourceChange] = []
     recovered: list[SourceChange] = []
-    for name in sorted(app.settings.enabled_sources()):  # a disabled source is not expected to run
+    for name in sorted(settings.enabled_sources()):  # a disabled source is not expected to run
         since, notified = states.get(name, (None, None))
         failures = store.consecutive_failures(name)
         run = last.get(name)
@@ -59,9 +60,10 @@ def _when(at: datetime, zone: str) -> str:
     return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def build_notice(app: App, broken: list[SourceChange], recovered: list[SourceChange]) -> EmailMessage:
+def build_notice(settings: Settings, broken: list[SourceChange], recovered: list[SourceChange],
+                 now: datetime) -> EmailMessage:
     """One message for all changes, Italian first, then English."""
-    mail, zone = app.settings.mail, app.settings.schedule.timezone
+    mail, zone = settings.mail, settings.schedule.timezone
     names_b = ", ".join(c.source for c in broken)
     names_r = ", ".join(c.source for c in recovered)
     subject_parts = []
@@ -91,14 +93,15 @@ def build_notice(app: App, broken: list[SourceChange], recovered: list[SourceCha
     msg["To"] = ", ".join(mail.staff_addresses)
     if mail.reply_to:
         msg["Reply-To"] = mail.reply_to
-    msg["Date"] = format_datetime(app.clock())
+    msg["Date"] = format_datetime(now)
     msg["Message-ID"] = make_msgid(domain=mail.from_address.rpartition("@")[2])
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(body)
     return msg
 
 
-def notify_broken_sources(app: App, transport: Transport | None) -> list[EmailMessage]:
+def notify_broken_sources(settings: Settings, store: Store, transport: Transport | None,
+                          now: datetime) -> list[EmailMessage]:
     """Send staff one notice about sources that broke or recovered; record it. Returns what was sent.
 
     Without staff addresses (or without a transport) only the state is recorded, so `broken_since` is set
@@ -106,24 +109,23 @@ def notify_broken_sources(app: App, transport: Transport | None) -> list[EmailMe
 
     A DeliveryError from the transport propagates and leaves the state untouched (tried again next time).
     """
-    broken, recovered = broken_source_changes(app)
+    broken, recovered = broken_source_changes(settings, store, now)
     if not broken and not recovered:
         return []
-    now = app.clock()
-    if not app.settings.mail.staff_addresses or transport is None:
+    if not settings.mail.staff_addresses or transport is None:
         for c in broken:  # remember since when, so `status` shows it; notify once staff are configured
-            app.store.set_source_broken(c.source, since=c.since, notified_at=None)
+            store.set_source_broken(c.source, since=c.since, notified_at=None)
         for c in recovered:
-            app.store.set_source_broken(c.source, since=None, notified_at=None)
+            store.set_source_broken(c.source, since=None, notified_at=None)
         if broken:
             log.warning("sources broken (%s) but mail.staff_addresses is empty: nobody told",
                         ", ".join(c.source for c in broken))
         return []
-    msg = build_notice(app, broken, recovered)
+    msg = build_notice(settings, broken, recovered, now)
     transport.send(msg)
     for c in broken:
-        app.store.set_source_broken(c.source, since=c.since, notified_at=now)
+        store.set_source_broken(c.source, since=c.since, notified_at=now)
     for c in recovered:
-        app.store.set_source_broken(c.source, since=None, notified_at=None)
+        store.set_source_broken(c.source, since=None, notified_at=None)
     log.info("staff told: %d broken, %d recovered", len(broken), len(recovered))
     return [msg]

@@ -1,13 +1,17 @@
-"""Small real job functions for the scheduler and run-once tests (named in CALLTRACKER_JOBS by dotted path).
+"""Small real job functions for the scheduler and run-once tests, handed to the CLI as its job table.
 
-They leave traces a test can read: a line per run in the file named by $OPS_TEST_TRACE, or scrape-run rows.
+In process: `cli.main(args, obj=CliState(jobs=table(scrape="record_scrape", ...)))`; in a real process:
+`python -m tests.opsjobs scrape=slow_scrape -- CLI ARGS...`. They leave traces a test can read: a line per run
+in the file named by $OPS_TEST_TRACE, or scrape-run rows.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +49,7 @@ def partly_failed_digest(app: Any) -> dict[str, Any]:
     return {"failed": 1, "summary": "digest: 1 sent, 1 failed"}
 
 
-def slow_scrape(app: Any, stop: Any) -> dict[str, Any]:
+def slow_scrape(app: Any, stop: Any = None) -> dict[str, Any]:
     """Collects fake sources one at a time (a run row per item), checking the stop token between items."""
     done = 0
     for _ in range(100):
@@ -77,3 +81,49 @@ def make_app(db_url: str, data_dir: Path, **sections: dict[str, Any]) -> Any:
     for key, table in sections.items():
         raw[key] = {**raw.get(key, {}), **table}
     return build_app(parse_settings(raw, environ={}))
+
+
+def table(**chosen: str) -> Callable[[Any], Mapping[str, Callable[[Any], object]]]:
+    """A job table factory for CliState(jobs=...): job name -> the name of a function of this module."""
+    funcs = {name: globals()[func] for name, func in chosen.items()}
+
+    def build(app: Any) -> dict[str, Callable[[Any], object]]:
+        def bind(func: Callable[..., object]) -> Callable[[Any], object]:
+            return lambda stop: func(app, stop) if func is slow_scrape else func(app)
+
+        return {name: bind(func) for name, func in funcs.items()}
+
+    return build
+
+
+GOOD = {"scrape": "record_scrape", "alerts": "record_alerts", "digest": "record_digest"}
+
+
+def main(argv: list[str]) -> None:
+    """`python -m tests.opsjobs NAME=FUNC ... -- CLI ARGS`: the real CLI in a real process with these jobs."""
+    split = argv.index("--")
+    chosen = dict(item.split("=", 1) for item in argv[:split])
+    from calltracker.cli import cli
+    from calltracker.cli.context import CliState
+
+    cli.main(argv[split + 1:], prog_name="calltracker", obj=CliState(jobs=table(**{**GOOD, **chosen})))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
+
+
+def make_runner(app: Any, jobs: Mapping[str, Callable[..., object]], *, after: Mapping[str, Callable[[Any], Any]]
+           | None = None, **options: Any) -> Any:
+    """A JobRunner on `app`'s store and clock for test jobs written as `job(app)` or `job(app, stop)`."""
+    import inspect
+
+    from calltracker.jobs import JobRunner
+
+    def bind(func: Callable[..., object]) -> Callable[[Any], object]:
+        takes_stop = len(inspect.signature(func).parameters) > 1
+        return lambda stop: func(app, stop) if takes_stop else func(app)
+
+    follow = {name: (lambda f=f: f(app)) for name, f in (after or {}).items()}
+    return JobRunner({name: bind(f) for name, f in jobs.items()}, app.store, app.clock,
+                     lease_seconds=app.settings.schedule.lock_lease_seconds, after=follow, **options)

@@ -361,13 +361,15 @@ def test_composer_interest_url_is_signed_for_the_member_and_call(store: Store, t
 
 def test_the_digest_job_sends_due_introductions_and_the_staff_report_once(
         store: Store, tmp_path: Path, sink: SmtpSink) -> None:
-    from calltracker.jobs import JobRunner, JobTable, StopToken
+    from calltracker.bootstrap import build_runner
+    from calltracker.jobs import StopToken
 
     ids = calls(store)
     app = make_app(store, tmp_path, sink.port, staff=("boss@lac.example",))
     interested(store, member(store, "LAC", "a@lac.example", "lombardia"), ids[JOINT])
     interested(store, member(store, "LIG", "b@lig.example", "liguria"), ids[JOINT])
-    runner = JobRunner(app, JobTable({"digest": lambda a: "digest: 0 sent"}), stop=StopToken())
+    # the real wiring (bootstrap) with a stand-in digest job: the consortium follow-up runs after it
+    runner = build_runner(app, stop=StopToken(), jobs=lambda a: {"digest": lambda stop: "digest: 0 sent"})
     result = runner.run("digest")
     assert result.ok and "introductions: 2 sent" in result.summary and "staff report" in result.summary
     assert sorted(m["To"].addresses[0].addr_spec for m in sink.handler.parsed()) == [

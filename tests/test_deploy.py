@@ -33,8 +33,9 @@ def check_invocation(args: list[str]) -> None:
     name = "calltracker"
     while isinstance(command, click.Group):
         name = rest.pop(0)
-        assert name in command.commands, f"no command {name!r}"
-        command = command.commands[name]
+        found = command.get_command(click.Context(command), name)  # commands load lazily
+        assert found is not None, f"no command {name!r}"
+        command = found
     command.make_context(name, rest)
 
 

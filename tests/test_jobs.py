@@ -12,10 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from calltracker.bootstrap import App
-from calltracker.errors import ConfigError
 from calltracker.healthcheck import Healthcheck
-from calltracker.jobs import JobResult, JobRunner, JobTable, StopToken, job_table, normalise
-from tests.opsjobs import make_app
+from calltracker.jobs import JOB_NAMES, JobResult, StopToken, normalise
+from tests.opsjobs import make_app, make_runner
 
 
 @pytest.fixture
@@ -61,7 +60,7 @@ def test_a_job_runs_under_its_lock_and_releases_it(app: App) -> None:
         seen_locks.append([r["name"] for r in a.store.job_locks()])
         return "fine"
 
-    result = JobRunner(app, JobTable({"scrape": job}), stop=StopToken(), after={}).run("scrape")
+    result = make_runner(app, ({"scrape": job}), stop=StopToken(), after={}).run("scrape")
     assert result.ok and result.summary == "fine"
     assert seen_locks == [["scrape"]]
     assert app.store.job_locks() == []
@@ -71,16 +70,15 @@ def test_a_crashing_job_is_a_failed_result_and_frees_the_lock(app: App, caplog: 
     def job(a: App) -> None:
         raise ValueError("bad page")
 
-    result = JobRunner(app, JobTable({"scrape": job}), stop=StopToken(), after={}).run("scrape")
+    result = make_runner(app, ({"scrape": job}), stop=StopToken(), after={}).run("scrape")
     assert not result.ok and "ValueError: bad page" in result.summary
     assert app.store.job_locks() == []
     assert "job scrape: FAILED" in caplog.text
 
 
-def test_a_missing_job_function_fails_without_raising(app: App) -> None:
-    table = JobTable({"digest": "calltracker.no_such_module:send"})
-    result = JobRunner(app, table, stop=StopToken(), after={}).run("digest")
-    assert not result.ok and "job not available" in result.summary
+def test_an_unknown_job_fails_without_raising(app: App) -> None:
+    result = make_runner(app, {"scrape": lambda a: None}, stop=StopToken(), after={}).run("digest")
+    assert not result.ok and "no such job (known: scrape)" in result.summary
 
 
 def test_a_second_runner_is_kept_out_while_the_first_runs(app: App, db_url: str, tmp_path: Path) -> None:
@@ -91,8 +89,8 @@ def test_a_second_runner_is_kept_out_while_the_first_runs(app: App, db_url: str,
         release.wait(10)
 
     other_app = make_app(db_url, tmp_path / "data")
-    first = JobRunner(app, JobTable({"scrape": slow}), stop=StopToken(), after={})
-    second = JobRunner(other_app, JobTable({"scrape": slow}), stop=StopToken(), after={})
+    first = make_runner(app, ({"scrape": slow}), stop=StopToken(), after={})
+    second = make_runner(other_app, ({"scrape": slow}), stop=StopToken(), after={})
     results: list[JobResult] = []
     t = threading.Thread(target=lambda: results.append(first.run("scrape")))
     t.start()
@@ -120,18 +118,21 @@ def test_jobs_that_ask_for_it_get_the_stop_token(app: App) -> None:
                 token.stop()  # as the SIGTERM handler would, mid-job
         return {"ok": True, "summary": f"{len(items_done)} items"}
 
-    result = JobRunner(app, JobTable({"scrape": job}), stop=token, after={}).run("scrape")
+    result = make_runner(app, ({"scrape": job}), stop=token, after={}).run("scrape")
     assert result.summary == "3 items" and items_done == [0, 1, 2]
-    assert JobRunner(app, JobTable({"scrape": job}), stop=token, after={}).run("scrape").skipped
+    assert make_runner(app, ({"scrape": job}), stop=token, after={}).run("scrape").skipped
 
 
-def test_job_table_entries_can_be_replaced_from_the_environment() -> None:
-    table = job_table({"CALLTRACKER_JOBS": "scrape=tests.opsjobs:record_scrape"})
-    assert table.names == ("scrape", "alerts", "digest")
-    assert table.entries["scrape"] == "tests.opsjobs:record_scrape"
-    assert table.entries["digest"] == "calltracker.delivery:send_digests"
-    with pytest.raises(ConfigError, match="CALLTRACKER_JOBS"):
-        job_table({"CALLTRACKER_JOBS": "backup=tests.opsjobs:record_scrape"})
+def test_the_composition_root_builds_every_job_in_run_order_without_dotted_names(app: App) -> None:
+    from calltracker import jobs
+    from calltracker.bootstrap import build_jobs, build_runner
+
+    built = build_jobs(app)
+    assert tuple(built) == JOB_NAMES == ("scrape", "alerts", "digest")
+    assert all(callable(job) for job in built.values())
+    runner = build_runner(app, stop=StopToken())
+    assert tuple(runner.jobs) == JOB_NAMES and runner.store is app.store and runner.clock is app.clock
+    assert not hasattr(jobs, "ENV_JOBS") and not hasattr(jobs, "resolve"), "no jobs named by dotted strings"
 
 
 # --- health-check pings against a real local server ------------------------------------------------------
@@ -172,7 +173,7 @@ def hc_server() -> Iterator[tuple[str, type[_Recorder]]]:
 
 def test_healthcheck_is_pinged_at_start_and_success(app: App, hc_server: tuple[str, Any]) -> None:
     url, handler = hc_server
-    runner = JobRunner(app, JobTable({"digest": lambda a: "digest: 4 sent"}), stop=StopToken(),
+    runner = make_runner(app, ({"digest": lambda a: "digest: 4 sent"}), stop=StopToken(),
                        healthcheck=Healthcheck(url), after={})
     assert runner.run("digest").ok
     paths = [p for p, _, _ in handler.pings]
@@ -188,7 +189,7 @@ def test_healthcheck_is_told_of_a_failure(app: App, hc_server: tuple[str, Any]) 
     def broken(a: App) -> None:
         raise RuntimeError("smtp down")
 
-    runner = JobRunner(app, JobTable({"alerts": broken}), stop=StopToken(), healthcheck=Healthcheck(url), after={})
+    runner = make_runner(app, ({"alerts": broken}), stop=StopToken(), healthcheck=Healthcheck(url), after={})
     assert not runner.run("alerts").ok
     assert [p for p, _, _ in handler.pings] == ["/ping/abc/start", "/ping/abc/fail"]
     assert "smtp down" in handler.pings[1][2]
@@ -197,12 +198,12 @@ def test_healthcheck_is_told_of_a_failure(app: App, hc_server: tuple[str, Any]) 
 def test_a_slow_or_dead_healthcheck_never_fails_the_job(app: App, hc_server: tuple[str, Any]) -> None:
     url, handler = hc_server
     handler.delay = 3.0
-    table = JobTable({"scrape": lambda a: None})
-    slow = JobRunner(app, table, stop=StopToken(), healthcheck=Healthcheck(url, timeout=0.3), after={})
+    table = ({"scrape": lambda a: None})
+    slow = make_runner(app, table, stop=StopToken(), healthcheck=Healthcheck(url, timeout=0.3), after={})
     began = time.monotonic()
     assert slow.run("scrape").ok
     assert time.monotonic() - began < 2.5, "two pings, each cut off at the timeout"
 
-    dead = JobRunner(app, table, stop=StopToken(), healthcheck=Healthcheck("http://127.0.0.1:9/hc", timeout=0.3),
+    dead = make_runner(app, table, stop=StopToken(), healthcheck=Healthcheck("http://127.0.0.1:9/hc", timeout=0.3),
                      after={})
     assert dead.run("scrape").ok

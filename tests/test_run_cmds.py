@@ -13,17 +13,20 @@ from click.testing import CliRunner
 
 from calltracker import migrate
 from calltracker.cli import cli
+from calltracker.cli.context import CliState
 from calltracker.storage import Store, make_engine
+from tests import opsjobs
 
 ROOT = Path(__file__).resolve().parent.parent
 
-GOOD = "scrape=tests.opsjobs:record_scrape,alerts=tests.opsjobs:record_alerts,digest=tests.opsjobs:record_digest"
+GOOD = opsjobs.GOOD
 
 
-def run_once(config: Path, monkeypatch: pytest.MonkeyPatch, trace: Path, jobs: str, *args: str) -> tuple[int, str]:
-    monkeypatch.setenv("CALLTRACKER_JOBS", jobs)
+def run_once(config: Path, monkeypatch: pytest.MonkeyPatch, trace: Path, jobs: dict[str, str],
+             *args: str) -> tuple[int, str]:
     monkeypatch.setenv("OPS_TEST_TRACE", str(trace))
-    result = CliRunner().invoke(cli, ["--config", str(config), "run-once", *args])
+    result = CliRunner().invoke(cli, ["--config", str(config), "run-once", *args],
+                                obj=CliState(jobs=opsjobs.table(**jobs)))
     return result.exit_code, result.output
 
 
@@ -50,7 +53,7 @@ def test_run_once_only_runs_the_named_jobs(config_file: Path, tmp_path: Path, mo
 def test_run_once_exits_1_when_a_job_fails_and_still_runs_the_others(config_file: Path, tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     trace = tmp_path / "trace"
-    jobs = GOOD.replace("record_alerts", "failing_alerts")
+    jobs = {**GOOD, "alerts": "failing_alerts"}
     code, out = run_once(config_file, monkeypatch, trace, jobs)
     assert code == 1
     assert traced(trace) == ["scrape", "alerts", "digest"]
@@ -60,7 +63,7 @@ def test_run_once_exits_1_when_a_job_fails_and_still_runs_the_others(config_file
 def test_run_once_exits_1_when_a_delivery_failed(config_file: Path, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     code, out = run_once(config_file, monkeypatch, tmp_path / "trace",
-                         GOOD.replace("record_digest", "partly_failed_digest"), "--only", "digest")
+                         {**GOOD, "digest": "partly_failed_digest"}, "--only", "digest")
     assert code == 1 and "1 failed" in out
 
 
@@ -73,10 +76,13 @@ def test_run_once_exits_2_on_bad_configuration(tmp_path: Path, monkeypatch: pyte
     assert traced(trace) == []
 
 
-def test_run_once_exits_2_on_a_bad_job_override(config_file: Path, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    code, out = run_once(config_file, monkeypatch, tmp_path / "trace", "scrape:tests.opsjobs:record_scrape")
-    assert code == 2 and "CALLTRACKER_JOBS" in out
+def test_run_once_json_lists_every_job_once(config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out = run_once(config_file, monkeypatch, tmp_path / "trace", GOOD, "--json")
+    assert code == 0
+    assert json.loads(out) == [
+        {"job": "scrape", "ok": True, "skipped": False, "summary": "scrape: 3 sources, 0 failed"},
+        {"job": "alerts", "ok": True, "skipped": False, "summary": "alerts: done; introductions: 0 sent"},
+        {"job": "digest", "ok": True, "skipped": False, "summary": "digest: 2 sent; introductions: 0 sent"}]
 
 
 # --- real processes --------------------------------------------------------------------------------------
@@ -96,10 +102,11 @@ def _finished_runs(store: Store) -> int:
 @pytest.mark.slow
 def test_sigterm_mid_job_finishes_the_item_and_exits_0(config_file: Path, db_url: str, tmp_path: Path) -> None:
     trace = tmp_path / "trace"
-    env = _env(CALLTRACKER_JOBS="scrape=tests.opsjobs:slow_scrape", OPS_TEST_TRACE=str(trace))
+    env = _env(OPS_TEST_TRACE=str(trace))
     store = Store(make_engine(db_url))
     migrate.upgrade(store.engine, db_url)
-    proc = subprocess.Popen([sys.executable, "-m", "calltracker", "--config", str(config_file), "run",
+    proc = subprocess.Popen([sys.executable, "-m", "tests.opsjobs", "scrape=slow_scrape", "--",
+                             "--config", str(config_file), "run",
                              "--now", "scrape"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
@@ -126,8 +133,9 @@ def test_sigterm_mid_job_finishes_the_item_and_exits_0(config_file: Path, db_url
 def test_secrets_never_reach_the_log_or_the_terminal(config_file: Path, tmp_path: Path) -> None:
     secrets = {"CALLTRACKER_DATABASE_PASSWORD": "db-p@ss w0rd!", "CALLTRACKER_SMTP_PASSWORD": "smtp-Secr3t-pw",
                "CALLTRACKER_SIGNING_KEY": "sign-K3y-0123456789abcdef"}
-    env = _env(CALLTRACKER_JOBS="alerts=tests.opsjobs:leaky_alerts", **secrets)
-    proc = subprocess.run([sys.executable, "-m", "calltracker", "--config", str(config_file), "--debug",
+    env = _env(**secrets)
+    proc = subprocess.run([sys.executable, "-m", "tests.opsjobs", "alerts=leaky_alerts", "--",
+                           "--config", str(config_file), "--debug",
                            "--log-format", "json", "run-once", "--only", "alerts"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1, proc.stderr

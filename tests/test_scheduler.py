@@ -12,9 +12,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from calltracker.bootstrap import App
 from calltracker.config import ScheduleSettings
-from calltracker.jobs import JobResult, JobRunner, JobTable, StopToken
+from calltracker.jobs import JobResult, JobRunner, StopToken
 from calltracker.scheduler import build_scheduler, cron_trigger, next_runs, serve
-from tests.opsjobs import make_app
+from tests.opsjobs import make_app, make_runner
 
 ROME = ZoneInfo("Europe/Rome")
 
@@ -57,7 +57,7 @@ def app(db_url: str, tmp_path: Path) -> Iterator[App]:
 
 def test_each_job_runs_on_its_trigger(app: App) -> None:
     calls = Calls()
-    runner = JobRunner(app, JobTable({n: calls.job(n) for n in ("scrape", "alerts", "digest")}),
+    runner = make_runner(app, ({n: calls.job(n) for n in ("scrape", "alerts", "digest")}),
                        stop=StopToken(), after={})
     triggers = {n: IntervalTrigger(seconds=0.3) for n in ("scrape", "alerts", "digest")}
     scheduler = build_scheduler(runner.run, triggers, zone=ROME, misfire_grace_seconds=30)
@@ -70,7 +70,7 @@ def test_each_job_runs_on_its_trigger(app: App) -> None:
 
 def test_missed_runs_are_coalesced_into_one(app: App) -> None:
     calls = Calls()
-    runner = JobRunner(app, JobTable({"scrape": calls.job("scrape")}), stop=StopToken(), after={})
+    runner = make_runner(app, ({"scrape": calls.job("scrape")}), stop=StopToken(), after={})
     start = datetime.now(UTC) + timedelta(seconds=0.3)
     # Fires at +0.3, +0.6, +0.9 and +1.2 s, then never again.
     trigger = IntervalTrigger(seconds=0.3, start_date=start, end_date=start + timedelta(seconds=0.95))
@@ -89,7 +89,7 @@ def test_missed_runs_are_coalesced_into_one(app: App) -> None:
 
 def test_a_run_missed_by_more_than_the_grace_time_is_skipped(app: App) -> None:
     calls = Calls()
-    runner = JobRunner(app, JobTable({"scrape": calls.job("scrape")}), stop=StopToken(), after={})
+    runner = make_runner(app, ({"scrape": calls.job("scrape")}), stop=StopToken(), after={})
     start = datetime.now(UTC) + timedelta(seconds=0.2)
     trigger = IntervalTrigger(seconds=0.2, start_date=start, end_date=start + timedelta(seconds=0.3))
     scheduler = build_scheduler(runner.run, {"scrape": trigger}, zone=ROME, misfire_grace_seconds=1)
@@ -105,7 +105,7 @@ def test_a_run_missed_by_more_than_the_grace_time_is_skipped(app: App) -> None:
 
 def test_a_job_never_overlaps_itself(app: App) -> None:
     calls = Calls()
-    runner = JobRunner(app, JobTable({"scrape": calls.job("scrape", 0.5)}), stop=StopToken(), after={})
+    runner = make_runner(app, ({"scrape": calls.job("scrape", 0.5)}), stop=StopToken(), after={})
     scheduler = build_scheduler(runner.run, {"scrape": IntervalTrigger(seconds=0.1)}, zone=ROME,
                                 misfire_grace_seconds=30)
     scheduler.start()
@@ -129,7 +129,7 @@ def test_two_instances_on_one_database_never_run_a_job_at_once(app: App, db_url:
             return result
         return run
 
-    runners = [JobRunner(a, JobTable({"scrape": calls.job("scrape", 0.35)}), stop=StopToken(), after={})
+    runners = [make_runner(a, ({"scrape": calls.job("scrape", 0.35)}), stop=StopToken(), after={})
                for a in (app, other_app)]
     schedulers = [build_scheduler(recording(r), {"scrape": IntervalTrigger(seconds=0.2)}, zone=ROME,
                                   misfire_grace_seconds=30) for r in runners]
@@ -157,7 +157,7 @@ def test_serve_stops_after_the_running_item_when_asked(app: App) -> None:
             time.sleep(0.1)
             items.append(i)
 
-    runner = JobRunner(app, JobTable({"scrape": job}), stop=stop, after={})
+    runner = make_runner(app, ({"scrape": job}), stop=stop, after={})
     thread = threading.Thread(target=serve, args=(runner.run, {"scrape": IntervalTrigger(hours=1)}, stop),
                               kwargs={"zone": ROME, "misfire_grace_seconds": 60, "run_now": ["scrape"]})
     thread.start()

@@ -47,7 +47,7 @@ def test_scrape_then_scrape_again(config_file: Path, demo: ReplayServer) -> None
 
 def test_an_unknown_source_is_refused(config_file: Path) -> None:
     code, _, err = invoke(config_file, "nowhere")
-    assert code == 1 and "unknown source nowhere" in err
+    assert code == 2 and "unknown source nowhere" in err  # a usage error
 
 
 def test_a_failed_source_exits_1(config_file: Path, demo: ReplayServer) -> None:

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from calltracker.bootstrap import report_broken_sources
 from calltracker.cli import CalltrackerGroup, cli
 from calltracker.cli.scrape_cmds import scrape as scrape_command
 from calltracker.domain import ScrapedCall
 from calltracker.http import HttpClient, HttpPolicy
-from calltracker.jobs import JobRunner, JobTable, StopToken, report_broken_sources
 from calltracker.locks import holder_is_gone, job_lock
 from calltracker.page_memos import _SOURCES, options_text, parser_fingerprint
 from calltracker.pipeline import Pipeline, SourceJob, SourceReport
@@ -29,7 +29,7 @@ from calltracker.replay import ReplayServer, Reply, Route, load_manifest
 from calltracker.scraping import Page, Request
 from calltracker.storage import Store
 from scrapers.lombardia import LombardiaScraper
-from tests.opsjobs import make_app
+from tests.opsjobs import make_app, make_runner
 from tests.smtp_sink import SmtpSink
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
@@ -209,7 +209,7 @@ def test_run_once_after_a_kill_runs_instead_of_skipping(db_url: str, tmp_path: P
     app = make_app(db_url, tmp_path / "data")
     try:
         assert app.store.acquire_job_lock("scrape", f"{socket.gethostname()}:{dead_pid()}:0", app.clock(), 3600)
-        result = JobRunner(app, JobTable({"scrape": lambda a: "scraped"}), stop=StopToken(), after={}).run("scrape")
+        result = make_runner(app, {"scrape": lambda a: "scraped"}).run("scrape")
         assert (result.skipped, result.summary) == (False, "scraped")
     finally:
         app.close()
@@ -249,11 +249,12 @@ def test_run_once_killed_mid_scrape_is_not_skipped_on_the_rerun(config_file: Pat
     root = Path(__file__).resolve().parent.parent
     base = {k: v for k, v in os.environ.items() if not k.startswith("CALLTRACKER_")}
     base["PYTHONPATH"] = str(root)
-    command = [sys.executable, "-m", "calltracker", "--config", str(config_file), "run-once", "--only", "scrape"]
+    command = [sys.executable, "-m", "tests.opsjobs", "scrape=SCRAPE", "--", "--config", str(config_file), "run-once",
+               "--only", "scrape"]
     app = make_app(db_url, tmp_path / "data")
     try:
-        slow = {**base, "CALLTRACKER_JOBS": "scrape=tests.opsjobs:slow_scrape"}
-        proc = subprocess.Popen(command, cwd=root, env=slow, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        slow = [part.replace("SCRAPE", "slow_scrape") for part in command]
+        proc = subprocess.Popen(slow, cwd=root, env=base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 30
             while not app.store.runs("eu_ft") and time.monotonic() < deadline and proc.poll() is None:
@@ -263,8 +264,8 @@ def test_run_once_killed_mid_scrape_is_not_skipped_on_the_rerun(config_file: Pat
             proc.kill()
             proc.wait(30)
         assert app.store.job_locks(), "a killed process leaves its lock behind"
-        quick = {**base, "CALLTRACKER_JOBS": "scrape=tests.opsjobs:record_scrape"}
-        rerun = subprocess.run(command, cwd=root, env=quick, capture_output=True, text=True, timeout=60)
+        quick = [part.replace("SCRAPE", "record_scrape") for part in command]
+        rerun = subprocess.run(quick, cwd=root, env=base, capture_output=True, text=True, timeout=60)
         assert rerun.returncode == 0, rerun.stderr
         assert rerun.stdout.startswith("scrape: ok: scrape: 3 sources"), rerun.stdout
         assert app.store.job_locks() == []

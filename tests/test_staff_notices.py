@@ -9,12 +9,16 @@ import pytest
 
 from calltracker.bootstrap import App
 from calltracker.errors import DeliveryError
-from calltracker.jobs import JobRunner, JobTable, StopToken
-from calltracker.staff_notices import notify_broken_sources
-from tests.opsjobs import make_app
+from calltracker.jobs import StopToken
+from calltracker.staff_notices import Transport, notify_broken_sources
+from tests.opsjobs import make_app, make_runner
 
 T0 = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
 STAFF = ["segreteria@lombardiaerospace.it", "ops@dap.example.org"]
+
+
+def notify(app: App, transport: Transport) -> list[EmailMessage]:
+    return notify_broken_sources(app.settings, app.store, transport, app.clock())
 
 
 class RecordingTransport:
@@ -49,7 +53,7 @@ def test_staff_are_told_once_when_a_source_breaks(app: App) -> None:
     add_runs(app, "esa", "ok", "failed", "failed", "failed")
     add_runs(app, "eu_ft", "failed", "failed")  # two in a row is not broken yet
     transport = RecordingTransport()
-    sent = notify_broken_sources(app, transport)
+    sent = notify(app, transport)
     assert sent == transport.sent and len(sent) == 1
     msg = sent[0]
     assert msg["To"] == ", ".join(STAFF)
@@ -58,27 +62,27 @@ def test_staff_are_told_once_when_a_source_breaks(app: App) -> None:
     assert "3 esecuzioni fallite o sospette di seguito" in body and "3 runs failed or suspect in a row" in body
     assert "HTTP 503" in body
     assert app.store.source_states()["esa"] == (app.clock(), app.clock())
-    assert notify_broken_sources(app, transport) == [] and len(transport.sent) == 1
+    assert notify(app, transport) == [] and len(transport.sent) == 1
 
 
 def test_staff_are_told_again_when_it_recovers(app: App) -> None:
     add_runs(app, "esa", "failed", "failed", "failed")
     transport = RecordingTransport()
-    notify_broken_sources(app, transport)
+    notify(app, transport)
     add_runs(app, "esa", "ok")
-    sent = notify_broken_sources(app, transport)
+    sent = notify(app, transport)
     assert len(sent) == 1 and "ripristinate" in sent[0]["Subject"] and "recovered: esa" in sent[0]["Subject"]
     assert "working again" in sent[0].get_content()
     assert app.store.source_states()["esa"] == (None, None)
-    assert notify_broken_sources(app, transport) == []
+    assert notify(app, transport) == []
 
 
 def test_a_failed_notice_is_tried_again_next_time(app: App) -> None:
     add_runs(app, "esa", "failed", "failed", "failed")
     with pytest.raises(DeliveryError):
-        notify_broken_sources(app, RecordingTransport(fail=True))
+        notify(app, RecordingTransport(fail=True))
     assert app.store.source_states()["esa"] == (None, None)
-    assert len(notify_broken_sources(app, RecordingTransport())) == 1
+    assert len(notify(app, RecordingTransport())) == 1
 
 
 def test_without_staff_nobody_is_mailed_but_the_breakage_is_recorded(db_url: str, tmp_path: Path) -> None:
@@ -86,7 +90,7 @@ def test_without_staff_nobody_is_mailed_but_the_breakage_is_recorded(db_url: str
     try:
         add_runs(app, "esa", "failed", "failed", "failed")
         transport = RecordingTransport()
-        assert notify_broken_sources(app, transport) == [] and transport.sent == []
+        assert notify(app, transport) == [] and transport.sent == []
         since, notified = app.store.source_states()["esa"]
         assert since is not None and notified is None
     finally:
@@ -100,8 +104,8 @@ def test_the_scrape_job_is_followed_by_the_notice(app: App) -> None:
         add_runs(a, "piemonte", "failed", "failed", "failed")
         return {"failed": ["piemonte"], "summary": "scrape: 1 of 6 sources failed"}
 
-    runner = JobRunner(app, JobTable({"scrape": scrape}), stop=StopToken(),
-                       after={"scrape": lambda a: (notify_broken_sources(a, transport), None)[1]})
+    runner = make_runner(app, ({"scrape": scrape}), stop=StopToken(),
+                       after={"scrape": lambda a: (notify(a, transport), None)[1]})
     result = runner.run("scrape")
     assert not result.ok
     assert len(transport.sent) == 1 and "piemonte" in transport.sent[0]["Subject"]
@@ -112,6 +116,6 @@ def test_a_disabled_source_is_not_reported(db_url: str, tmp_path: Path) -> None:
                    sources={"esa": {"enabled": False}})
     try:
         add_runs(app, "esa", "failed", "failed", "failed")
-        assert notify_broken_sources(app, RecordingTransport()) == []
+        assert notify(app, RecordingTransport()) == []
     finally:
         app.close()

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from calltracker.cli.context import state
-from calltracker.cli.output import emit_json, emit_table, json_option
-from calltracker.domain import Deadline, Region, Theme
-from calltracker.storage import CallFilter, CallView
+from calltracker.cli.output import emit_json, emit_table, json_option, terminal_width
+from calltracker.domain import Region, Theme
+
+if TYPE_CHECKING:
+    from calltracker.domain import Deadline
+    from calltracker.views import CallView
 
 THEMES = [t.value for t in Theme]
 REGIONS = [r.value for r in Region]
+
+
+def listing_order(call: CallView, now: datetime) -> tuple[int, float]:
+    """Soonest open deadline first; then calls without a deadline; then those whose deadlines all passed,
+    most recent first (the closing rule is `Deadline.closes_at`: a date alone lasts all of its day)."""
+    upcoming = call.next_deadline(now)
+    if upcoming is not None and call.is_open_at(now):
+        return 0, upcoming.closes_at.timestamp()
+    if not call.deadlines:
+        return 1, 0.0
+    return 2, -max(d.closes_at for d in call.deadlines).timestamp()
 
 
 def deadline_text(call: CallView, now: datetime | None = None) -> str:
@@ -27,6 +42,16 @@ def _when(d: Deadline) -> str:
     return d.at.strftime("%Y-%m-%d") if d.date_only else d.at.strftime("%Y-%m-%d %H:%M %Z")
 
 
+def _known_source(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """An unknown --source is a usage error naming the configured ones (checked before the database opens)."""
+    if value is None:
+        return None
+    known = sorted(state().settings.sources)
+    if value not in known:
+        raise click.BadParameter(f"unknown source {value!r} (known: {', '.join(known)})")
+    return value
+
+
 @click.group()
 def calls() -> None:
     """List and show stored calls."""
@@ -36,20 +61,23 @@ def calls() -> None:
 @json_option
 @click.option("--open", "open_only", is_flag=True,
               help="Only forthcoming or open calls with a deadline still ahead (or none).")
-@click.option("--theme", type=click.Choice(THEMES), help="Only calls tagged with this theme.")
-@click.option("--region", type=click.Choice(REGIONS), help="Only calls open to organisations of this region.")
-@click.option("--source", help="Only calls from this source.")
+@click.option("--theme", type=click.Choice(THEMES, case_sensitive=False), help="Only calls tagged with this theme.")
+@click.option("--region", type=click.Choice(REGIONS, case_sensitive=False),
+              help="Only calls open to organisations of this region (any case: Liguria, liguria).")
+@click.option("--source", callback=_known_source, help="Only calls from this configured source.")
 @click.option("--tri-regional", is_flag=True, help="Only calls that fit a joint tri-regional bid.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many calls.")
 def calls_list(as_json: bool, open_only: bool, theme: str | None, region: str | None, source: str | None,
                tri_regional: bool, limit: int | None) -> None:
-    """List stored calls, soonest deadline first."""
-    app = state().app
+    """List stored calls, soonest open deadline first; the table fits the terminal's width."""
+    from calltracker.storage import CallFilter
+
+    app = state().reading_app
+    now = app.clock()
     # A call seen by several sources is listed once, unless one source's records are asked for.
     flt = CallFilter(canonical_only=source is None, open_only=open_only, theme=theme, region=region, source=source,
-                     tri_regional_only=tri_regional, limit=limit)
-    now = app.clock()
-    found = app.store.find_calls(flt, now=now)
+                     tri_regional_only=tri_regional)
+    found = sorted(app.store.find_calls(flt, now=now), key=lambda c: listing_order(c, now))[:limit]
     if as_json:
         emit_json([c.to_json() for c in found])
         return
@@ -57,7 +85,7 @@ def calls_list(as_json: bool, open_only: bool, theme: str | None, region: str | 
         ["id", "source", "identifier", "title", "status", "deadline", "themes", "fit"],
         [[c.id, c.source, c.identifier, c.title, c.status_at(now), deadline_text(c, now), c.themes,
           c.classification.fit_score if c.classification else None] for c in found],
-        widths={"title": 60, "identifier": 34, "themes": 40}, empty="no calls match",
+        widths={"title": 60, "identifier": 34, "themes": 40}, empty="no calls match", fit=terminal_width(),
     )
 
 
@@ -66,7 +94,7 @@ def calls_list(as_json: bool, open_only: bool, theme: str | None, region: str | 
 @click.argument("ref", metavar="ID_OR_IDENTIFIER")
 def calls_show(as_json: bool, ref: str) -> None:
     """Show one call: by numeric id, official identifier or SOURCE:EXTERNAL_ID."""
-    app = state().app
+    app = state().reading_app
     call = app.store.get_call(ref)
     changes = app.store.changes(call.id)
     if as_json:

@@ -109,9 +109,9 @@ def interest_introduce(as_json: bool) -> None:
 @click.option("--period", help="ISO week, YYYY-Www (default: the current one).")
 def interest_report(do_send: bool, period: str | None) -> None:
     """The weekly staff email: calls with interest from two or three regions and their deadlines."""
+    from calltracker.bootstrap import build_mail_transport
     from calltracker.delivery import parse_period
     from calltracker.introductions import build_staff_report, send_staff_report
-    from calltracker.mailer import build_transport
 
     app = state().app
     period = parse_period(period) if period else None
@@ -124,7 +124,7 @@ def interest_report(do_send: bool, period: str | None) -> None:
         click.echo(f"To: {report.message['To']}\nSubject: {report.message['Subject']}\n")
         click.echo(report.message.get_content(), nl=False)
         return
-    with build_transport(app.settings) as tx:
+    with build_mail_transport(app.settings) as tx:
         sent = send_staff_report(app, tx, period)
     click.echo(f"{sent.period}: " + (f"sent to {len(sent.recipients)} addresses ({len(sent.rows)} calls)"
                                      if sent.message else "nothing sent (nothing to report, or already sent)"))
@@ -154,7 +154,3 @@ def staff_add(email: str, password_stdin: bool) -> None:
     click.echo(f"staff account {email.strip().lower()} {'created' if created else 'updated'}")
 
 
-def register(group: click.Group) -> None:
-    group.add_command(partners_command)
-    group.add_command(interest)
-    group.add_command(staff)

@@ -8,13 +8,14 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import click
 
-from calltracker.bootstrap import App, build_app
-from calltracker.config import Settings, load_settings
+if TYPE_CHECKING:  # imported when first used: `calltracker --help` needs neither
+    from calltracker.bootstrap import App, JobsFactory
+    from calltracker.config import Settings
 
 
 class JsonLogFormatter(logging.Formatter):
@@ -46,6 +47,20 @@ def configure_logging(level: str, fmt: str) -> None:
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+class SummaryFilter(logging.Filter):
+    """Drops summary log records (`extra={"summary": True}`) while a command prints those lines itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, "summary", False)
+
+
+def print_summaries_once() -> None:
+    """The running command prints each summary line (a source's, a job's): keep them out of its log."""
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "_calltracker", False) and not any(isinstance(f, SummaryFilter) for f in handler.filters):
+            handler.addFilter(SummaryFilter())
 
 
 class SecretRedactor(logging.Filter):
@@ -100,15 +115,21 @@ def install_redaction(settings: Settings) -> SecretRedactor:
 
 @dataclass
 class CliState:
+    """What one invocation works with. `jobs` replaces the job table of `run`/`run-once` for a caller that
+    embeds the CLI (`cli.main(obj=CliState(jobs=...))`); by default bootstrap.build_jobs."""
+
     config_path: str | None = None
     debug: bool = False
     log_format: str | None = None
+    jobs: JobsFactory | None = None
     _settings: Settings | None = field(default=None, repr=False)
     _app: App | None = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from calltracker.config import load_settings
+
             self._settings = load_settings(self.config_path)
             configure_logging("DEBUG" if self.debug else self._settings.logging.level,
                               self.log_format or self._settings.logging.format)
@@ -117,14 +138,45 @@ class CliState:
 
     @property
     def app(self) -> App:
+        """The App; a database that does not exist yet is created (see `reading_app` for read-only commands)."""
         if self._app is None:
+            from calltracker.bootstrap import build_app
+
             self._app = build_app(self.settings)
+        return self._app
+
+    @property
+    def reading_app(self) -> App:
+        """The App for a command that only reads: it refuses to create a database other than the default."""
+        if self._app is None:
+            from calltracker.bootstrap import build_app
+
+            self._app = build_app(self.settings, create=False)
         return self._app
 
     def close(self) -> None:
         if self._app is not None:
             self._app.close()
             self._app = None
+
+
+def known_cluster(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """A `--cluster` callback: the cluster's code (any case, code or name); an unknown one is a usage error
+    (exit 2) listing the known clusters."""
+    if value is None:
+        return None
+    from calltracker.errors import InputError
+
+    try:
+        return state().app.store.cluster(value).code
+    except InputError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def set_config_path(path: str | None) -> None:
+    """`--config` given after the subcommand: the same as before it (settings are loaded later, on first use)."""
+    if path is not None:
+        state().config_path = path
 
 
 def state() -> CliState:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import click
 
-from calltracker import migrate
-from calltracker.bootstrap import open_store, utc_now
 from calltracker.cli.context import state
-from calltracker.storage import schema_state
+from calltracker.cli.output import emit_json, json_option
 
 
 @click.group()
@@ -17,7 +15,10 @@ def db() -> None:
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """Create the database or upgrade it to the newest schema (run this first after an upgrade)."""
+    """Create the database or upgrade it to the newest schema (run this after installing a new version)."""
+    from calltracker import migrate
+    from calltracker.bootstrap import describe_database, open_store, utc_now
+
     settings = state().settings
     store = open_store(settings, check_schema=False)
     try:
@@ -27,7 +28,7 @@ def db_upgrade() -> None:
                              utc_now())
     finally:
         store.close()
-    where = store.engine.url.render_as_string(hide_password=True)
+    where = describe_database(settings)
     if before == after:
         click.echo(f"database {where} is up to date (revision {after})")
     else:
@@ -35,14 +36,25 @@ def db_upgrade() -> None:
 
 
 @db.command("status")
-def db_status() -> None:
-    """Show the database URL and its schema revision."""
+@json_option
+def db_status(as_json: bool) -> None:
+    """Show the database in use, where its URL comes from, and its schema revision (creates nothing)."""
+    from calltracker import migrate
+    from calltracker.bootstrap import describe_database, open_store
+    from calltracker.storage import schema_state
+
     settings = state().settings
-    store = open_store(settings, check_schema=False)
+    store = open_store(settings, check_schema=False, create=False)
     try:
         revision, _ = schema_state(store.engine)
         head = migrate.head_revision(settings.database_url())
     finally:
         store.close()
-    click.echo(f"database: {store.engine.url.render_as_string(hide_password=True)}")
+    data = {"database": describe_database(settings), "config": settings.origin,
+            "default_database": settings.default_database, "revision": revision, "newest": head,
+            "up_to_date": revision == head}
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(f"database: {data['database']} (config: {settings.origin})")
     click.echo(f"revision: {revision or 'none (empty database)'}; newest: {head}")

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from calltracker.cli.context import state
+from calltracker.cli.context import print_summaries_once, state
+
+
+def own_command(argv0: str | None = None) -> str:
+    """How to run this same calltracker again from any shell, venv activated or not."""
+    script = Path(argv0 if argv0 is not None else sys.argv[0])
+    if script.name == "calltracker" and script.is_file():
+        return shlex.quote(str(script.resolve()))
+    return f"{shlex.quote(sys.executable)} -m calltracker"
 
 
 @click.command()
@@ -21,6 +31,7 @@ def demo(output: Path | None, as_of: datetime | None) -> None:
     from calltracker.demo import RECORDED_AS_OF, run_demo
 
     state().settings  # noqa: B018 - a bad --config still fails first, with exit 2, and logging is set up
+    print_summaries_once()  # the source and digest lines below are the summary, not also log lines
     folder = output or Path(tempfile.mkdtemp(prefix="calltracker-demo-"))
     start = as_of.replace(hour=7, tzinfo=UTC) if as_of else RECORDED_AS_OF
     summary = run_demo(folder, start)
@@ -50,5 +61,6 @@ def demo(output: Path | None, as_of: datetime | None) -> None:
     click.echo(f"\ndatabase:        {summary.database}")
     click.echo(f"digests (.eml):  {summary.output / 'outbox'} ({len(summary.eml_files)} files)")
     click.echo(f"previews (.html): {summary.output / 'html'} ({len(summary.html_files)} files)")
-    click.echo(f"\nlook around:     CALLTRACKER_DATABASE_URL={summary.database} calltracker calls list")
+    click.echo(f"\nlook around:     CALLTRACKER_DATABASE_URL={shlex.quote(summary.database)} {own_command()} "
+               "calls list")
     click.echo(f"done in {summary.seconds:.1f}s")

@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from calltracker.cli.context import state
+from calltracker.cli.context import known_cluster, print_summaries_once, state
 from calltracker.cli.output import emit_json, json_option
-from calltracker.delivery import DeliveryReport, preview_digest, send_alerts, send_digests
+from calltracker.errors import InputError
+
+if TYPE_CHECKING:
+    from calltracker.delivery import DeliveryReport
+
+
+def _period(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """A malformed --period is a usage error (exit 2), caught before anything is read or sent."""
+    if value is None:
+        return None
+    from calltracker.delivery import parse_period
+
+    try:
+        return parse_period(value)
+    except InputError as exc:
+        raise click.BadParameter(str(exc).removeprefix("period: ")) from None
 
 
 @click.group()
@@ -22,9 +38,11 @@ def digest() -> None:
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the HTML part to this file.")
 @click.option("--text", "show_text", is_flag=True, help="Print the plain-text part.")
-@click.option("--period", help="ISO week shown in the digest (default: the current one).")
+@click.option("--period", callback=_period, help="ISO week shown in the digest (default: the current one).")
 def digest_preview(member_ref: str, html_file: Path | None, show_text: bool, period: str | None) -> None:
     """Render a member's digest as it would go out now, without sending or recording anything."""
+    from calltracker.delivery import preview_digest
+
     preview = preview_digest(state().app, member_ref, period=period)
     c = preview.content
     click.echo(f"To: {preview.member.email} ({preview.member.language})")
@@ -54,8 +72,8 @@ def _print_report(report: DeliveryReport, as_json: bool) -> None:
 
 
 @digest.command("send")
-@click.option("--cluster", help="Only members of this cluster (LAC, DAP, LIG).")
-@click.option("--period", help="ISO week, YYYY-Www (default: the current week in Europe/Rome).")
+@click.option("--cluster", callback=known_cluster, help="Only members of this cluster (LAC, DAP, LIG).")
+@click.option("--period", callback=_period, help="ISO week, YYYY-Www (default: the current week in Europe/Rome).")
 @click.option("--dry-run", is_flag=True, help="Show who would get what; write and send nothing.")
 @json_option
 def digest_send(cluster: str | None, period: str | None, dry_run: bool, as_json: bool) -> None:
@@ -63,7 +81,14 @@ def digest_send(cluster: str | None, period: str | None, dry_run: bool, as_json:
 
     Exit status 1 when the mail server was unavailable or a delivery failed for good.
     """
-    report = send_digests(state().app, period=period, cluster=cluster, dry_run=dry_run)
+    from calltracker.bootstrap import build_mail_transport
+    from calltracker.delivery import send_digests
+
+    state().settings  # noqa: B018 - logging is set up, so the summary filter has a handler to go on
+    print_summaries_once()
+    app = state().app
+    report = send_digests(app, period=period, cluster=cluster, dry_run=dry_run,
+                          transport=None if dry_run else build_mail_transport(app.settings))
     _print_report(report, as_json)
     if report.deferred or report.failed:
         raise SystemExit(1)
@@ -79,7 +104,13 @@ def alerts() -> None:
 @json_option
 def alerts_send(dry_run: bool, as_json: bool) -> None:
     """Send today's deadline reminders; each reminder goes out once."""
-    report = send_alerts(state().app, dry_run=dry_run)
+    from calltracker.bootstrap import build_mail_transport
+    from calltracker.delivery import send_alerts
+
+    state().settings  # noqa: B018 - logging is set up, so the summary filter has a handler to go on
+    print_summaries_once()
+    app = state().app
+    report = send_alerts(app, dry_run=dry_run, transport=None if dry_run else build_mail_transport(app.settings))
     _print_report(report, as_json)
     if report.deferred or report.failed:
         raise SystemExit(1)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from calltracker.cli.context import state
+from calltracker.cli.context import known_cluster, state
 from calltracker.cli.output import emit_json, emit_table, json_option
 from calltracker.errors import InputError
-from calltracker.storage import read_members_csv
+from calltracker.members_csv import read_members_csv
 
 
 @click.group()
@@ -19,9 +19,11 @@ def members() -> None:
 
 @members.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--cluster", required=True, help="Cluster to import into: LAC, DAP or LIG (any case).")
+@click.option("--cluster", required=True, callback=known_cluster,
+              help="Cluster to import into: LAC, DAP or LIG (any case).")
 @click.option("--dry-run", is_flag=True, help="Check the file and report, without saving anything.")
-def members_import(file: Path, cluster: str, dry_run: bool) -> None:
+@json_option
+def members_import(file: Path, cluster: str, dry_run: bool, as_json: bool) -> None:
     """Import or update members from a CSV with columns email, name, organisation, region, language, themes.
 
     Several themes are separated by ';'. Valid rows are imported in one transaction; every invalid row is
@@ -34,21 +36,28 @@ def members_import(file: Path, cluster: str, dry_run: bool) -> None:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}") from None
     good, bad = read_members_csv(text)
-    for problem in bad:
-        click.echo(f"{file}:{problem.line}: rejected: {problem.message}", err=True)
-    if dry_run:
-        click.echo(f"{len(good)} valid rows, {len(bad)} rejected (dry run: nothing saved)")
-    else:
+    created = updated = unchanged = 0
+    if not dry_run:
         created, updated, unchanged = app.store.import_members(target.code, [m for _, m in good], app.clock())
-        click.echo(f"{target.code}: {created} created, {updated} updated, {unchanged} unchanged, "
-                   f"{len(bad)} rejected")
+    if as_json:
+        emit_json({"cluster": target.code, "file": str(file), "dry_run": dry_run, "valid": len(good),
+                   "created": created, "updated": updated, "unchanged": unchanged,
+                   "rejected": [{"line": p.line, "message": p.message} for p in bad]})
+    else:
+        for problem in bad:
+            click.echo(f"{file}:{problem.line}: rejected: {problem.message}", err=True)
+        if dry_run:
+            click.echo(f"{len(good)} valid rows, {len(bad)} rejected (dry run: nothing saved)")
+        else:
+            click.echo(f"{target.code}: {created} created, {updated} updated, {unchanged} unchanged, "
+                       f"{len(bad)} rejected")
     if bad:
         raise SystemExit(1)
 
 
 @members.command("list")
 @json_option
-@click.option("--cluster", help="Only members of this cluster.")
+@click.option("--cluster", callback=known_cluster, help="Only members of this cluster.")
 def members_list(as_json: bool, cluster: str | None) -> None:
     """List members with their cluster, region, language and themes."""
     found = state().app.store.members(cluster)

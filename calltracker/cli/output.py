@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -10,6 +11,9 @@ from typing import Any, TypeVar
 import click
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: A shrinking column keeps at least this many characters.
+MIN_FLEX = 8
 
 
 def json_option(func: F) -> F:
@@ -45,14 +49,34 @@ def _cell(value: Any, width: int | None) -> str:
 
 
 def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
-               widths: dict[str, int] | None = None, empty: str = "(none)") -> None:
-    """A plain aligned table; long cells are cut to the given widths."""
+               widths: dict[str, int] | None = None, empty: str = "(none)", fit: int | None = None) -> None:
+    """A plain aligned table; long cells are cut to the given widths.
+
+    With `fit` (a terminal width), the columns named in `widths` shrink further, widest first, until a line
+    fits in that many characters (never below MIN_FLEX characters each).
+    """
     if not rows:
         click.echo(empty)
         return
-    limits = widths or {}
+    limits = dict(widths or {})
+    texts = [[_cell(v, None) for v in row] for row in rows]
+    sizes = [max(len(h), *(len(r[i]) for r in texts)) for i, h in enumerate(headers)]
+    sizes = [min(size, limits.get(h, size)) for h, size in zip(headers, sizes, strict=True)]
+    if fit is not None:
+        flexible = [i for i, h in enumerate(headers) if h in limits]
+        while sum(sizes) + 2 * (len(sizes) - 1) > fit:
+            i = max(flexible, key=lambda j: sizes[j], default=None)
+            if i is None or sizes[i] <= MIN_FLEX:
+                break
+            sizes[i] -= 1
+        limits.update({headers[i]: sizes[i] for i in flexible})
     cells = [[_cell(v, limits.get(h)) for h, v in zip(headers, row, strict=True)] for row in rows]
-    sizes = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    click.echo("  ".join(h.upper().ljust(sizes[i]) for i, h in enumerate(headers)).rstrip())
+    sizes = [max(len(h[: sizes[i]]), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    click.echo("  ".join(h.upper()[: sizes[i]].ljust(sizes[i]) for i, h in enumerate(headers)).rstrip())
     for r in cells:
         click.echo("  ".join(c.ljust(sizes[i]) for i, c in enumerate(r)).rstrip())
+
+
+def terminal_width() -> int:
+    """Columns of the terminal ($COLUMNS first; 100 when not a terminal)."""
+    return shutil.get_terminal_size((100, 24)).columns

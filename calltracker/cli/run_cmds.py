@@ -7,14 +7,17 @@ import signal
 import sys
 from collections.abc import Callable
 from types import FrameType
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
 
-from calltracker import scheduler
-from calltracker.cli.context import install_redaction, state
-from calltracker.config import Settings
-from calltracker.jobs import JOB_NAMES, STOP, JobRunner, StopToken, job_table
+from calltracker.cli.context import install_redaction, print_summaries_once, state
+from calltracker.cli.output import emit_json, json_option
+from calltracker.jobs import JOB_NAMES, STOP, JobRunner, StopToken
+
+if TYPE_CHECKING:
+    from calltracker.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +46,13 @@ def install_signal_handlers(stop: StopToken) -> Callable[[], None]:
 
 
 def _prepare() -> tuple[Settings, JobRunner]:
-    settings = state().settings  # ConfigError here exits 2 before anything runs
+    from calltracker.bootstrap import build_jobs, build_runner
+
+    st = state()
+    settings = st.settings  # ConfigError here exits 2 before anything runs
     STOP.reset()  # a fresh run; the token only carries a stop request within one command
-    table = job_table()
     redactor = install_redaction(settings)
-    app = state().app
-    return settings, JobRunner(app, table, stop=STOP, redact=redactor.redact)
+    return settings, build_runner(st.app, stop=STOP, jobs=st.jobs or build_jobs, redact=redactor.redact)
 
 
 @click.command("run")
@@ -61,10 +65,12 @@ def run(run_now: tuple[str, ...]) -> None:
     itself, and a lock in the database keeps other instances from running the same job at once.
     On SIGTERM or SIGINT the running job finishes its current item and the process exits 0.
     """
+    from calltracker import scheduler
+
     settings, runner = _prepare()
     restore = install_signal_handlers(STOP)
     zone = ZoneInfo(settings.schedule.timezone)
-    where = runner.app.store.engine.url.render_as_string(hide_password=True)
+    where = runner.store.engine.url.render_as_string(hide_password=True)
     log.info("calltracker scheduler starting (database %s, time zone %s, holder %s)", where,
              settings.schedule.timezone, runner.holder)
     try:
@@ -77,21 +83,27 @@ def run(run_now: tuple[str, ...]) -> None:
 @click.command("run-once")
 @click.option("--only", multiple=True, type=JOB_CHOICE,
               help="Run only this job (repeatable). Default: scrape, alerts and digest, in that order.")
-def run_once(only: tuple[str, ...]) -> None:
+@json_option
+def run_once(only: tuple[str, ...], as_json: bool) -> None:
     """Run the jobs once and exit, for cron or systemd timers.
 
-    Exit status: 0 when everything went well (or another instance was already running a job),
-    1 when a source or a delivery failed, 2 for a configuration error.
+    One line per job (or a JSON list with --json). Exit status: 0 when everything went well (or another
+    instance was already running a job), 1 when a source or a delivery failed, 2 for a configuration error.
     """
     _settings, runner = _prepare()
+    print_summaries_once()
     names = [n for n in JOB_NAMES if n in only] if only else list(JOB_NAMES)
     restore = install_signal_handlers(STOP)
     try:
         results = runner.run_many(names)
     finally:
         restore()
-    for name, result in zip(names, results, strict=False):
-        status = "skipped" if result.skipped else ("ok" if result.ok else "FAILED")
-        click.echo(f"{name}: {status}: {result.summary}")
+    if as_json:
+        emit_json([{"job": name, "ok": r.ok, "skipped": r.skipped, "summary": r.summary}
+                   for name, r in zip(names, results, strict=False)])
+    else:
+        for name, result in zip(names, results, strict=False):
+            status = "skipped" if result.skipped else ("ok" if result.ok else "FAILED")
+            click.echo(f"{name}: {status}: {result.summary}")
     if not all(r.ok for r in results):
         sys.exit(1)

@@ -11,7 +11,6 @@ import click
 from calltracker.cli.context import state
 from calltracker.cli.output import emit_json, emit_table, json_option
 from calltracker.holders import holder_is_gone
-from calltracker.scheduler import next_runs
 
 
 @click.group()
@@ -40,7 +39,10 @@ def _age(hours: float | None) -> str:
 
 def collect_status() -> dict[str, Any]:
     """Everything `status` shows, as plain data (the JSON output)."""
-    app = state().app
+    from calltracker.bootstrap import describe_database
+    from calltracker.scheduler import next_runs
+
+    app = state().reading_app
     settings = app.settings
     now = app.clock()
     last = app.store.last_runs()
@@ -83,11 +85,15 @@ def collect_status() -> dict[str, Any]:
         })
     return {"sources": out, "calls": app.store.count_calls(), "deliveries": app.store.delivery_counts(),
             "unsent_deliveries": app.store.unsent_deliveries(limit=20), "jobs": jobs,
-            "timezone": settings.schedule.timezone}
+            "timezone": settings.schedule.timezone, "database": describe_database(settings),
+            "config": settings.origin}
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+def _when(value: datetime | None, zone: ZoneInfo | None = None) -> str:
+    """A time with its zone (`2026-09-01 08:00 CEST`), in `zone` when given, else in its own."""
+    if value is None:
+        return "-"
+    return (value.astimezone(zone) if zone else value).strftime("%Y-%m-%d %H:%M %Z")
 
 
 @click.command()
@@ -98,9 +104,11 @@ def status(as_json: bool) -> None:
     if as_json:
         emit_json(data)
         return
+    zone = ZoneInfo(data["timezone"])
+    click.echo(f"database: {data['database']} (config: {data['config']})\n")
     emit_table(["source", "enabled", "last_run", "outcome", "seen", "new", "changed", "failures", "details_age",
                 "error"],
-               [[s["source"], s["enabled"], _when(s["last_run"]),
+               [[s["source"], s["enabled"], _when(s["last_run"], zone),
                  s["outcome"] + (" (BROKEN)" if s["broken"] else ""), s["seen"], s["new"], s["changed"],
                  s["consecutive_failures"], _age(s["details_age_hours"]), s["error"]] for s in data["sources"]],
                widths={"error": 60})
@@ -110,7 +118,7 @@ def status(as_json: bool) -> None:
         click.echo("\nnot sent yet (oldest first):")
         emit_table(["id", "kind", "period", "to", "status", "attempts", "next_attempt", "last_error"],
                    [[d["id"], d["kind"], d["period_key"], d["email"], d["status"], d["attempts"],
-                     _when(d["next_attempt_at"]), d["last_error"]] for d in data["unsent_deliveries"]],
+                     _when(d["next_attempt_at"], zone), d["last_error"]] for d in data["unsent_deliveries"]],
                    widths={"last_error": 60})
     click.echo(f"\njobs ({data['timezone']}):")
     emit_table(["job", "cron", "next_run", "running"],

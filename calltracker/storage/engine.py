@@ -44,7 +44,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
         return create_engine(url, echo=echo, pool_pre_ping=True)
-    except (ArgumentError, ImportError) as exc:
+    except ImportError as exc:
+        hint = " (install the PostgreSQL driver: pip install -e '.[postgres]')" if "psycopg" in str(exc) else ""
+        raise StorageError(f"database.url: cannot use {url!r}: {exc}{hint}") from None
+    except ArgumentError as exc:
         raise StorageError(f"database.url: cannot use {url!r}: {exc}") from None
     except OSError as exc:
         raise StorageError(f"database.url: cannot create the database folder for {url!r}: {exc}") from None
