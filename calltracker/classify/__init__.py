@@ -2,20 +2,16 @@
 
 `classify(CallText)` decides themes, eligible regions (Lombardia, Piemonte, Liguria), scope, consortium rule
 and the tri-regional fit, keeping the evidence of every rule that fired. Rules live in
-calltracker/data/rules/*.json; RULES_VERSION changes whenever one of those files does.
+calltracker/data/rules/*.json; RULES_VERSION changes whenever one of those files does. The modules:
+`model` (inputs and results), `text` (field preparation, phrase lexicons, the RE2 prefilter), `rules`
+(loading), `programme`, `regions`, `consortium`, `themes` (the decisions), `explain` (reasons) and `engine`.
 """
 
 from __future__ import annotations
 
-from calltracker.classify.engine import (
-    CallText,
-    Classification,
-    Evidence,
-    ThemeResult,
-    classify,
-    default_rules,
-    explain,
-)
+from calltracker.classify.engine import classify, default_rules
+from calltracker.classify.explain import explain
+from calltracker.classify.model import CallText, Classification, Evidence, ThemeResult
 from calltracker.classify.rules import Rules, load_rules
 
 RULES_VERSION: str = default_rules().version
