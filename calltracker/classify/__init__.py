@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from calltracker.classify.engine import classify, default_rules
 from calltracker.classify.explain import explain
-from calltracker.classify.model import CallText, Classification, Evidence, ThemeResult
+from calltracker.classify.model import CallText, Classification, Document, Evidence, ThemeResult
 from calltracker.classify.rules import Rules, load_rules
 
 RULES_VERSION: str = default_rules().version
 
-__all__ = ["RULES_VERSION", "CallText", "Classification", "Evidence", "Rules", "ThemeResult", "classify",
-           "explain", "load_rules"]
+__all__ = ["RULES_VERSION", "CallText", "Classification", "Document", "Evidence", "Rules", "ThemeResult",
+           "classify", "explain", "load_rules"]

@@ -7,11 +7,28 @@ from calltracker.classify.rules import Programme, Rules
 from calltracker.classify.text import Field
 from calltracker.domain import Consortium, Scope
 
+_OUTCOME = {"single_only": Consortium.SINGLE, "optional": Consortium.OPTIONAL,
+            "required": Consortium.REQUIRED, "single_instrument": Consortium.SINGLE}
 
-def consortium(r: Rules, scope: Scope, programme: Programme | None, title: Field, text: Field
-                ) -> tuple[Consortium, list[Evidence]]:
-    outcome = {"single_only": Consortium.SINGLE, "optional": Consortium.OPTIONAL,
-               "required": Consortium.REQUIRED, "single_instrument": Consortium.SINGLE}
+
+def consortium(r: Rules, scope: Scope, programme: Programme | None, title: Field, text: Field,
+               pages: tuple[Field, ...] = ()) -> tuple[Consortium, list[Evidence]]:
+    """The cue class found first (title and text, then the attached documents page by page), else defaults."""
+    found = _cue(r, title, text)
+    for page in pages:
+        if found is not None:
+            break
+        found = _cue(r, Field(page.name, ""), page)
+    if found is not None:
+        return found
+    if programme is not None and programme.consortium is not None:
+        return programme.consortium, [Evidence("programme default", programme.id, note=programme.consortium.value)]
+    value = Consortium(str(r.scope_defaults[scope]["consortium"]))
+    return value, [Evidence("scope default", scope.value, note=value.value)]
+
+
+def _cue(r: Rules, title: Field, text: Field) -> tuple[Consortium, list[Evidence]] | None:
+    outcome = _OUTCOME
     both = title.low + "\n" + text.low  # one search per cue class instead of one per field
     possible = r.consortium_bank.possible(both) if r.consortium_bank is not None else None
     for cls, patterns in r.consortium_cues:
@@ -25,11 +42,8 @@ def consortium(r: Rules, scope: Scope, programme: Programme | None, title: Field
                 m = hit
         if m:
             if m.start() <= len(title.low):
-                return outcome[cls], [Evidence("consortium cue", cls, "title", m.start(), m.end(), m.group())]
+                return outcome[cls], [Evidence("consortium cue", cls, title.name, m.start(), m.end(), m.group())]
             offset = len(title.low) + 1
-            return outcome[cls], [Evidence("consortium cue", cls, "text", m.start() - offset, m.end() - offset,
+            return outcome[cls], [Evidence("consortium cue", cls, text.name, m.start() - offset, m.end() - offset,
                                            m.group())]
-    if programme is not None and programme.consortium is not None:
-        return programme.consortium, [Evidence("programme default", programme.id, note=programme.consortium.value)]
-    value = Consortium(str(r.scope_defaults[scope]["consortium"]))
-    return value, [Evidence("scope default", scope.value, note=value.value)]
+    return None

@@ -43,10 +43,14 @@ def classify(call: CallText, rules: Rules | None = None) -> Classification:
                          for f in (title_raw, text_raw, prog_raw))
     language = (call.language or "").lower()[:2] or None
 
+    pages = tuple(_field(f"document {doc.name!r} page {n}", page, r).blanked(r.negatives, r.negative_parts,
+                                                                              r.field_bank)
+                  for doc in call.documents for n, page in enumerate(doc.pages, 1) if page.strip())
+
     programme, scope, scope_ev, implied = programme_and_scope(call, r, prog_raw, title_raw, text_raw)
     eligible, region_ev = eligibility(call, r, scope, programme, prog_raw, title_raw, text_raw)
-    consortium, cons_ev = decide_consortium(r, scope, programme, title, text)
-    tagged, below = find_themes(call, r, title, text, prog, language, implied)
+    consortium, cons_ev = decide_consortium(r, scope, programme, title, text, pages)
+    tagged, below = find_themes(call, r, title, text, prog, language, implied, pages)
 
     all_three = all(eligible[g] for g in REGIONS)
     fit = all_three and consortium is not Consortium.SINGLE and bool(tagged)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from calltracker.domain import Consortium, Region, Scope, Theme
 
@@ -21,6 +21,35 @@ THEME_LABELS = {
 }
 
 
+class DocumentText(Protocol):
+    """A document attached to a call as the classifier reads it (calltracker.domain.Document fits)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def pages(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A document attached to a call: name, address, text page by page ("" for a page without text).
+
+    Defined as calltracker.domain.Document is by the attached-documents work; either fits `CallText.documents`.
+    """
+
+    name: str
+    url: str
+    pages: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(p for p in self.pages if p)
+
+
 @dataclass(frozen=True)
 class CallText:
     """What the classifier reads about a call. `scope` and `regions` are hints from the source."""
@@ -34,6 +63,9 @@ class CallText:
     source: str | None = None
     scope: Scope | None = None
     regions: tuple[Region, ...] = ()
+    #: Attached documents (the PDF "bando", annexes): their pages are read for themes and the consortium rule,
+    #: and evidence found there names the document and the page.
+    documents: tuple[DocumentText, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,20 @@ def _pick(matches: list[Match], r: Rules) -> tuple[Programme, Match] | None:
     return best
 
 
+def _issuer(matches: list[Match], r: Rules) -> tuple[Programme, Match] | None:
+    """A region (or its programme) named in the title issues the call, even when the title also names an EU
+    programme it contributes to ("Regione Campania - avviso Aerospazio ... Clean Aviation")."""
+    regional = [m for m in matches for payload in m.entry.payloads
+                if r.programmes[payload[1]].scope is Scope.REGIONAL and r.programmes[payload[1]].priority >= 45]
+    eu = any(r.programmes[payload[1]].scope is Scope.EU for m in matches for payload in m.entry.payloads)
+    return _pick(regional, r) if regional and eu else None
+
+
+def _foreign(call: CallText) -> bool:
+    lang = (call.language or "").lower()[:2]
+    return bool(lang) and lang not in ("it", "en")
+
+
 def source_rule(source: str | None, r: Rules) -> tuple[str, Mapping[str, Any]] | None:
     if not source:
         return None
@@ -55,7 +69,8 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
                 implied.append((p, Evidence("programme", m.entry.phrase, fld.name, m.start, m.end, m.text,
                                             note=f"programme {p.id}")))
         if chosen is None:
-            best = _pick(matches, r)
+            best = _issuer(matches, r) if fld is title else None
+            best = best or _pick(matches, r)
             if best is not None:
                 chosen = best[0]
                 m = best[1]
@@ -71,6 +86,9 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
         evidence.append(Evidence("scope hint", call.scope.value, "source"))
         return None, call.scope, evidence, implied
     best = _pick(r.programme_lexicon.scan(text), r)
+    if best is not None and _foreign(call) and best[0].scope is not Scope.INTERREG:
+        # A page in another language naming an EU programme in passing is that country's call.
+        best = None
     if best is not None:
         m = best[1]
         evidence.append(Evidence("programme", m.entry.phrase, "text", m.start, m.end, m.text,

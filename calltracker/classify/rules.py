@@ -75,6 +75,7 @@ class Rules:
     tool_weight: float = 1.0
     tool_themes: frozenset[Theme] = frozenset()
     domain_themes: frozenset[Theme] = frozenset()
+    title_domain_themes: frozenset[Theme] = frozenset()
     national_shares: re.Pattern[str] | None = None
     off_focus: re.Pattern[str] | None = None
     off_focus_weight: float = 0.0
@@ -84,6 +85,11 @@ class Rules:
     field_bank: RegexBank | None = None
     consortium_bank: RegexBank | None = None
     negative_parts: frozenset[re.Pattern[str]] = frozenset()
+    local_seat: re.Pattern[str] | None = None
+    national_open_too: re.Pattern[str] | None = None
+    examples: re.Pattern[str] | None = None
+    examples_weight: float = 1.0
+    technology_list: re.Pattern[str] | None = None
 
 
 def _rules_dir() -> Path:
@@ -153,6 +159,7 @@ def _theme_contexts(themes_doc: Mapping[str, Any]) -> dict[str, Any]:
     tools = themes_doc.get("tool_contexts", {})
     off_focus = themes_doc.get("off_focus", {})
     ancillary = themes_doc.get("ancillary", {})
+    examples = themes_doc.get("examples", {})
     return {
         "scoring": {k: float(v) for k, v in themes_doc["scoring"].items() if not isinstance(v, str)},
         "negatives": (_alternation(themes_doc["negatives"]["patterns"]),),
@@ -164,10 +171,14 @@ def _theme_contexts(themes_doc: Mapping[str, Any]) -> dict[str, Any]:
         "tool_weight": float(tools.get("weight", 1.0)),
         "tool_themes": frozenset(Theme(t) for t in tools.get("themes", [])),
         "domain_themes": frozenset(Theme(t) for t in tools.get("domain_programme_themes", [])),
+        "title_domain_themes": frozenset(Theme(t) for t in tools.get("title_domain_themes", [])),
         "off_focus": re.compile(off_focus["pattern"]) if off_focus.get("pattern") else None,
         "off_focus_weight": float(off_focus.get("weight", 0.0)),
         "ancillary": re.compile(ancillary["pattern"]) if ancillary.get("pattern") else None,
         "ancillary_weight": float(ancillary.get("weight", 1.0)),
+        "examples": re.compile(examples["pattern"]) if examples.get("pattern") else None,
+        "examples_weight": float(examples.get("weight", 1.0)),
+        "technology_list": re.compile(examples["list"]) if examples.get("list") else None,
     }
 
 
@@ -207,8 +218,11 @@ def _territory(territory: Mapping[str, Any], places: Mapping[str, Any] | None) -
         "regions": Lexicon(items),
         "national_restrictions": _alternation(territory["national_restrictions"]["patterns"]),
         "national_shares": _alternation(shares) if shares else None,
+        "national_open_too": _alternation(also) if (also := territory["national_restrictions"].get("also_open", {})
+                                                         .get("patterns")) else None,
         "eligibility_cues": tuple(re.compile(p) for p in territory["eligibility_cues"]["patterns"]),
         "italy_wide": _alternation(italy_wide) if italy_wide else None,
+        "local_seat": _alternation(local) if (local := territory.get("local_seat", {}).get("patterns")) else None,
         "scope_defaults": {Scope(k): v for k, v in territory["scope_defaults"].items()},
         "sources": {k: v for k, v in territory["sources"].items() if isinstance(v, dict)},
         "modes": {k: Mode(int(v["fit"]), v["reason_en"], v["reason_it"]) for k, v in territory["modes"].items()},
@@ -221,7 +235,7 @@ def _gazetteer_items(places: Mapping[str, Any]) -> list[LexiconItem]:
     items: list[LexiconItem] = []
     for entry in places.get("places", []):
         name, region = entry["name"], entry["region"]
-        payload = ("place", region) if region in ours else ("other", f"{name} ({region})")
+        payload = ("place", region) if region in ours else ("elsewhere", region)
         items.append((name, payload, bool(entry.get("case_sensitive", True)), None))
     return items
 
@@ -232,7 +246,8 @@ def _banks(parts: Mapping[str, Any], consortium_cues: tuple[tuple[str, tuple[re.
     field_patterns = [*parts["eligibility_cues"], *parts["tool_contexts"], parts["course_subjects"],
                       parts["national_restrictions"], *sorted(parts["negative_parts"], key=lambda p: p.pattern)]
     field_patterns += [p for p in (parts["national_shares"], parts["off_focus"], parts["ancillary"],
-                                   parts["italy_wide"]) if p is not None]
+                                   parts["italy_wide"], parts["local_seat"], parts["examples"],
+                                   parts["technology_list"]) if p is not None]
     return RegexBank(field_patterns), RegexBank(p for _, patterns in consortium_cues for p in patterns)
 
 

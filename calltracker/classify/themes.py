@@ -25,6 +25,18 @@ def _sentences_around(patterns: tuple[re.Pattern[str], ...], fld: Field) -> list
     return spans
 
 
+def _full_stop(low: str, start: int) -> int:
+    """The end of the sentence that goes on at `start` (a list of examples runs past its semicolons)."""
+    end = low.find(".", start)
+    return end if end >= 0 else len(low)
+
+
+def _list_end(low: str, start: int) -> int:
+    """Where a list that starts at `start` ends: a blank line, or a full stop that ends a line, or the text's end."""
+    ends = [i for i in (low.find("\n\n", start), low.find(".\n", start)) if i >= 0]
+    return min(ends) if ends else len(low)
+
+
 class _Contexts:
     """The demoting spans of one field, each computed on the first hit that needs it."""
 
@@ -46,6 +58,12 @@ class _Contexts:
                     else []
             elif kind == "ancillary":
                 spans = _sentences_around((r.ancillary,), fld) if r.ancillary is not None else []
+            elif kind == "examples":
+                low = fld.low
+                spans = [(max(low.rfind(".", 0, m.start()), 0), _full_stop(low, m.end()))
+                         for m in r.examples.finditer(low)] if r.examples is not None and fld.may(r.examples) else []
+                if r.technology_list is not None and fld.may(r.technology_list):
+                    spans += [(m.start(), _list_end(fld.low, m.end())) for m in r.technology_list.finditer(fld.low)]
             else:
                 spans = _sentences_around(r.tool_contexts, fld) if r.tool_themes else []
             self._spans[kind] = spans
@@ -56,14 +74,17 @@ class _Contexts:
 
 
 def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, language: str | None,
-            implied: list[tuple[Programme, Evidence]]) -> tuple[list[ThemeResult], list[ThemeResult]]:
+           implied: list[tuple[Programme, Evidence]], pages: tuple[Field, ...] = ()
+           ) -> tuple[list[ThemeResult], list[ThemeResult]]:
+    """Theme scores and evidence; `pages` (attached documents' pages) weigh as the call's own text."""
     s = r.scoring
     strong: dict[Theme, list[Evidence]] = {}
     weak: dict[Theme, list[Evidence]] = {}
     gate_hits = {fld.name: r.gate.scan(fld) for fld in (title, prog, text)}
     aviation_context = any(gate_hits.values())
     aerospace_call = bool(gate_hits["title"] or gate_hits["programme"])
-    fields = ((title, s["title_strong"]), (text, s["text_strong"]), (prog, s["programme_keyword"]))
+    fields = ((title, s["title_strong"]), (text, s["text_strong"]), (prog, s["programme_keyword"]),
+              *((page, s["text_strong"]) for page in pages))
     for fld, weight in fields:
         ctx = _Contexts(r, fld) if fld is not prog else None
         for m in r.themes.scan(fld, language):
@@ -88,6 +109,8 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
                         w, note = weight * r.tool_weight, "used as a tool"
                     elif ctx.inside("ancillary", m.start):
                         w, note = weight * r.ancillary_weight, "ancillary eligible cost"
+                    elif ctx.inside("examples", m.start):
+                        w, note = weight * r.examples_weight, "named as an example"
                 strong.setdefault(theme, []).append(
                     Evidence(kind, m.entry.phrase, fld.name, m.start, m.end, m.text, w, note))
     for theme in r.tool_themes:
@@ -123,6 +146,14 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
                 # A topic of an aviation or space programme that names AI puts it to work in that domain.
                 strong[theme] = [replace(e, weight=e.weight * r.tool_weight, note="used as a tool")
                                  if e.note is None else e for e in strong[theme]]
+
+    if any(e.field == "title" and e.note is None for t in r.title_domain_themes for e in strong.get(t, [])):
+        for theme in r.tool_themes:
+            hits = strong.get(theme, [])
+            if hits and not any(e.field == "title" for e in hits):
+                # The title is about cybersecurity or air traffic; AI it does not name is a tool of that work.
+                strong[theme] = [replace(e, weight=e.weight * r.tool_weight, note="used as a tool")
+                                 if e.note is None else e for e in hits]
 
     tagged: list[ThemeResult] = []
     below: list[ThemeResult] = []
