@@ -77,6 +77,7 @@ def classify_command(ctx: click.Context, call: str | None, jsonl: IO[str] | None
     if jsonl is None:
         raise click.UsageError("give CALL or --jsonl FILE")
     bad = 0
+    out: list[str] = []  # written in batches: one write per line costs more than classifying it
     for number, line in enumerate(jsonl, 1):
         if not line.strip():
             continue
@@ -88,11 +89,21 @@ def classify_command(ctx: click.Context, call: str | None, jsonl: IO[str] | None
             continue
         result = classify(item)
         if show_explain:
+            _flush(out)
             click.echo(explain(result), err=True)
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        out.append(json.dumps(result.to_json(), ensure_ascii=False))
+        if len(out) >= 256:
+            _flush(out)
+    _flush(out)
     if bad:
         click.echo(f"{bad} bad line(s) skipped", err=True)
         ctx.exit(1)
+
+
+def _flush(lines: list[str]) -> None:
+    if lines:
+        click.echo("\n".join(lines))
+        lines.clear()
 
 
 @click.command("eval")
