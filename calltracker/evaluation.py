@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,15 +30,39 @@ class LabelledCall:
     notes: str | None = None
 
 
+# Portals a scraper of the project reads: a record copied from one of them is what that scraper would store.
+SCRAPER_HOSTS = (("ec.europa.eu/info/funding-tenders", "eu_ft"), ("regione.lombardia.it", "lombardia"),
+                 ("bandi.regione.piemonte.it", "piemonte"), ("filse.it", "liguria"), ("incentivi.gov.it", "incentivi"),
+                 ("esastar-publication", "esa"))
+
+
+def scraper_of(record: Mapping[str, Any]) -> str | None:
+    """The scraper that would store this call: the record's `scraper`, else the one reading its source portal."""
+    if "scraper" in record and record["scraper"]:
+        return str(record["scraper"])
+    where = str(record.get("source") or "").lower()
+    return next((name for host, name in SCRAPER_HOSTS if host in where), None)
+
+
+def stored_call_text(record: Mapping[str, Any]) -> CallText:
+    """What the classifier reads of a labelled call: the fields a stored call gives it, as tagging.call_text
+    builds them (title; summary and description, or the excerpt, as text; identifier; programme; language;
+    source). `source` is the name of the scraper that would have stored the call (`scraper_of`; None for pages
+    no scraper reads): the page address a record was copied from is provenance, not input."""
+    parts = [str(record[k]) for k in ("summary", "description") if record.get(k)]
+    text = "\n".join(parts) if parts else str(record.get("text") or "")
+    return CallText(
+        id=str(record["id"]), title=str(record.get("title") or ""), text=text,
+        identifier=record.get("identifier"), programme=record.get("programme"),
+        language=record.get("language"), source=scraper_of(record),
+    )
+
+
 def parse_record(record: dict[str, Any]) -> LabelledCall:
     """One line of a labelled file (the shared dev.jsonl format) as a CallText with its labels."""
     try:
         lab = record["labels"]
-        call = CallText(
-            id=str(record["id"]), title=str(record.get("title") or ""), text=str(record.get("text") or ""),
-            identifier=record.get("identifier"), programme=record.get("programme"),
-            language=record.get("language"), source=record.get("source"),
-        )
+        call = stored_call_text(record)
         labels = Labels(
             themes=frozenset(Theme(t).value for t in lab["themes"]),
             eligible={g.value: bool(lab["eligible"][g.value]) for g in REGIONS},

@@ -196,11 +196,11 @@ def test_calls_show_prints_an_eu_opening_date_on_its_official_day(store: Store, 
 
 def test_scrapers_judge_a_date_only_closing_by_the_same_rule() -> None:
     from calltracker.normalize import status_from_dates
-    from scrapers.esa import _status
+    from scrapers.esa import ISSUED, _status
 
     paris_day = Deadline(datetime(2026, 10, 15, tzinfo=ZoneInfo("Europe/Paris")), date_only=True)
-    assert _status({"status": {"id": 2}}, paris_day, LAST_EVENING) is Status.OPEN
-    assert _status({"status": {"id": 2}}, paris_day, AFTER_MIDNIGHT) is Status.CLOSED
+    assert _status({}, ISSUED, None, paris_day, LAST_EVENING) is Status.OPEN
+    assert _status({}, ISSUED, None, paris_day, AFTER_MIDNIGHT) is Status.CLOSED
     assert status_from_dates(None, due_15th(), LAST_EVENING) is Status.OPEN
     assert status_from_dates(None, due_15th(), AFTER_MIDNIGHT) is Status.CLOSED
 

@@ -2,23 +2,19 @@
 
 `classify(CallText)` decides themes, eligible regions (Lombardia, Piemonte, Liguria), scope, consortium rule
 and the tri-regional fit, keeping the evidence of every rule that fired. Rules live in
-calltracker/data/rules/*.json; RULES_VERSION changes whenever one of those files does.
+calltracker/data/rules/*.json; RULES_VERSION changes whenever one of those files does. The modules:
+`model` (inputs and results), `text` (field preparation, phrase lexicons, the RE2 prefilter), `rules`
+(loading), `programme`, `regions`, `consortium`, `themes` (the decisions), `explain` (reasons) and `engine`.
 """
 
 from __future__ import annotations
 
-from calltracker.classify.engine import (
-    CallText,
-    Classification,
-    Evidence,
-    ThemeResult,
-    classify,
-    default_rules,
-    explain,
-)
+from calltracker.classify.engine import classify, default_rules
+from calltracker.classify.explain import explain
+from calltracker.classify.model import CallText, Classification, Document, Evidence, ThemeResult
 from calltracker.classify.rules import Rules, load_rules
 
 RULES_VERSION: str = default_rules().version
 
-__all__ = ["RULES_VERSION", "CallText", "Classification", "Evidence", "Rules", "ThemeResult", "classify",
-           "explain", "load_rules"]
+__all__ = ["RULES_VERSION", "CallText", "Classification", "Document", "Evidence", "Rules", "ThemeResult",
+           "classify", "explain", "load_rules"]

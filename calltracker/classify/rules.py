@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from calltracker.classify.text import Lexicon
+from calltracker.classify.text import Lexicon, RegexBank
 from calltracker.domain import Consortium, Region, Scope, Theme
 
 TIERS = ("strong", "weak")
@@ -75,12 +75,21 @@ class Rules:
     tool_weight: float = 1.0
     tool_themes: frozenset[Theme] = frozenset()
     domain_themes: frozenset[Theme] = frozenset()
+    title_domain_themes: frozenset[Theme] = frozenset()
     national_shares: re.Pattern[str] | None = None
     off_focus: re.Pattern[str] | None = None
     off_focus_weight: float = 0.0
     ancillary: re.Pattern[str] | None = None
     ancillary_weight: float = 1.0
     italy_wide: re.Pattern[str] | None = None
+    field_bank: RegexBank | None = None
+    consortium_bank: RegexBank | None = None
+    negative_parts: frozenset[re.Pattern[str]] = frozenset()
+    local_seat: re.Pattern[str] | None = None
+    national_open_too: re.Pattern[str] | None = None
+    examples: re.Pattern[str] | None = None
+    examples_weight: float = 1.0
+    technology_list: re.Pattern[str] | None = None
 
 
 def _rules_dir() -> Path:
@@ -104,9 +113,11 @@ def _eligible(value: Any) -> str | tuple[Region, ...]:
     return tuple(Region(v) for v in value)
 
 
-def load_rules(directory: str | Path | None = None) -> Rules:
-    """Read and compile the rule files; `directory` defaults to the packaged calltracker/data/rules."""
-    folder = Path(directory) if directory is not None else _rules_dir()
+LexiconItem = tuple[str, tuple[str, ...], bool, frozenset[str] | None]
+
+
+def _read(folder: Path) -> tuple[str, dict[str, Any]]:
+    """The rule files named by the manifest, parsed, and the version: manifest version + digest of the bytes."""
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     digest = hashlib.sha256()
     raw: dict[str, Any] = {}
@@ -114,21 +125,23 @@ def load_rules(directory: str | Path | None = None) -> Rules:
         data = (folder / name).read_bytes()
         digest.update(name.encode() + b"\0" + data + b"\0")
         raw[name] = json.loads(data)
-    version = f"{manifest['version']}+{digest.hexdigest()[:10]}"
-    themes_doc, territory, consortium = raw["themes.json"], raw["territory.json"], raw["consortium.json"]
+    return f"{manifest['version']}+{digest.hexdigest()[:10]}", raw
 
-    theme_items: list[tuple[str, tuple[str, ...], bool, frozenset[str] | None]] = []
+
+def _theme_rules(themes_doc: Mapping[str, Any]) -> dict[str, Any]:
+    """Theme words, acronyms and identifier rules as one lexicon; the aerospace gate as another."""
+    items: list[LexiconItem] = []
     id_rules: list[IdRule] = []
     native: set[Theme] = set()
     gated: set[Theme] = set()
     for key, spec in themes_doc["themes"].items():
         theme = Theme(key)
         for tier in TIERS:
-            theme_items.extend((phrase, ("theme", key, tier), False, None) for phrase in spec.get(tier, []))
-        theme_items.extend((phrase, ("theme", key, "gated"), False, None) for phrase in spec.get(GATED_TIER, []))
+            items.extend((phrase, ("theme", key, tier), False, None) for phrase in spec.get(tier, []))
+        items.extend((phrase, ("theme", key, "gated"), False, None) for phrase in spec.get(GATED_TIER, []))
         for item in spec.get("acronyms", []):
             token, langs = _acronym(item)
-            theme_items.append((token, ("theme", key, "strong"), True, langs))
+            items.append((token, ("theme", key, "strong"), True, langs))
         id_rules.extend(IdRule(re.compile(r["regex"]), theme, r["strength"]) for r in spec.get("identifiers", []))
         if spec.get("aerospace_native"):
             native.add(theme)
@@ -137,9 +150,41 @@ def load_rules(directory: str | Path | None = None) -> Rules:
     gate_spec = themes_doc["gates"]["aerospace"]
     gate = Lexicon([(w, ("gate",), False, None) for w in gate_spec["words"]]
                    + [(w, ("gate",), True, None) for w in gate_spec.get("acronyms", [])])
+    return {"themes": Lexicon(items), "gate": gate, "id_rules": tuple(id_rules),
+            "aerospace_native": frozenset(native), "weak_needs_gate": frozenset(gated)}
 
+
+def _theme_contexts(themes_doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The contexts that lower a theme word's weight: course subjects, tools, off-focus and ancillary costs."""
+    tools = themes_doc.get("tool_contexts", {})
+    off_focus = themes_doc.get("off_focus", {})
+    ancillary = themes_doc.get("ancillary", {})
+    examples = themes_doc.get("examples", {})
+    return {
+        "scoring": {k: float(v) for k, v in themes_doc["scoring"].items() if not isinstance(v, str)},
+        "negatives": (_alternation(themes_doc["negatives"]["patterns"]),),
+        "negative_parts": frozenset(re.compile(p) for p in themes_doc["negatives"]["patterns"]),
+        "course_subjects": re.compile(themes_doc["course_subjects"]["pattern"]),
+        "course_weight": float(themes_doc["course_subjects"]["weight"]),
+        "course_exempt": frozenset(Theme(t) for t in themes_doc["course_subjects"]["except"]),
+        "tool_contexts": tuple(re.compile(tools[k]) for k in ("pattern", "also") if tools.get(k)),
+        "tool_weight": float(tools.get("weight", 1.0)),
+        "tool_themes": frozenset(Theme(t) for t in tools.get("themes", [])),
+        "domain_themes": frozenset(Theme(t) for t in tools.get("domain_programme_themes", [])),
+        "title_domain_themes": frozenset(Theme(t) for t in tools.get("title_domain_themes", [])),
+        "off_focus": re.compile(off_focus["pattern"]) if off_focus.get("pattern") else None,
+        "off_focus_weight": float(off_focus.get("weight", 0.0)),
+        "ancillary": re.compile(ancillary["pattern"]) if ancillary.get("pattern") else None,
+        "ancillary_weight": float(ancillary.get("weight", 1.0)),
+        "examples": re.compile(examples["pattern"]) if examples.get("pattern") else None,
+        "examples_weight": float(examples.get("weight", 1.0)),
+        "technology_list": re.compile(examples["list"]) if examples.get("list") else None,
+    }
+
+
+def _programmes(territory: Mapping[str, Any]) -> dict[str, Any]:
     programmes: dict[str, Programme] = {}
-    programme_items: list[tuple[str, tuple[str, ...], bool, frozenset[str] | None]] = []
+    items: list[LexiconItem] = []
     for spec in territory["programmes"]:
         pid = spec["id"]
         programmes[pid] = Programme(
@@ -151,55 +196,75 @@ def load_rules(directory: str | Path | None = None) -> Rules:
             identifiers=tuple(re.compile(p) for p in spec.get("identifiers", [])),
             extra_regions={Region(k): tuple(v) for k, v in spec.get("extra_regions", {}).items()},
         )
-        programme_items.extend((a, ("programme", pid), False, None) for a in spec.get("aliases", []))
-        programme_items.extend((a, ("programme", pid), True, None) for a in spec.get("acronyms", []))
+        items.extend((a, ("programme", pid), False, None) for a in spec.get("aliases", []))
+        items.extend((a, ("programme", pid), True, None) for a in spec.get("acronyms", []))
+    return {"programmes": programmes, "programme_lexicon": Lexicon(items)}
 
-    region_items: list[tuple[str, tuple[str, ...], bool, frozenset[str] | None]] = []
+
+def _territory(territory: Mapping[str, Any], places: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Region names and places (ours and others', with the gazetteer's), the cues and defaults of eligibility."""
+    items: list[LexiconItem] = []
     for key, spec in territory["regions"].items():
-        region_items.extend((w, ("name", key), False, None) for w in spec["names"])
-        region_items.extend((w, ("place", key), False, None) for w in spec["places"])
+        items.extend((w, ("name", key), False, None) for w in spec["names"])
+        items.extend((w, ("place", key), False, None) for w in spec["places"])
     others = territory["other_regions"]
-    region_items.extend((w, ("other", w), False, None) for w in others["names"])
-    region_items.extend((w, ("other", w), True, None) for w in others.get("case_sensitive", []))
-
-    tools = themes_doc.get("tool_contexts", {})
-    off_focus = themes_doc.get("off_focus", {})
-    ancillary = themes_doc.get("ancillary", {})
+    items.extend((w, ("other", w), False, None) for w in others["names"])
+    items.extend((w, ("other", w), True, None) for w in others.get("case_sensitive", []))
+    if places is not None:
+        items.extend(_gazetteer_items(places))
     italy_wide = territory.get("italy_wide", {}).get("patterns", [])
     shares = territory["national_restrictions"].get("shares", {}).get("patterns", [])
+    return {
+        "regions": Lexicon(items),
+        "national_restrictions": _alternation(territory["national_restrictions"]["patterns"]),
+        "national_shares": _alternation(shares) if shares else None,
+        "national_open_too": _alternation(also) if (also := territory["national_restrictions"].get("also_open", {})
+                                                         .get("patterns")) else None,
+        "eligibility_cues": tuple(re.compile(p) for p in territory["eligibility_cues"]["patterns"]),
+        "italy_wide": _alternation(italy_wide) if italy_wide else None,
+        "local_seat": _alternation(local) if (local := territory.get("local_seat", {}).get("patterns")) else None,
+        "scope_defaults": {Scope(k): v for k, v in territory["scope_defaults"].items()},
+        "sources": {k: v for k, v in territory["sources"].items() if isinstance(v, dict)},
+        "modes": {k: Mode(int(v["fit"]), v["reason_en"], v["reason_it"]) for k, v in territory["modes"].items()},
+    }
+
+
+def _gazetteer_items(places: Mapping[str, Any]) -> list[LexiconItem]:
+    """Places of the gazetteer file: ours become places of a region, the rest places outside the three."""
+    ours = {"lombardia", "piemonte", "liguria"}
+    items: list[LexiconItem] = []
+    for entry in places.get("places", []):
+        name, region = entry["name"], entry["region"]
+        payload = ("place", region) if region in ours else ("elsewhere", region)
+        items.append((name, payload, bool(entry.get("case_sensitive", True)), None))
+    return items
+
+
+def _banks(parts: Mapping[str, Any], consortium_cues: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
+           ) -> tuple[RegexBank, RegexBank]:
+    """One RE2 prefilter for the regexes read on a field's text (traps included), one for consortium cues."""
+    field_patterns = [*parts["eligibility_cues"], *parts["tool_contexts"], parts["course_subjects"],
+                      parts["national_restrictions"], *sorted(parts["negative_parts"], key=lambda p: p.pattern)]
+    field_patterns += [p for p in (parts["national_shares"], parts["off_focus"], parts["ancillary"],
+                                   parts["italy_wide"], parts["local_seat"], parts["examples"],
+                                   parts["technology_list"]) if p is not None]
+    return RegexBank(field_patterns), RegexBank(p for _, patterns in consortium_cues for p in patterns)
+
+
+def load_rules(directory: str | Path | None = None) -> Rules:
+    """Read and compile the rule files; `directory` defaults to the packaged calltracker/data/rules."""
+    folder = Path(directory) if directory is not None else _rules_dir()
+    version, raw = _read(folder)
+    themes_doc, territory = raw["themes.json"], raw["territory.json"]
     # One regex per cue, not one alternation per class: most cues begin with a literal, which the regex
     # engine skips to directly, while an alternation tries every branch at every position (about 40% slower).
-    cues = tuple((cls, tuple(re.compile(p) for p in consortium[cls]))
+    cues = tuple((cls, tuple(re.compile(p) for p in raw["consortium.json"][cls]))
                  for cls in ("single_only", "optional", "required", "single_instrument"))
-    return Rules(
-        version=version,
-        scoring={k: float(v) for k, v in themes_doc["scoring"].items() if not isinstance(v, str)},
-        negatives=(_alternation(themes_doc["negatives"]["patterns"]),),
-        themes=Lexicon(theme_items),
-        gate=gate,
-        aerospace_native=frozenset(native),
-        weak_needs_gate=frozenset(gated),
-        id_rules=tuple(id_rules),
-        programmes=programmes,
-        programme_lexicon=Lexicon(programme_items),
-        regions=Lexicon(region_items),
-        national_restrictions=_alternation(territory["national_restrictions"]["patterns"]),
-        eligibility_cues=tuple(re.compile(p) for p in territory["eligibility_cues"]["patterns"]),
-        scope_defaults={Scope(k): v for k, v in territory["scope_defaults"].items()},
-        sources={k: v for k, v in territory["sources"].items() if isinstance(v, dict)},
-        modes={k: Mode(int(v["fit"]), v["reason_en"], v["reason_it"]) for k, v in territory["modes"].items()},
-        consortium_cues=cues,
-        course_subjects=re.compile(themes_doc["course_subjects"]["pattern"]),
-        course_weight=float(themes_doc["course_subjects"]["weight"]),
-        course_exempt=frozenset(Theme(t) for t in themes_doc["course_subjects"]["except"]),
-        tool_contexts=tuple(re.compile(tools[k]) for k in ("pattern", "also") if tools.get(k)),
-        tool_weight=float(tools.get("weight", 1.0)),
-        tool_themes=frozenset(Theme(t) for t in tools.get("themes", [])),
-        domain_themes=frozenset(Theme(t) for t in tools.get("domain_programme_themes", [])),
-        national_shares=_alternation(shares) if shares else None,
-        off_focus=re.compile(off_focus["pattern"]) if off_focus.get("pattern") else None,
-        off_focus_weight=float(off_focus.get("weight", 0.0)),
-        ancillary=re.compile(ancillary["pattern"]) if ancillary.get("pattern") else None,
-        ancillary_weight=float(ancillary.get("weight", 1.0)),
-        italy_wide=_alternation(italy_wide) if italy_wide else None,
-    )
+    parts: dict[str, Any] = {**_theme_rules(themes_doc), **_theme_contexts(themes_doc), **_programmes(territory),
+                             **_territory(territory, raw.get("places.json"))}
+    field_bank, consortium_bank = _banks(parts, cues)
+    vocabulary = frozenset().union(*(parts[k].vocabulary for k in ("themes", "gate", "programme_lexicon", "regions")))
+    for key in ("themes", "gate", "programme_lexicon", "regions"):
+        parts[key].share(vocabulary)
+    return Rules(version=version, consortium_cues=cues, field_bank=field_bank, consortium_bank=consortium_bank,
+                 **parts)

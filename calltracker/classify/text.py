@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 _SPECIAL = {
     "\u2019": "'", "\u2018": "'", "\u201b": "'", "`": "'", "\u00b4": "'", "\u201c": '"', "\u201d": '"',
@@ -33,13 +34,14 @@ def _fold_table() -> dict[int, str]:
 
 _FOLD = _fold_table()
 _WORD = re.compile(r"[a-z0-9]+")
-_UPPER = re.compile(r"[A-Z]")
-_LOWER = re.compile(r"[a-z]")
+_WORD_SPLIT = re.compile(r"([a-z0-9]+)")
+_NOT_UPPER = bytes(c for c in range(256) if not 65 <= c <= 90)
+_NOT_LOWER = bytes(c for c in range(256) if not 97 <= c <= 122)
 
 
 def fold(text: str) -> str:
     """Accents off, typographic quotes and dashes plain; same length as the input."""
-    return text.translate(_FOLD)
+    return text if text.isascii() and "`" not in text else text.translate(_FOLD)
 
 
 def words_of(phrase: str) -> tuple[str, ...]:
@@ -55,7 +57,8 @@ class Field:
     which the consortium and territory cues read.
     """
 
-    __slots__ = ("name", "raw", "low", "folded", "_scan_low", "_scan_folded", "words", "_spans", "_shouting")
+    __slots__ = ("name", "raw", "low", "folded", "_scan_low", "_scan_folded", "words", "_spans", "_shouting",
+                 "possible", "_candidates")
 
     def __init__(self, name: str, text: str, blank_raw: Sequence[re.Pattern[str]] = ()) -> None:
         self.name = name
@@ -66,31 +69,58 @@ class Field:
         self.raw = text if len(text) == len(low) else low
         self.low = low
         self.folded = folded
-        spans = [m.span() for p in blank_raw for m in p.finditer(folded)]
+        # An identifier has at least three hyphens: most fields have none and skip the search.
+        spans = [m.span() for p in blank_raw for m in p.finditer(folded)] if folded.count("-") >= 3 else []
         self._set_scan(_blank(low, spans), _blank(folded, spans))
+        #: The regexes of the rules' bank that may match `low` (None: not prefiltered, every one may).
+        self.possible: frozenset[re.Pattern[str]] | None = None
+
+    def may(self, pattern: re.Pattern[str]) -> bool:
+        """Whether `pattern` can match `low` at all (the bank's one-pass prefilter said so, or none ran)."""
+        return self.possible is None or pattern in self.possible
 
     def _set_scan(self, scan_low: str, scan_folded: str) -> None:
         self._scan_low = scan_low
         self._scan_folded = scan_folded
         self.words: list[str] = _WORD.findall(scan_low)
-        self._spans: list[tuple[int, int]] | None = None
+        self._spans: list[int] | None = None
         self._shouting: bool | None = None
+        self._candidates: tuple[frozenset[str], list[int]] | None = None
 
-    def blanked(self, patterns: Sequence[re.Pattern[str]]) -> Field:
-        """A copy whose words skip every span matched by `patterns` (on the lower-cased text)."""
+    def candidates(self, vocabulary: frozenset[str]) -> list[int]:
+        """Positions of the words that start a phrase of some lexicon: one pass serves every lexicon."""
+        cached = self._candidates
+        if cached is None or cached[0] is not vocabulary:
+            cached = (vocabulary, [i for i, w in enumerate(self.words) if w in vocabulary])
+            self._candidates = cached
+        return cached[1]
+
+    def blanked(self, patterns: Sequence[re.Pattern[str]], parts: frozenset[re.Pattern[str]] = frozenset(),
+                bank: RegexBank | None = None) -> Field:
+        """A copy whose words skip every span matched by `patterns` (on the lower-cased text).
+
+        `patterns` are alternations of `parts`; when the prefilter says no part can match, nothing is searched.
+        """
+        if parts:
+            possible = self.possible if self._scan_low is self.low else (
+                bank.possible(self._scan_low) if bank is not None else None)
+            if possible is not None and possible.isdisjoint(parts):
+                return self
         spans = [m.span() for p in patterns for m in p.finditer(self._scan_low)]
         if not spans:
             return self
         twin = object.__new__(Field)
         twin.name, twin.raw, twin.low, twin.folded = self.name, self.raw, self.low, self.folded
+        twin.possible = self.possible
         twin._set_scan(_blank(self._scan_low, spans), _blank(self._scan_folded, spans))
         return twin
 
     def span(self, i: int) -> tuple[int, int]:
         """Character span of word `i` (computed on first use: most fields match few words)."""
         if self._spans is None:
-            self._spans = [m.span() for m in _WORD.finditer(self._scan_low)]
-        return self._spans[i]
+            # Gaps and words alternate in the split; running sums of their lengths are the word boundaries.
+            self._spans = list(accumulate(map(len, _WORD_SPLIT.split(self._scan_low))))
+        return self._spans[2 * i], self._spans[2 * i + 1]
 
     def word_as_written(self, i: int) -> str:
         start, end = self.span(i)
@@ -100,8 +130,10 @@ class Field:
     def shouting(self) -> bool:
         """An all-capitals field ("CONTRIBUTI AI COMUNI") makes every word look like an acronym."""
         if self._shouting is None:
-            upper = len(_UPPER.findall(self.folded))
-            lower = len(_LOWER.findall(self.folded))
+            # Counting bytes is exact here: UTF-8 never puts an ASCII letter byte inside another character.
+            data = self.folded.encode()
+            upper = len(data.translate(None, _NOT_UPPER))
+            lower = len(data.translate(None, _NOT_LOWER))
             self._shouting = upper + lower >= 12 and upper > 0.6 * (upper + lower)
         return self._shouting
 
@@ -146,6 +178,7 @@ class Lexicon:
     """Longest-match phrase lookup over the words of a field: one dict probe per word."""
 
     def __init__(self, items: Iterable[tuple[str, tuple[str, ...], bool, frozenset[str] | None]]) -> None:
+        self.vocabulary: frozenset[str] = frozenset()
         merged: dict[tuple[tuple[str, ...], tuple[str, ...] | None, frozenset[str] | None],
                      tuple[str, list[tuple[str, ...]]]] = {}
         for phrase, payload, case_sensitive, languages in items:
@@ -166,6 +199,13 @@ class Lexicon:
             # Longest first; among equals, case-sensitive entries first (they are the stricter reading).
             entries.sort(key=lambda e: (-len(e.words), e.exact is None))
         self._index = index
+        self.vocabulary = frozenset(index)
+
+    def share(self, vocabulary: frozenset[str]) -> None:
+        """Use `vocabulary` (a superset of this lexicon's first words, shared by several lexicons) to find
+        candidate words: one pass over a field's words then serves every lexicon."""
+        assert self.vocabulary <= vocabulary
+        self.vocabulary = vocabulary
 
     def scan(self, field: Field, language: str | None = None) -> list[Match]:
         words = field.words
@@ -173,11 +213,14 @@ class Lexicon:
         found: list[Match] = []
         n = len(words)
         taken_to = 0
-        # Most words start no phrase: find the few that do in one comprehension, then check those.
-        for i in [i for i, w in enumerate(words) if w in index]:
+        # Most words start no phrase: the field finds, once for all lexicons, the few that may.
+        for i in field.candidates(self.vocabulary):
             if i < taken_to:
                 continue
-            for entry in index[words[i]]:
+            entries = index.get(words[i])
+            if entries is None:
+                continue
+            for entry in entries:
                 size = len(entry.words)
                 if i + size > n:
                     continue
@@ -196,3 +239,106 @@ class Lexicon:
                 taken_to = i + size
                 break
         return found
+
+
+# RE2 tells, in one pass over a text, which of many regexes can match it at all; Python's `re` then runs only
+# those, so the positions and semantics stay exactly those of `re`. RE2 reads ASCII the way `re` does (for
+# patterns without look-arounds, back-references or `$`); a text with other characters is mapped first so
+# that every character keeps its class (space, word, other), and a text with non-ASCII letters or digits is
+# not prefiltered at all.
+_RE2_UNSAFE = re.compile(r"\(\?<?[=!]|\\[1-9]|\$|\\Z|\(\?P=")
+_NON_PLAIN = re.compile(r"[\x0b\x1c-\x1f\x80-\U0010ffff]")
+
+
+def _plain_char(match: re.Match[str]) -> str:
+    char = match.group()
+    if char.isalnum() or char == "_":
+        raise _NotPlain
+    return "\x0c" if char.isspace() else "\x01"
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def literal_prefix(pattern: str) -> str:
+    """The plain text every match of `pattern` starts with ("" when there is none that is certain)."""
+    depth, i, in_class = 0, 0, False
+    while i < len(pattern):  # an alternative at the top level makes no prefix certain
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return ""
+        i += 1
+    prefix: list[str] = []
+    for char in pattern:
+        if char in "\\()[]{}?*+|.^$":
+            if char in "?*{" and prefix:
+                prefix.pop()  # the last character is optional or repeated
+            break
+        prefix.append(char)
+    return "".join(prefix)
+
+
+def re2_view(text: str) -> str | None:
+    """`text` as RE2 should read it, or None when RE2 cannot stand in for `re` on it."""
+    if _NON_PLAIN.search(text) is None:
+        return text
+    try:
+        return _NON_PLAIN.sub(_plain_char, text)
+    except _NotPlain:
+        return None
+
+
+class RegexBank:
+    """Many compiled `re` patterns, prefiltered together: `possible(text)` is the set of those that may match."""
+
+    def __init__(self, patterns: Iterable[re.Pattern[str]]) -> None:
+        import re2  # type: ignore[import-untyped]  # C extension, pure computation; loaded with the rules
+
+        self._always: set[re.Pattern[str]] = set()
+        self._slots: list[re.Pattern[str]] = []
+        seen: set[re.Pattern[str]] = set()
+        options = re2.Options()
+        options.max_mem = 64 << 20
+        matcher = re2.Set.SearchSet(options)
+        for pattern in patterns:
+            if pattern in seen:
+                continue
+            seen.add(pattern)
+            source = pattern.pattern
+            if pattern.flags & ~(re.UNICODE) or _RE2_UNSAFE.search(source):
+                # RE2 cannot read this one exactly: prefilter on the literal every match starts with.
+                prefix = literal_prefix(source)
+                if len(prefix) < 4 or pattern.flags & ~(re.UNICODE):
+                    self._always.add(pattern)
+                    continue
+                source = re.escape(prefix)
+            try:
+                index = matcher.Add(source)
+            except Exception:  # noqa: BLE001 - any syntax RE2 refuses: that pattern is always run
+                self._always.add(pattern)
+                continue
+            assert index == len(self._slots)
+            self._slots.append(pattern)
+        self._all = frozenset(seen)
+        self._matcher = None
+        if self._slots:
+            matcher.Compile()
+            self._matcher = matcher
+
+    def possible(self, text: str) -> frozenset[re.Pattern[str]]:
+        view = re2_view(text)
+        if view is None or self._matcher is None:
+            return self._all
+        return frozenset(self._always.union(self._slots[i] for i in self._matcher.Match(view) or ()))

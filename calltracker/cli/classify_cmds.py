@@ -7,7 +7,7 @@ from typing import IO, Any
 
 import click
 
-from calltracker.classify import CallText, classify, explain
+from calltracker.classify import CallText, Document, classify, explain
 from calltracker.errors import InputError
 from calltracker.evaluation import evaluate_calls, format_report, load_labelled
 
@@ -37,7 +37,24 @@ def _call_from(record: Any) -> CallText:
         raise ValueError(f"{', '.join(bad)} must be a string")
     return CallText(id=str(record["id"]), title=record["title"], text=record["text"],
                     identifier=optional["identifier"], programme=optional["programme"],
-                    language=optional["language"], source=optional["source"])
+                    language=optional["language"], source=optional["source"],
+                    documents=_documents(record.get("documents")))
+
+
+def _documents(value: Any) -> tuple[Document, ...]:
+    """`documents`: a list of {name, url, pages: [text of page 1, ...]} (optional)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ValueError("documents must be a list")
+    docs = []
+    for i, item in enumerate(value, 1):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) \
+                or not isinstance(item.get("pages", []), list) \
+                or not all(isinstance(p, str) for p in item.get("pages", [])):
+            raise ValueError(f"document {i} must have a name and a list of page texts")
+        docs.append(Document(item["name"], str(item.get("url") or ""), tuple(item.get("pages", []))))
+    return tuple(docs)
 
 
 @click.command("classify")
@@ -49,8 +66,8 @@ def _call_from(record: Any) -> CallText:
 def classify_command(ctx: click.Context, call: str | None, jsonl: IO[str] | None, show_explain: bool) -> None:
     """Tag themes, eligible regions and tri-regional fit of calls.
 
-    With --jsonl, read objects with id, title, text and optional identifier, programme, language, source;
-    no database is needed. With CALL, classify a stored call.
+    With --jsonl, read objects with id, title, text and optional identifier, programme, language, source and
+    documents ([{name, url, pages: [page text, ...]}]); no database is needed. With CALL, classify a stored call.
     """
     if call is not None and jsonl is not None:
         raise click.UsageError("give either CALL or --jsonl, not both")
@@ -60,6 +77,7 @@ def classify_command(ctx: click.Context, call: str | None, jsonl: IO[str] | None
     if jsonl is None:
         raise click.UsageError("give CALL or --jsonl FILE")
     bad = 0
+    out: list[str] = []  # written in batches: one write per line costs more than classifying it
     for number, line in enumerate(jsonl, 1):
         if not line.strip():
             continue
@@ -71,11 +89,21 @@ def classify_command(ctx: click.Context, call: str | None, jsonl: IO[str] | None
             continue
         result = classify(item)
         if show_explain:
+            _flush(out)
             click.echo(explain(result), err=True)
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        out.append(json.dumps(result.to_json(), ensure_ascii=False))
+        if len(out) >= 256:
+            _flush(out)
+    _flush(out)
     if bad:
         click.echo(f"{bad} bad line(s) skipped", err=True)
         ctx.exit(1)
+
+
+def _flush(lines: list[str]) -> None:
+    if lines:
+        click.echo("\n".join(lines))
+        lines.clear()
 
 
 @click.command("eval")

@@ -1,0 +1,98 @@
+"""Which programme a call belongs to, and so its scope: identifier, programme field, title, source, text."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from calltracker.classify.model import CallText, Evidence
+from calltracker.classify.rules import Programme, Rules
+from calltracker.classify.text import Field, Match
+from calltracker.domain import Scope
+
+
+def _pick(matches: list[Match], r: Rules) -> tuple[Programme, Match] | None:
+    best: tuple[Programme, Match] | None = None
+    for m in matches:
+        for payload in m.entry.payloads:
+            prog = r.programmes[payload[1]]
+            if best is None or prog.priority > best[0].priority:
+                best = (prog, m)
+    return best
+
+
+def _issuer(matches: list[Match], r: Rules) -> tuple[Programme, Match] | None:
+    """A region (or its programme) named in the title issues the call, even when the title also names an EU
+    programme it contributes to ("Regione Campania - avviso Aerospazio ... Clean Aviation")."""
+    regional = [m for m in matches for payload in m.entry.payloads
+                if r.programmes[payload[1]].scope is Scope.REGIONAL and r.programmes[payload[1]].priority >= 45]
+    eu = any(r.programmes[payload[1]].scope is Scope.EU for m in matches for payload in m.entry.payloads)
+    return _pick(regional, r) if regional and eu else None
+
+
+def _foreign(call: CallText) -> bool:
+    lang = (call.language or "").lower()[:2]
+    return bool(lang) and lang not in ("it", "en")
+
+
+def source_rule(source: str | None, r: Rules) -> tuple[str, Mapping[str, Any]] | None:
+    if not source:
+        return None
+    low = source.lower()
+    for key, rule in r.sources.items():
+        if low == key or ("." in key and key in low):
+            return key, rule
+    return None
+
+
+def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, text: Field
+                         ) -> tuple[Programme | None, Scope, list[Evidence], list[tuple[Programme, Evidence]]]:
+    """Recognise the programme: identifier, then programme field, title, source, scope hint, text."""
+    evidence: list[Evidence] = []
+    implied: list[tuple[Programme, Evidence]] = []  # programmes whose themes count (not from free text)
+    chosen: Programme | None = None
+    if call.identifier:
+        ident = call.identifier.strip()
+        for p in sorted(r.programmes.values(), key=lambda p: -p.priority):
+            hit = next((pat for pat in p.identifiers if pat.search(ident)), None)
+            if hit is not None:
+                ev = Evidence("identifier", hit.pattern, "identifier", matched=ident, note=f"programme {p.id}")
+                chosen = chosen or p
+                if chosen is p:
+                    evidence.append(ev)
+                implied.append((p, ev))
+    for fld in (prog, title):
+        matches = r.programme_lexicon.scan(fld)
+        for m in matches:
+            for payload in m.entry.payloads:
+                p = r.programmes[payload[1]]
+                implied.append((p, Evidence("programme", m.entry.phrase, fld.name, m.start, m.end, m.text,
+                                            note=f"programme {p.id}")))
+        if chosen is None:
+            best = _issuer(matches, r) if fld is title else None
+            best = best or _pick(matches, r)
+            if best is not None:
+                chosen = best[0]
+                m = best[1]
+                evidence.append(Evidence("programme", m.entry.phrase, fld.name, m.start, m.end, m.text,
+                                         note=f"programme {chosen.id}"))
+    if chosen is not None:
+        return chosen, chosen.scope, evidence, implied
+    src = source_rule(call.source, r)
+    if src is not None and src[1].get("scope"):
+        evidence.append(Evidence("source", src[0], "source", matched=call.source))
+        return None, Scope(src[1]["scope"]), evidence, implied
+    if call.scope is not None:
+        evidence.append(Evidence("scope hint", call.scope.value, "source"))
+        return None, call.scope, evidence, implied
+    best = _pick(r.programme_lexicon.scan(text), r)
+    if best is not None and _foreign(call) and best[0].scope is not Scope.INTERREG:
+        # A page in another language naming an EU programme in passing is that country's call.
+        best = None
+    if best is not None:
+        m = best[1]
+        evidence.append(Evidence("programme", m.entry.phrase, "text", m.start, m.end, m.text,
+                                 note=f"programme {best[0].id}"))
+        return best[0], best[0].scope, evidence, implied
+    evidence.append(Evidence("default", "other", note="no programme, source or scope marker"))
+    return None, Scope.OTHER, evidence, implied

@@ -1,0 +1,191 @@
+"""Which of Lombardia, Piemonte and Liguria may apply: programme territory, scope, names and places read."""
+
+from __future__ import annotations
+
+import re
+
+from calltracker.classify.model import REGIONS, CallText, Evidence
+from calltracker.classify.programme import source_rule
+from calltracker.classify.rules import Programme, Rules
+from calltracker.classify.text import Entry, Field, Match
+from calltracker.domain import Region, Scope
+
+_SEAT_RULE = Entry("seat in the region", ("seat",), ())
+
+
+def _detect_regions(call: CallText, r: Rules, fields: tuple[Field, ...], evidence: list[Evidence]
+                    ) -> set[Region] | None:
+    """Regions a call names, read field by field: our region names win, then other regions, then places."""
+    places: dict[Region, Match] = {}
+    elsewhere: Match | None = None  # a town, province or country outside the three regions
+    for fld in fields:
+        named: dict[Region, Match] = {}
+        other: Match | None = None
+        for m in r.regions.scan(fld):
+            for kind, key in m.entry.payloads:
+                if kind == "name":
+                    named.setdefault(Region(key), m)
+                elif kind == "place":
+                    places.setdefault(Region(key), m)
+                elif kind == "elsewhere":
+                    elsewhere = elsewhere or m
+                elif other is None:
+                    other = m
+        for fld_cue in r.eligibility_cues:
+            if not fld.may(fld_cue):
+                continue
+            for cue in fld_cue.finditer(fld.low):
+                word = cue.group(1)
+                region = next((g for g in REGIONS if word.startswith(g.value[:5])), None)
+                if region is not None and region not in named:
+                    named[region] = Match(_SEAT_RULE, fld.name, cue.start(), cue.end(), cue.group())
+        if named:
+            for region, m in named.items():
+                evidence.append(Evidence("region name", m.entry.phrase, m.field, m.start, m.end, m.text,
+                                         note=region.value))
+            return set(named)
+        if other is not None:
+            wide = _italy_wide(r, fields)
+            if wide is not None:
+                evidence.append(wide)
+                return set(REGIONS)
+            evidence.append(Evidence("other region", other.entry.phrase, other.field, other.start, other.end,
+                                     other.text, note="a region outside Lombardia, Piemonte, Liguria"))
+            return set()
+    if places:
+        for region, m in places.items():
+            evidence.append(Evidence("place", m.entry.phrase, m.field, m.start, m.end, m.text, note=region.value))
+        return set(places)
+    if elsewhere is not None:
+        wide = _italy_wide(r, fields)
+        if wide is not None:
+            evidence.append(wide)
+            return set(REGIONS)
+        where = elsewhere.entry.payloads[0][1]
+        evidence.append(Evidence("place elsewhere", elsewhere.entry.phrase, elsewhere.field, elsewhere.start,
+                                 elsewhere.end, elsewhere.text, note=f"{where}: outside Lombardia, Piemonte, Liguria"))
+        return set()
+    if call.regions:
+        evidence.append(Evidence("source regions", ",".join(g.value for g in call.regions), "source"))
+        return set(call.regions)
+    src = source_rule(call.source, r)
+    if src is not None and src[1].get("regions"):
+        evidence.append(Evidence("source", src[0], "source", matched=call.source))
+        return {Region(g) for g in src[1]["regions"]}
+    return None
+
+
+def _italy_wide(r: Rules, fields: tuple[Field, ...]) -> Evidence | None:
+    """A phrase opening a local body's call to applicants from anywhere in Italy."""
+    if r.italy_wide is None:
+        return None
+    for fld in fields:
+        m = r.italy_wide.search(fld.low) if fld.may(r.italy_wide) else None
+        if m:
+            return Evidence("open to all Italy", m.group(), fld.name, m.start(), m.end(), note="all three")
+    return None
+
+
+def eligibility(call: CallText, r: Rules, scope: Scope, programme: Programme | None, prog: Field,
+                 title: Field, text: Field) -> tuple[dict[Region, bool], list[Evidence]]:
+    evidence: list[Evidence] = []
+    rule = programme.eligible if programme is not None else str(r.scope_defaults[scope]["eligible"])
+    regions: set[Region]
+    if isinstance(rule, tuple):
+        regions = set(rule)
+        evidence.append(Evidence("programme territory", programme.id if programme else "",
+                                 note=", ".join(g.value for g in rule) or "none of the three"))
+        if programme is not None and programme.extra_regions:
+            base = set(regions)
+            for region, words in programme.extra_regions.items():
+                for fld in (title, text):
+                    hit = next((w for w in words if re.search(rf"\b{re.escape(w.lower())}\b", fld.low)), None)
+                    if hit and region not in regions:
+                        regions.add(region)
+                        evidence.append(Evidence("programme territory", hit, fld.name, note=region.value))
+            if regions != base and not _names_any(r, base, (title, text)):
+                # A call for the extra territory alone (a Lombard foundation's call for Novara): not the base.
+                regions -= base
+                evidence.append(Evidence("programme territory", programme.id,
+                                         note="only the territory named: " + ", ".join(g.value for g in regions)))
+    elif rule == "all":
+        regions = set(REGIONS)
+        evidence.append(Evidence("scope", scope.value, note="open to all three regions"))
+        if scope is Scope.NATIONAL:
+            for fld in (prog, title, text):
+                m = _national_restriction(r, fld.low) if fld.may(r.national_restrictions) else None
+                if m:
+                    regions = set()
+                    evidence.append(Evidence("national restriction", m.group(), fld.name, m.start(), m.end(),
+                                             note="reserved to other areas of Italy"))
+                    break
+            else:
+                local = _local_seat(r, (title, text))
+                if local is not None:
+                    regions, ev = local
+                    evidence.append(ev)
+    else:
+        found = _detect_regions(call, r, (prog, title, text), evidence)
+        if found is None and _foreign_language(call):
+            found = set()
+            evidence.append(Evidence("foreign call", call.language or "", "language",
+                                     note="written for applicants of another country"))
+        if found is None:
+            regions = set(REGIONS) if rule == "detect_or_all" else set()
+            evidence.append(Evidence("no region named", rule, note="all three" if regions else "none"))
+        else:
+            regions = found
+    return {g: g in regions for g in REGIONS}, evidence
+
+
+def _national_restriction(r: Rules, low: str) -> re.Match[str] | None:
+    """The first phrase reserving a national measure to other areas, unless it only reserves a share."""
+    shares: list[tuple[int, int]] | None = None  # read only when a restriction is there: most calls have none
+    for m in r.national_restrictions.finditer(low):
+        if shares is None:
+            if r.national_open_too is not None and r.national_open_too.search(low):
+                return None
+            shares = [s.span() for s in r.national_shares.finditer(low)] if r.national_shares is not None else []
+        if not any(a <= m.start() < b for a, b in shares):
+            return m
+    return None
+
+
+def _names_any(r: Rules, regions: set[Region], fields: tuple[Field, ...]) -> bool:
+    """Whether the fields name one of `regions` or one of their places."""
+    wanted = {g.value for g in regions}
+    return any(kind in ("name", "place") and key in wanted
+               for fld in fields for m in r.regions.scan(fld) for kind, key in m.entry.payloads)
+
+
+def _local_seat(r: Rules, fields: tuple[Field, ...]) -> tuple[set[Region], Evidence] | None:
+    """A national body's call for firms seated in one named province or town: that place's region only."""
+    if r.local_seat is None:
+        return None
+    for fld in fields:
+        if not fld.may(r.local_seat):
+            continue
+        for cue in r.local_seat.finditer(fld.low):
+            start, end = cue.span(1)
+            sub = Field(fld.name, fld.raw[start:end])
+            regions: set[Region] = set()
+            outside = False
+            for m in r.regions.scan(sub):
+                for kind, key in m.entry.payloads:
+                    if kind in ("name", "place"):
+                        regions.add(Region(key))
+                    elif kind in ("other", "elsewhere"):
+                        outside = True
+            if regions or outside:
+                where = ", ".join(sorted(g.value for g in regions)) or "outside Lombardia, Piemonte, Liguria"
+                return regions, Evidence("local seat", cue.group(), fld.name, cue.start(), cue.end(), note=where)
+    return None
+
+
+_NATIVE = frozenset({"it", "en"})
+
+
+def _foreign_language(call: CallText) -> bool:
+    """A call written in neither Italian nor English that no programme opens to Italy: a foreign call."""
+    lang = (call.language or "").lower()[:2]
+    return bool(lang) and lang not in _NATIVE

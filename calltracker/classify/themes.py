@@ -1,0 +1,186 @@
+"""Themes: words, acronyms, identifiers and programmes, weighed by where and how the call names them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from calltracker.classify.model import CallText, Evidence, ThemeResult
+from calltracker.classify.rules import Programme, Rules
+from calltracker.classify.text import Field
+from calltracker.domain import Theme
+
+
+def _sentences_around(patterns: tuple[re.Pattern[str], ...], fld: Field) -> list[tuple[int, int]]:
+    """The sentences (or ;-clauses) that contain a match of any of `patterns`."""
+    spans: list[tuple[int, int]] = []
+    low = fld.low
+    for pattern in patterns:
+        if not fld.may(pattern):
+            continue
+        for m in pattern.finditer(low):
+            start = max(low.rfind(".", 0, m.start()), low.rfind(";", 0, m.start())) + 1
+            ends = [i for i in (low.find(".", m.end()), low.find(";", m.end())) if i >= 0]
+            spans.append((start, min(ends) if ends else len(low)))
+    return spans
+
+
+def _full_stop(low: str, start: int) -> int:
+    """The end of the sentence that goes on at `start` (a list of examples runs past its semicolons)."""
+    end = low.find(".", start)
+    return end if end >= 0 else len(low)
+
+
+def _list_end(low: str, start: int) -> int:
+    """Where a list that starts at `start` ends: a blank line, or a full stop that ends a line, or the text's end."""
+    ends = [i for i in (low.find("\n\n", start), low.find(".\n", start)) if i >= 0]
+    return min(ends) if ends else len(low)
+
+
+class _Contexts:
+    """The demoting spans of one field, each computed on the first hit that needs it."""
+
+    __slots__ = ("_r", "_fld", "_spans")
+
+    def __init__(self, r: Rules, fld: Field) -> None:
+        self._r = r
+        self._fld = fld
+        self._spans: dict[str, list[tuple[int, int]]] = {}
+
+    def _get(self, kind: str) -> list[tuple[int, int]]:
+        spans = self._spans.get(kind)
+        if spans is None:
+            r, fld = self._r, self._fld
+            if kind == "off":
+                spans = _sentences_around((r.off_focus,), fld) if r.off_focus is not None else []
+            elif kind == "course":
+                spans = [c.span() for c in r.course_subjects.finditer(fld.low)] if fld.may(r.course_subjects) \
+                    else []
+            elif kind == "ancillary":
+                spans = _sentences_around((r.ancillary,), fld) if r.ancillary is not None else []
+            elif kind == "examples":
+                low = fld.low
+                spans = [(max(low.rfind(".", 0, m.start()), 0), _full_stop(low, m.end()))
+                         for m in r.examples.finditer(low)] if r.examples is not None and fld.may(r.examples) else []
+                if r.technology_list is not None and fld.may(r.technology_list):
+                    spans += [(m.start(), _list_end(fld.low, m.end())) for m in r.technology_list.finditer(fld.low)]
+            else:
+                spans = _sentences_around(r.tool_contexts, fld) if r.tool_themes else []
+            self._spans[kind] = spans
+        return spans
+
+    def inside(self, kind: str, pos: int) -> bool:
+        return any(a <= pos < b for a, b in self._get(kind))
+
+
+def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, language: str | None,
+           implied: list[tuple[Programme, Evidence]], pages: tuple[Field, ...] = ()
+           ) -> tuple[list[ThemeResult], list[ThemeResult]]:
+    """Theme scores and evidence; `pages` (attached documents' pages) weigh as the call's own text."""
+    s = r.scoring
+    strong: dict[Theme, list[Evidence]] = {}
+    weak: dict[Theme, list[Evidence]] = {}
+    gate_hits = {fld.name: r.gate.scan(fld) for fld in (title, prog, text)}
+    aviation_context = any(gate_hits.values())
+    aerospace_call = bool(gate_hits["title"] or gate_hits["programme"])
+    fields = ((title, s["title_strong"]), (text, s["text_strong"]), (prog, s["programme_keyword"]),
+              *((page, s["text_strong"]) for page in pages))
+    for fld, weight in fields:
+        ctx = _Contexts(r, fld) if fld is not prog else None
+        for m in r.themes.scan(fld, language):
+            kind = "acronym" if m.entry.exact is not None else "keyword"
+            for _, key, tier in m.entry.payloads:
+                theme = Theme(key)
+                if tier == "gated":
+                    if not aviation_context:
+                        continue
+                    tier = "strong"
+                if tier != "strong":
+                    weak.setdefault(theme, []).append(
+                        Evidence("weak keyword", m.entry.phrase, fld.name, m.start, m.end, m.text, s["weak"]))
+                    continue
+                w, note = weight, None
+                if ctx is not None:
+                    if ctx.inside("off", m.start):
+                        w, note = weight * r.off_focus_weight, "outside the call's focus"
+                    elif theme not in r.course_exempt and ctx.inside("course", m.start):
+                        w, note = weight * r.course_weight, "course subject"
+                    elif theme in r.tool_themes and ctx.inside("tool", m.start):
+                        w, note = weight * r.tool_weight, "used as a tool"
+                    elif ctx.inside("ancillary", m.start):
+                        w, note = weight * r.ancillary_weight, "ancillary eligible cost"
+                    elif ctx.inside("examples", m.start):
+                        w, note = weight * r.examples_weight, "named as an example"
+                strong.setdefault(theme, []).append(
+                    Evidence(kind, m.entry.phrase, fld.name, m.start, m.end, m.text, w, note))
+    for theme in r.tool_themes:
+        hits = strong.get(theme, [])
+        in_text = [e for e in hits if e.field == "text"]
+        if in_text and all(e.note == "used as a tool" for e in in_text):
+            # The body names the theme only as a means, so a title naming it names the means too.
+            strong[theme] = [replace(e, weight=e.weight * r.tool_weight, note="used as a tool")
+                             if e.field == "title" and e.note is None else e for e in hits]
+
+    rule_ev: dict[Theme, list[Evidence]] = {}
+    ident = (call.identifier or "").strip()
+    if ident:
+        for rule in r.id_rules:
+            if rule.pattern.search(ident):
+                rule_ev.setdefault(rule.theme, []).append(Evidence(
+                    "identifier", rule.pattern.pattern, "identifier", matched=ident, note=rule.strength,
+                    weight=s["identifier_strong"] if rule.strength == "strong" else s["identifier_conditional"]))
+    seen: set[tuple[str, Theme]] = set()
+    for p, ev in implied:
+        for theme, strength in p.themes.items():
+            if (p.id, theme) in seen:
+                continue
+            seen.add((p.id, theme))
+            rule_ev.setdefault(theme, []).append(Evidence(
+                "programme", p.id, ev.field, ev.start, ev.end, ev.matched, note=strength,
+                weight=s["programme_strong"] if strength == "strong" else s["programme_conditional"]))
+
+    domain = [t for t in r.domain_themes if any(e.note == "strong" for e in rule_ev.get(t, []))]
+    if domain:
+        for theme in r.tool_themes:
+            if theme not in rule_ev and theme in strong:
+                # A topic of an aviation or space programme that names AI puts it to work in that domain.
+                strong[theme] = [replace(e, weight=e.weight * r.tool_weight, note="used as a tool")
+                                 if e.note is None else e for e in strong[theme]]
+
+    if any(e.field == "title" and e.note is None for t in r.title_domain_themes for e in strong.get(t, [])):
+        for theme in r.tool_themes:
+            hits = strong.get(theme, [])
+            if hits and not any(e.field == "title" for e in hits):
+                # The title is about cybersecurity or air traffic; AI it does not name is a tool of that work.
+                strong[theme] = [replace(e, weight=e.weight * r.tool_weight, note="used as a tool")
+                                 if e.note is None else e for e in hits]
+
+    tagged: list[ThemeResult] = []
+    below: list[ThemeResult] = []
+    for theme in Theme:
+        kw = strong.get(theme, [])
+        # Only a keyword in the call's own focus confirms a conditional rule or lets weak words count.
+        focused = any(e.note is None for e in kw)
+        rules_fired = rule_ev.get(theme, [])
+        firm = [e for e in rules_fired if e.note == "strong"]
+        conditional = [e for e in rules_fired if e.note != "strong"] if focused else []
+        evidence = kw + firm + conditional[:1]
+        score = sum(e.weight for e in evidence)
+        weak_ok = focused or bool(firm) or (theme in r.weak_needs_gate and aviation_context)
+        if weak_ok and theme in weak:
+            weak_ev = weak[theme]
+            capped = min(sum(e.weight for e in weak_ev), 2 * s["weak"])
+            score += capped
+            evidence = evidence + weak_ev
+        if focused and theme in r.aerospace_native and aerospace_call:
+            gate_m = (gate_hits["title"] or gate_hits["programme"])[0]
+            bonus = s["aerospace_call_bonus"]
+            score += bonus
+            evidence = evidence + [Evidence("aerospace call", gate_m.entry.phrase, gate_m.field, gate_m.start,
+                                            gate_m.end, gate_m.text, bonus)]
+        if score <= 0:
+            continue
+        result = ThemeResult(theme, round(score, 2), tuple(evidence))
+        (tagged if score >= s["threshold"] else below).append(result)
+    tagged.sort(key=lambda t: -t.score)
+    return tagged, below

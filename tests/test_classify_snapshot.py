@@ -1,0 +1,52 @@
+"""Outputs of classify() on every labelled file stay identical unless the rules change.
+
+`classify_outputs.snapshot` holds, per labelled call, the digest of its full JSON result (themes, regions, scope,
+consortium, fit, reasons, every evidence item) and the rules version it was made with. Speed work and module
+moves must leave every digest unchanged. After a deliberate rule change, regenerate the file with
+`python tests/test_classify_snapshot.py` and commit it with the change (the diff shows which calls moved).
+real_final.jsonl is left out: it is the final blind set, scored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from calltracker.classify import RULES_VERSION, classify  # noqa: E402
+from calltracker.evaluation import load_labelled  # noqa: E402
+
+LABELLED = Path(__file__).parent / "fixtures" / "labeled"
+SNAPSHOT = LABELLED / "classify_outputs.snapshot"
+BLIND = {"real_final.jsonl"}
+
+
+def current() -> list[dict[str, str]]:
+    rows = []
+    for path in sorted(LABELLED.glob("*.jsonl")):
+        if path.name in BLIND:
+            continue
+        for item in load_labelled(path.read_text(encoding="utf-8").splitlines()):
+            result = classify(item.call).to_json()
+            digest = hashlib.sha256(json.dumps(result, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+            rows.append({"file": path.name, "id": item.call.id, "rules": result["rules_version"],
+                         "themes": ",".join(result["themes"]), "digest": digest[:20]})
+    return rows
+
+
+def test_outputs_identical_to_the_snapshot() -> None:
+    stored = [json.loads(line) for line in SNAPSHOT.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert stored, "empty snapshot"
+    assert {r["rules"] for r in stored} == {RULES_VERSION}, (
+        "the rules changed since the snapshot: regenerate it with python tests/test_classify_snapshot.py")
+    now = current()
+    changed = [(a["file"], a["id"]) for a, b in zip(stored, now, strict=False) if a != b]
+    assert len(stored) == len(now)
+    assert changed == []
+
+
+if __name__ == "__main__":
+    SNAPSHOT.write_text("".join(json.dumps(r) + "\n" for r in current()), encoding="utf-8")
