@@ -9,7 +9,7 @@ from typing import Any
 
 from calltracker.classify import RULES_VERSION, CallText, Classification, classify
 from calltracker.domain import Region, Scope
-from calltracker.storage import Store
+from calltracker.storage import NewClassification, Store
 
 log = logging.getLogger(__name__)
 
@@ -30,22 +30,34 @@ def call_text(row: Any) -> CallText:
     )
 
 
-def store_classification(store: Store, call_id: int, result: Classification, now: datetime) -> None:
-    store.save_classification(
-        call_id, rules_version=result.rules_version,
+def new_classification(call_id: int, result: Classification) -> NewClassification:
+    return NewClassification(
+        call_id=call_id, rules_version=result.rules_version,
         themes={t.theme.value: float(t.score) for t in result.themes},
         eligible={region.value: ok for region, ok in result.eligible.items()},
         scope=result.scope.value, consortium=result.consortium.value,
         tri_regional_fit=result.tri_regional_fit, fit_score=result.fit_score, fit_reason=result.fit_reason,
-        fit_reason_it=result.fit_reason_it, evidence=result.to_json()["evidence"], now=now,
+        fit_reason_it=result.fit_reason_it, evidence=result.to_json()["evidence"],
     )
 
 
+def store_classification(store: Store, call_id: int, result: Classification, now: datetime) -> None:
+    store.save_classifications([new_classification(call_id, result)], now=now)
+
+
+BATCH = 500
+
+
 def classify_pending(store: Store, now: datetime, ids: Iterable[int] | None = None) -> int:
-    """Classify the given calls, or every call whose classification is missing or stale. Returns the count."""
+    """Classify the given calls, or every call whose classification is missing or stale. Returns the count.
+
+    Calls are read, classified and stored a batch at a time: one read and one write transaction per batch.
+    """
     todo = list(ids) if ids is not None else store.calls_to_classify(RULES_VERSION)
-    for call_id in todo:
-        store_classification(store, call_id, classify(call_text(store.call_text(call_id))), now)
+    for start in range(0, len(todo), BATCH):
+        rows = store.calls_for_classifier(todo[start:start + BATCH])
+        store.save_classifications([new_classification(row["id"], classify(call_text(row))) for row in rows],
+                                   now=now)
     if todo:
         log.info("classified %d calls (rules %s)", len(todo), RULES_VERSION)
     return len(todo)

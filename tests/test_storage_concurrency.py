@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from calltracker.domain import Deadline, Region, Scope, ScrapedCall, Status
-from calltracker.storage import PageMemo, Store, make_engine
+from calltracker.storage import CallFilter, NewClassification, PageMemo, Store, make_engine
 
 ROME = ZoneInfo("Europe/Rome")
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -22,6 +22,13 @@ def page(round_no: int) -> list[ScrapedCall]:
                         identifier=f"RLO{round_no:05d}{i:06d}", scope=Scope.REGIONAL, status=Status.OPEN,
                         regions=(Region.LOMBARDIA,), deadlines=(Deadline(datetime(2027, 3, 31, 12, tzinfo=ROME)),))
             for i in range(PER_PAGE)]
+
+
+def classification(call_id: int, worker: int) -> NewClassification:
+    return NewClassification(call_id=call_id, rules_version="t1", themes={"space_economy": 1.0 + worker},
+                             eligible={"lombardia": True}, scope="regional", consortium="single",
+                             tri_regional_fit=False, fit_score=1, fit_reason="test", fit_reason_it=None,
+                             evidence={})
 
 
 def test_two_scrapes_saving_the_same_pages_at_once_both_succeed(store: Store, db_url: str) -> None:
@@ -40,6 +47,8 @@ def test_two_scrapes_saving_the_same_pages_at_once_both_succeed(store: Store, db
                 own.put_page_memo(f"src{r % 3}:page-{r}", PageMemo(url=f"https://bandi.example.it/{r}",
                                                                    etag=f'"{worker}-{r}"', memo={"r": r}))
                 results[worker].append((len(res.new_ids), len(res.changed_ids), res.unchanged))
+                ids = [v.id for v in own.find_calls(CallFilter(source=f"src{r % 3}"))]
+                own.save_classifications([classification(i, worker) for i in ids], now=now)
         except BaseException as exc:  # noqa: BLE001 - reported by the test below
             errors.append(exc)
             barrier.abort()
@@ -62,5 +71,7 @@ def test_two_scrapes_saving_the_same_pages_at_once_both_succeed(store: Store, db
         memo = store.get_page_memo(f"src{r % 3}:page-{r}")
         assert memo is not None and memo.memo == {"r": r}
     assert store.changes() == []
+    assert store.calls_to_classify("t1") == []
+    assert all(c.themes == ["space_economy"] for c in store.find_calls())
     # every call is findable by its own identifier once, with its link keys written once
     assert store.get_call("RLO00003000007").external_id == "r3-7"

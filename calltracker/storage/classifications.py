@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,8 +12,8 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    update,
 )
+from sqlalchemy.engine import RowMapping
 
 from calltracker.storage.base import Repo
 from calltracker.storage.schema import (
@@ -21,6 +21,8 @@ from calltracker.storage.schema import (
     CallThemeRow,
     ClassificationRow,
 )
+from calltracker.storage.sql import chunks, one_of, upsert
+from calltracker.views import NewClassification
 
 log = logging.getLogger(__name__)
 
@@ -31,23 +33,45 @@ class ClassificationsRepo(Repo):
                             eligible: Mapping[str, bool], scope: str, consortium: str, tri_regional_fit: bool,
                             fit_score: int, fit_reason: str, fit_reason_it: str | None,
                             evidence: Mapping[str, Any], now: datetime) -> None:
-        values = {
-            "rules_version": rules_version, "scope": scope, "consortium": consortium,
-            "eligible_lombardia": bool(eligible.get("lombardia")),
-            "eligible_piemonte": bool(eligible.get("piemonte")),
-            "eligible_liguria": bool(eligible.get("liguria")),
-            "tri_regional_fit": tri_regional_fit, "fit_score": fit_score, "fit_reason": fit_reason,
-            "fit_reason_it": fit_reason_it, "evidence": dict(evidence), "classified_at": now,
-        }
+        self.save_classifications([NewClassification(
+            call_id=call_id, rules_version=rules_version, themes=themes, eligible=eligible, scope=scope,
+            consortium=consortium, tri_regional_fit=tri_regional_fit, fit_score=fit_score, fit_reason=fit_reason,
+            fit_reason_it=fit_reason_it, evidence=evidence)], now=now)
+
+    def save_classifications(self, items: Sequence[NewClassification], *, now: datetime) -> None:
+        """Store many classifications in one transaction: one upsert, one delete and one insert of themes."""
+        latest = {item.call_id: item for item in items}  # the last one of a call wins
+        if not latest:
+            return
+        rows = [{
+            "call_id": item.call_id, "rules_version": item.rules_version, "scope": item.scope,
+            "consortium": item.consortium, "eligible_lombardia": bool(item.eligible.get("lombardia")),
+            "eligible_piemonte": bool(item.eligible.get("piemonte")),
+            "eligible_liguria": bool(item.eligible.get("liguria")), "tri_regional_fit": item.tri_regional_fit,
+            "fit_score": item.fit_score, "fit_reason": item.fit_reason, "fit_reason_it": item.fit_reason_it,
+            "evidence": dict(item.evidence), "classified_at": now} for item in latest.values()]
+        themes = [{"call_id": item.call_id, "theme": t, "score": float(s)}
+                  for item in latest.values() for t, s in item.themes.items()]
         with self._tx() as conn:
-            done = conn.execute(update(ClassificationRow).where(ClassificationRow.call_id == call_id)
-                                .values(**values)).rowcount
-            if not done:
-                conn.execute(insert(ClassificationRow).values(call_id=call_id, **values))
-            conn.execute(delete(CallThemeRow).where(CallThemeRow.call_id == call_id))
+            stmt = upsert(conn, ClassificationRow)
+            conn.execute(stmt.on_conflict_do_update(
+                index_elements=[ClassificationRow.call_id],
+                set_={k: stmt.excluded[k] for k in rows[0] if k != "call_id"}), rows)
+            for chunk in chunks(conn, sorted(latest)):
+                conn.execute(delete(CallThemeRow).where(one_of(conn, CallThemeRow.call_id, chunk)))
             if themes:
-                conn.execute(insert(CallThemeRow), [{"call_id": call_id, "theme": t, "score": float(s)}
-                                                    for t, s in themes.items()])
+                conn.execute(insert(CallThemeRow), themes)
+
+    def calls_for_classifier(self, ids: Sequence[int]) -> list[RowMapping]:
+        """The fields the classifier reads, for many calls (in the order of `ids`; unknown ids are skipped)."""
+        columns = [CallRow.id, CallRow.title, CallRow.summary, CallRow.description, CallRow.identifier,
+                   CallRow.programme, CallRow.language, CallRow.source, CallRow.scope, CallRow.regions]
+        found: dict[int, RowMapping] = {}
+        with self._tx() as conn:
+            for chunk in chunks(conn, list(ids)):
+                found.update((r["id"], r) for r in conn.execute(
+                    select(*columns).where(one_of(conn, CallRow.id, chunk))).mappings())
+        return [found[i] for i in ids if i in found]
 
     def calls_to_classify(self, rules_version: str) -> list[int]:
         """Calls never classified, classified by other rules, or changed since they were classified."""
