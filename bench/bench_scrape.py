@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -81,6 +82,89 @@ class BenchScraper:
         nxt = tree.css_first("a.next")
         if nxt is not None:
             yield Request(url=self.base_url + (nxt.attributes["href"] or ""))
+
+
+class ListingDetailScraper:
+    """A listing whose calls each have a detail page (a regional register): the listing's call is the fallback."""
+
+    name: ClassVar[str] = "register"
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    def start_requests(self) -> Iterable[Request]:
+        return [Request(url=self.base_url + "/list/1")]
+
+    def parse(self, page: Page) -> Iterable[Yield]:
+        tree = LexborHTMLParser(page.text)
+        for node in require(tree.css("article.call"), "call cards", page):
+            cid = node.attributes["data-id"] or ""
+            link = node.css_first("h2 a")
+            url = self.base_url + (link.attributes["href"] or "")
+            call = ScrapedCall(source=self.name, external_id=cid, title=link.text(strip=True), url=url,
+                               scope=Scope.REGIONAL, status=Status.OPEN)
+            yield Request(url=url, callback="parse_detail", meta={"id": cid}, fallback=(call,))
+        nxt = tree.css_first("a.next")
+        if nxt is not None:
+            yield Request(url=self.base_url + (nxt.attributes["href"] or ""))
+
+    def parse_detail(self, page: Page) -> Iterable[Yield]:
+        tree = LexborHTMLParser(page.text)
+        day = datetime.strptime(require(tree.css_first("p.deadline"), "deadline", page).text(), "%Y-%m-%d")
+        yield ScrapedCall(source=self.name, external_id=page.request.meta["id"],
+                          title=tree.css_first("h1").text(strip=True), url=page.url, scope=Scope.REGIONAL,
+                          status=Status.OPEN, description=tree.css_first("div.body").text(separator="\n", strip=True),
+                          deadlines=(Deadline(at=day.replace(hour=12, tzinfo=UTC), date_only=False),))
+
+
+def register_server(listings: int, per_listing: int) -> ReplayServer:
+    """Listing pages of `per_listing` calls, each call with its own detail page; ETags on every page."""
+    rng = random.Random(11)
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    routes = [Route("/robots.txt", [Reply(200, b"User-agent: *\nAllow: /\n")])]
+    for n in range(1, listings + 1):
+        cards = "".join(f'<article class="call" data-id="reg-{n}-{i}"><h2><a href="/call/{n}-{i}">Bando {n}-{i} '
+                        f'{rng.choice(WORDS)}</a></h2></article>' for i in range(per_listing))
+        nav = f'<a class="next" href="/list/{n + 1}">next</a>' if n < listings else ""
+        routes.append(Route(f"/list/{n}", [Reply(200, f"<html><body><main>{cards}</main><nav>{nav}</nav>"
+                                                      f"</body></html>".encode(), html)]))
+        for i in range(per_listing):
+            text = " ".join(rng.choice(WORDS) for _ in range(150))
+            routes.append(Route(f"/call/{n}-{i}", [Reply(200, (
+                f"<html><body><h1>Bando {n}-{i}</h1><p class='deadline'>2027-0{1 + i % 9}-1{i % 10}</p>"
+                f"<div class='body'><p>{text}</p></div></body></html>").encode(), html)]))
+    return ReplayServer(routes, etags=True).start()
+
+
+def measure_rescrape(listings: int = 2, per_listing: int = 10, delay: float = 0.2,
+                     reps: int = 3) -> dict[str, float]:
+    """A first scrape against an unchanged re-scrape of a listing-and-details source, politeness `delay`.
+
+    Each repetition starts from an empty database; medians of `reps`. The speedup is first / re-scrape.
+    """
+    firsts, agains = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        for rep in range(reps):
+            server = register_server(listings, per_listing)
+            try:
+                store = new_store(folder, f"rescrape{rep}")
+                policy = HttpPolicy(user_agent="calltracker-bench/1", min_delay=delay, timeout=10)
+                job = SourceJob("register", ListingDetailScraper(server.base_url),
+                                limits=HostLimits(min_delay=delay))
+                with HttpClient(policy) as client:
+                    pipeline = Pipeline(store, client)
+                    for out in (firsts, agains):
+                        t0 = time.perf_counter()
+                        (report,) = pipeline.run([job])
+                        out.append(time.perf_counter() - t0)
+                        if report.outcome != "ok" or report.seen != listings * per_listing:
+                            raise SystemExit(f"rescrape bench failed: {report.line()}")
+                store.close()
+            finally:
+                server.stop()
+    first, again = statistics.median(firsts), statistics.median(agains)
+    return {"rescrape_first_s": round(first, 2), "rescrape_again_s": round(again, 2),
+            "rescrape_speedup": round(first / again, 2), "rescrape_requests_first": listings * (per_listing + 1)}
 
 
 def build_servers(n_sources: int, pages: int, items: int, latency: float) -> list[tuple[str, ReplayServer, int]]:
