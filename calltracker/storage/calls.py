@@ -16,10 +16,13 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     or_,
     select,
+    text,
     update,
 )
+from sqlalchemy import literal as sa_literal
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import StatementError
 from sqlalchemy.sql.elements import ColumnElement
@@ -39,7 +42,7 @@ from calltracker.storage.schema import (
     ClassificationRow,
     SourceRow,
 )
-from calltracker.storage.sql import analyze, chunks, one_of, upsert
+from calltracker.storage.sql import analyze, chunks, is_postgres, one_of, upsert
 from calltracker.views import (
     CallFilter,
     CallView,
@@ -242,13 +245,22 @@ def _db_error(exc: StatementError) -> str:
     return f"{type(orig).__name__}: {one_line(orig)}"
 
 
-def _lookup(conn: Connection, source: str, ext_ids: Sequence[str]) -> dict[str, tuple[int, str, str]]:
-    """external id -> (id, content hash, status) of the stored calls among `ext_ids`."""
-    out: dict[str, tuple[int, str, str]] = {}
+def _lookup(conn: Connection, source: str, ext_ids: Sequence[str], *,
+            after_insert: bool = False) -> dict[str, tuple[int, str, str, bool]]:
+    """external id -> (id, content hash, status, inserted by this transaction) of the stored calls among `ext_ids`.
+
+    "Inserted by this transaction" is only asked right after inserting: on PostgreSQL a row's xmin says so
+    (a concurrent writer may have inserted some first); a SQLite writer holds the database's write lock.
+    """
+    mine: Any = sa_literal(False)
+    if after_insert:
+        mine = literal_column("calls.xmin = pg_current_xact_id()::xid") if is_postgres(conn) else sa_literal(True)
+    out: dict[str, tuple[int, str, str, bool]] = {}
     for chunk in chunks(conn, ext_ids):
-        for r in conn.execute(select(CallRow.id, CallRow.external_id, CallRow.content_hash, CallRow.status)
+        for r in conn.execute(select(CallRow.id, CallRow.external_id, CallRow.content_hash, CallRow.status,
+                                     mine.label("mine"))
                               .where(CallRow.source == source, one_of(conn, CallRow.external_id, chunk))):
-            out[r.external_id] = (r.id, r.content_hash, r.status)
+            out[r.external_id] = (r.id, r.content_hash, r.status, bool(r.mine))
     return out
 
 
@@ -268,16 +280,19 @@ def _write_page(conn: Connection, source: str, prepared: Mapping[str, _Prepared]
     if new_ext:
         rows = [{"source": source, "external_id": ext, "first_seen_at": now, "last_seen_at": now,
                  "last_changed_at": now, "canonical_id": None, **prepared[ext].values} for ext in new_ext]
-        stmt = (upsert(conn, CallRow).on_conflict_do_nothing(index_elements=[CallRow.source, CallRow.external_id])
-                .returning(CallRow.id, CallRow.external_id))
-        inserted = {r.external_id: r.id for r in conn.execute(stmt, rows)}
-        raced = [ext for ext in new_ext if ext not in inserted]
-        if raced:  # inserted meanwhile by a concurrent writer: compare with what it stored
-            existing.update(_lookup(conn, source, raced))
+        # A plain executemany, then one query for the ids: INSERT ... RETURNING of many rows is several
+        # times slower on PostgreSQL (SQLAlchemy turns it into multi-row VALUES statements).
+        conn.execute(upsert(conn, CallRow).on_conflict_do_nothing(index_elements=[CallRow.source,
+                                                                                  CallRow.external_id]), rows)
+        for ext, found in _lookup(conn, source, new_ext, after_insert=True).items():
+            if found[3]:
+                inserted[ext] = found[0]
+            else:  # inserted meanwhile by a concurrent writer: compare with what it stored
+                existing[ext] = found
     result = SaveResult(new_ids=[inserted[ext] for ext in new_ext if ext in inserted])
     unchanged_ids: list[int] = []
     candidates: dict[int, str] = {}
-    for ext, (call_id, content_hash, status) in existing.items():
+    for ext, (call_id, content_hash, status, _) in existing.items():
         values = prepared[ext].values
         if content_hash == values["content_hash"] and status == values["status"]:
             unchanged_ids.append(call_id)
@@ -355,9 +370,14 @@ def _link(conn: Connection, source: str, calls: Mapping[int, ScrapedCall], *, ne
     keys = {call_id: {distinct_cut(k, LINK_KEY_LEN) for k in link_keys(call)} for call_id, call in calls.items()}
     for id_chunk in chunks(conn, sorted(set(calls) - new_ids)):
         conn.execute(delete(CallLinkKeyRow).where(one_of(conn, CallLinkKeyRow.call_id, id_chunk)))
-    rows = [{"key": k, "call_id": call_id} for call_id, ks in keys.items() for k in sorted(ks)]
-    if rows:
-        conn.execute(upsert(conn, CallLinkKeyRow).on_conflict_do_nothing(), rows)
+    pairs = [(k, call_id) for call_id, ks in keys.items() for k in sorted(ks)]
+    if pairs and is_postgres(conn):  # one statement, two array parameters, whatever the number of keys
+        conn.execute(text("INSERT INTO call_link_keys (key, call_id) SELECT * FROM unnest(CAST(:keys AS varchar[]), "
+                          "CAST(:ids AS integer[])) ON CONFLICT DO NOTHING"),
+                     {"keys": [k for k, _ in pairs], "ids": [i for _, i in pairs]})
+    elif pairs:
+        conn.execute(upsert(conn, CallLinkKeyRow).on_conflict_do_nothing(),
+                     [{"key": k, "call_id": i} for k, i in pairs])
     wanted = sorted({k for call_id in new_ids for k in keys[call_id]})
     first: dict[str, tuple[int, int | None]] = {}  # key -> (id, canonical id) of its oldest other-source call
     for key_chunk in chunks(conn, wanted):

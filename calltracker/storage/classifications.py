@@ -12,6 +12,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
 )
 from sqlalchemy.engine import RowMapping
 
@@ -21,7 +22,7 @@ from calltracker.storage.schema import (
     CallThemeRow,
     ClassificationRow,
 )
-from calltracker.storage.sql import chunks, one_of, upsert
+from calltracker.storage.sql import chunks, is_postgres, one_of, upsert
 from calltracker.views import NewClassification
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,12 @@ class ClassificationsRepo(Repo):
                 set_={k: stmt.excluded[k] for k in rows[0] if k != "call_id"}), rows)
             for chunk in chunks(conn, sorted(latest)):
                 conn.execute(delete(CallThemeRow).where(one_of(conn, CallThemeRow.call_id, chunk)))
-            if themes:
+            if themes and is_postgres(conn):  # one statement, three array parameters
+                conn.execute(text("INSERT INTO call_themes (call_id, theme, score) SELECT * FROM unnest("
+                                  "CAST(:ids AS integer[]), CAST(:themes AS varchar[]), CAST(:scores AS float8[]))"),
+                             {"ids": [t["call_id"] for t in themes], "themes": [t["theme"] for t in themes],
+                              "scores": [t["score"] for t in themes]})
+            elif themes:
                 conn.execute(insert(CallThemeRow), themes)
 
     def calls_for_classifier(self, ids: Sequence[int]) -> list[RowMapping]:
