@@ -35,9 +35,9 @@ import bench_scrape  # noqa: E402
 import bench_storage  # noqa: E402
 
 SIZES = {  # quick, full
-    "calls": (2_000, 10_000),
-    "classify": (1_000, 5_000),
-    "digests": (40, 1_000),
+    "calls": (1_500, 10_000),
+    "classify": (800, 5_000),
+    "digests": (30, 300),
     "rescrape": ((1, 8, 1), (2, 10, 3)),  # listings, calls per listing, repetitions
 }
 GOALS = {"store_new_ratio": 0.8, "store_unchanged_ratio": 0.8, "classify_save_ratio": 0.5,

@@ -53,3 +53,40 @@ def analyze(conn: Connection, tables: Sequence[str]) -> None:
     """Refresh PostgreSQL's statistics after a bulk load (a fresh table has none until autovacuum runs)."""
     if is_postgres(conn):
         conn.execute(text("ANALYZE " + ", ".join(tables)))
+
+
+def insert_ignoring(conn: Connection, table: Any, rows: Sequence[dict[str, Any]],
+                    conflict: Sequence[str] = ()) -> None:
+    """`INSERT ... ON CONFLICT DO NOTHING` of many rows (all with the same keys) by the driver's executemany.
+
+    Each value goes through its column type's bind processor, once per distinct value where values repeat
+    (a page's timestamps, zones, flags), and SQLAlchemy's per-row statement machinery is skipped: on SQLite
+    that machinery costs more than the database's own work.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    cols = list(rows[0])
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    target = f" ({', '.join(quote(c) for c in conflict)})" if conflict else ""
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
+           f"VALUES ({', '.join(mark for _ in cols)}) ON CONFLICT{target} DO NOTHING")
+    columns: list[list[Any]] = []
+    for name in cols:
+        values = [r[name] for r in rows]
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            seen: dict[Any, Any] = {}
+            out = []
+            for value in values:
+                try:
+                    done = seen[value]
+                except KeyError:
+                    done = seen[value] = process(value)
+                except TypeError:  # unhashable (a list, a dict): processed every time
+                    done = process(value)
+                out.append(done)
+            values = out
+        columns.append(values)
+    conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
