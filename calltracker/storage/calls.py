@@ -442,7 +442,7 @@ def _deadlines(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[Deadline
     out: dict[int, list[Deadline]] = {}
     if not ids:
         return {}
-    rows = conn.execute(select(CallDeadlineRow).where(CallDeadlineRow.call_id.in_(ids))
+    rows = conn.execute(select(CallDeadlineRow).where(one_of(conn, CallDeadlineRow.call_id, ids))
                         .order_by(CallDeadlineRow.call_id, CallDeadlineRow.position)).mappings()
     for r in rows:
         at = r["at"].astimezone(ZoneInfo(r["timezone"]))
@@ -459,11 +459,12 @@ def _load_views(conn: Connection, ids: Sequence[int]) -> list[CallView]:
     themes: dict[int, dict[str, float]] = {}
     for start in range(0, len(ids), 500):
         chunk = list(ids[start:start + 500])
-        rows.update({r["id"]: r for r in conn.execute(select(CallRow).where(CallRow.id.in_(chunk))).mappings()})
+        rows.update({r["id"]: r for r in conn.execute(
+            select(CallRow).where(one_of(conn, CallRow.id, chunk))).mappings()})
         deadlines.update(_deadlines(conn, chunk))
         classes.update({r["call_id"]: r for r in conn.execute(
-            select(ClassificationRow).where(ClassificationRow.call_id.in_(chunk))).mappings()})
-        for t in conn.execute(select(CallThemeRow).where(CallThemeRow.call_id.in_(chunk))
+            select(ClassificationRow).where(one_of(conn, ClassificationRow.call_id, chunk))).mappings()})
+        for t in conn.execute(select(CallThemeRow).where(one_of(conn, CallThemeRow.call_id, chunk))
                               .order_by(CallThemeRow.score.desc(), CallThemeRow.theme)):
             themes.setdefault(t.call_id, {})[t.theme] = t.score
     views = []
