@@ -72,23 +72,26 @@ class CallsRepo(RunsRepo, QuarantineRepo):
                 raise ValueError(f"call {call.external_id} is from {call.source}, not {source}")
             try:
                 clean = bounded_call(call)
-                prepared[clean.external_id] = _Prepared(clean, call, _call_values(clean, now))
             except Exception as exc:  # noqa: BLE001 - one hostile record never stops its page
-                refused.append((call, f"{type(exc).__name__}: {one_line(exc)}"))
+                refused.append((call, _prep_error(exc)))
+                continue
+            prepared[clean.external_id] = _Prepared(clean, call)
         result = SaveResult()
         if prepared:
             try:
-                result = self._save_page(source, prepared, run_id, now)
+                result, unusable = self._save_page(source, prepared, run_id, now)
+                refused.extend(unusable)
             except StatementError as exc:  # the database refused something: find the record, keep the others
                 log.info("%s: page of %d records refused (%s); saving them one by one", source, len(prepared),
                          _db_error(exc))
                 result = SaveResult()
                 for ext_id, item in prepared.items():
                     try:
-                        one = self._save_page(source, {ext_id: item}, run_id, now)
+                        one, unusable = self._save_page(source, {ext_id: item}, run_id, now)
                     except StatementError as one_exc:
                         refused.append((item.original, _db_error(one_exc)))
                         continue
+                    refused.extend(unusable)
                     result.new_ids.extend(one.new_ids)
                     result.changed_ids.extend(one.changed_ids)
                     result.changes.extend(one.changes)
@@ -100,12 +103,14 @@ class CallsRepo(RunsRepo, QuarantineRepo):
         return result
 
     def _save_page(self, source: str, prepared: Mapping[str, _Prepared], run_id: int | None,
-                   now: datetime) -> SaveResult:
-        """One transaction; retried when PostgreSQL picks it as a deadlock victim."""
+                   now: datetime) -> tuple[SaveResult, list[tuple[ScrapedCall, str]]]:
+        """One transaction; retried when PostgreSQL picks it as a deadlock victim. Also returns the records
+        that could not even be prepared (a date out of range)."""
         for attempt in range(3):
+            refused: list[tuple[ScrapedCall, str]] = []
             try:
                 with self._tx() as conn:
-                    return _write_page(conn, source, prepared, run_id, now)
+                    return _write_page(conn, source, prepared, run_id, now, refused), refused
             except StorageError as exc:
                 if attempt == 2 or getattr(getattr(exc.__cause__, "orig", None), "sqlstate", None) not in (
                         "40P01", "40001"):
@@ -237,7 +242,16 @@ class CallsRepo(RunsRepo, QuarantineRepo):
 class _Prepared:
     call: ScrapedCall  # cleaned and bounded
     original: ScrapedCall  # as scraped: what a quarantine keeps
-    values: dict[str, Any]
+    values: dict[str, Any] | None = None  # the row's values, computed only for new and changed calls
+
+    def row_values(self, now: datetime) -> dict[str, Any]:
+        if self.values is None:
+            self.values = _call_values(self.call, now)
+        return self.values
+
+
+def _prep_error(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {one_line(exc)}"
 
 
 def _db_error(exc: StatementError) -> str:
@@ -265,7 +279,7 @@ def _lookup(conn: Connection, source: str, ext_ids: Sequence[str], *,
 
 
 def _write_page(conn: Connection, source: str, prepared: Mapping[str, _Prepared], run_id: int | None,
-                now: datetime) -> SaveResult:
+                now: datetime, refused: list[tuple[ScrapedCall, str]]) -> SaveResult:
     """Save one page of a source's calls: a handful of statements whatever the page's size.
 
     Stored calls whose content hash and status match are only marked seen; the others are loaded and
@@ -275,11 +289,19 @@ def _write_page(conn: Connection, source: str, prepared: Mapping[str, _Prepared]
     conn.execute(upsert(conn, SourceRow).values(name=source, type="coded", created_at=now)
                  .on_conflict_do_nothing(index_elements=[SourceRow.name]))
     existing = _lookup(conn, source, list(prepared))
-    new_ext = [ext for ext in prepared if ext not in existing]
+    new_ext: list[str] = []
+    for ext, item in prepared.items():
+        if ext not in existing:
+            try:
+                item.row_values(now)
+            except Exception as exc:  # noqa: BLE001 - a hostile record (a date out of range) is refused alone
+                refused.append((item.original, _prep_error(exc)))
+                continue
+            new_ext.append(ext)
     inserted: dict[str, int] = {}
     if new_ext:
         rows = [{"source": source, "external_id": ext, "first_seen_at": now, "last_seen_at": now,
-                 "last_changed_at": now, "canonical_id": None, **prepared[ext].values} for ext in new_ext]
+                 "last_changed_at": now, "canonical_id": None, **prepared[ext].row_values(now)} for ext in new_ext]
         # A plain executemany, then one query for the ids: INSERT ... RETURNING of many rows is several
         # times slower on PostgreSQL (SQLAlchemy turns it into multi-row VALUES statements).
         insert_ignoring(conn, CallRow.__table__, rows, conflict=["source", "external_id"])
@@ -292,11 +314,16 @@ def _write_page(conn: Connection, source: str, prepared: Mapping[str, _Prepared]
     unchanged_ids: list[int] = []
     candidates: dict[int, str] = {}
     for ext, (call_id, content_hash, status, _) in existing.items():
-        values = prepared[ext].values
-        if content_hash == values["content_hash"] and status == values["status"]:
-            unchanged_ids.append(call_id)
-        else:
-            candidates[call_id] = ext
+        item = prepared[ext]
+        try:  # the hash and the status first: most stored calls have not changed, their rows are not loaded
+            if content_hash == item.call.content_hash() and status == effective_status(item.call, now):
+                unchanged_ids.append(call_id)
+                continue
+            item.row_values(now)
+        except Exception as exc:  # noqa: BLE001 - a hostile record is refused alone
+            refused.append((item.original, _prep_error(exc)))
+            continue
+        candidates[call_id] = ext
     changed_calls: dict[int, ScrapedCall] = {}
     if candidates:
         _update_candidates(conn, prepared, candidates, run_id, now, result, unchanged_ids, changed_calls)
@@ -326,7 +353,7 @@ def _update_candidates(conn: Connection, prepared: Mapping[str, _Prepared], cand
     change_rows: list[dict[str, Any]] = []
     for call_id in ids:
         row, item = rows[call_id], prepared[candidates[call_id]]
-        values = item.values
+        values = item.row_values(now)
         old = _stored_comparable(row, stored_deadlines.get(call_id, ()))
         new = _comparable_from_values(values, item.call)
         diffs = [(k, old.get(k), new[k]) for k in new if old.get(k) != new[k]]
