@@ -42,7 +42,7 @@ from calltracker.storage.schema import (
     ClassificationRow,
     SourceRow,
 )
-from calltracker.storage.sql import analyze, chunks, insert_ignoring, is_postgres, one_of, upsert
+from calltracker.storage.sql import analyze, chunks, insert_many, is_postgres, one_of, upsert
 from calltracker.views import (
     CallFilter,
     CallView,
@@ -304,7 +304,7 @@ def _write_page(conn: Connection, source: str, prepared: Mapping[str, _Prepared]
                  "last_changed_at": now, "canonical_id": None, **prepared[ext].row_values(now)} for ext in new_ext]
         # A plain executemany, then one query for the ids: INSERT ... RETURNING of many rows is several
         # times slower on PostgreSQL (SQLAlchemy turns it into multi-row VALUES statements).
-        insert_ignoring(conn, CallRow.__table__, rows, conflict=["source", "external_id"])
+        insert_many(conn, CallRow.__table__, rows, conflict=["source", "external_id"])
         for ext, found in _lookup(conn, source, new_ext, after_insert=True).items():
             if found[3]:
                 inserted[ext] = found[0]
@@ -402,7 +402,7 @@ def _link(conn: Connection, source: str, calls: Mapping[int, ScrapedCall], *, ne
                           "CAST(:ids AS integer[])) ON CONFLICT DO NOTHING"),
                      {"keys": [k for k, _ in pairs], "ids": [i for _, i in pairs]})
     elif pairs:
-        insert_ignoring(conn, CallLinkKeyRow.__table__, [{"key": k, "call_id": i} for k, i in pairs])
+        insert_many(conn, CallLinkKeyRow.__table__, [{"key": k, "call_id": i} for k, i in pairs])
     wanted = sorted({k for call_id in new_ids for k in keys[call_id]})
     first: dict[str, tuple[int, int | None]] = {}  # key -> (id, canonical id) of its oldest other-source call
     for key_chunk in chunks(conn, wanted):

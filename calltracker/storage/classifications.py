@@ -24,7 +24,7 @@ from calltracker.storage.schema import (
     ClassificationRow,
     UtcDateTime,
 )
-from calltracker.storage.sql import chunks, insert_ignoring, is_postgres, one_of, upsert
+from calltracker.storage.sql import chunks, insert_many, is_postgres, one_of
 from calltracker.views import NewClassification
 
 log = logging.getLogger(__name__)
@@ -76,10 +76,8 @@ class ClassificationsRepo(Repo):
                     **{name: [r[name] for r in rows] for name, _ in _PG_ARRAYS},
                     "evidence": [json.dumps(r["evidence"]) for r in rows], "classified_at": now})
             else:
-                stmt = upsert(conn, ClassificationRow)
-                conn.execute(stmt.on_conflict_do_update(
-                    index_elements=[ClassificationRow.call_id],
-                    set_={k: stmt.excluded[k] for k in rows[0] if k != "call_id"}), rows)
+                insert_many(conn, ClassificationRow.__table__, rows, conflict=["call_id"],
+                                update=[k for k in rows[0] if k != "call_id"])
             for chunk in chunks(conn, sorted(latest)):
                 conn.execute(delete(CallThemeRow).where(one_of(conn, CallThemeRow.call_id, chunk)))
             if themes and is_postgres(conn):  # one statement, three array parameters
@@ -88,7 +86,7 @@ class ClassificationsRepo(Repo):
                              {"ids": [t["call_id"] for t in themes], "themes": [t["theme"] for t in themes],
                               "scores": [t["score"] for t in themes]})
             elif themes:  # (nothing conflicts: the call's themes were just deleted)
-                insert_ignoring(conn, CallThemeRow.__table__, themes)
+                insert_many(conn, CallThemeRow.__table__, themes)
 
     def calls_for_classifier(self, ids: Sequence[int]) -> list[RowMapping]:
         """The fields the classifier reads, for many calls (in the order of `ids`; unknown ids are skipped)."""

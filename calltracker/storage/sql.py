@@ -55,9 +55,10 @@ def analyze(conn: Connection, tables: Sequence[str]) -> None:
         conn.execute(text("ANALYZE " + ", ".join(tables)))
 
 
-def insert_ignoring(conn: Connection, table: Any, rows: Sequence[dict[str, Any]],
-                    conflict: Sequence[str] = ()) -> None:
-    """`INSERT ... ON CONFLICT DO NOTHING` of many rows (all with the same keys) by the driver's executemany.
+def insert_many(conn: Connection, table: Any, rows: Sequence[dict[str, Any]],
+                    conflict: Sequence[str] = (), update: Sequence[str] = ()) -> None:
+    """`INSERT ... ON CONFLICT DO NOTHING` of many rows (all with the same keys) by the driver's executemany;
+    with `update` (and `conflict`), `ON CONFLICT (...) DO UPDATE SET` those columns instead.
 
     Each value goes through its column type's bind processor, once per distinct value where values repeat
     (a page's timestamps, zones, flags), and SQLAlchemy's per-row statement machinery is skipped: on SQLite
@@ -70,8 +71,10 @@ def insert_ignoring(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]
     quote = dialect.identifier_preparer.quote
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     target = f" ({', '.join(quote(c) for c in conflict)})" if conflict else ""
+    action = ("DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in update)) if update \
+        else "DO NOTHING"
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
-           f"VALUES ({', '.join(mark for _ in cols)}) ON CONFLICT{target} DO NOTHING")
+           f"VALUES ({', '.join(mark for _ in cols)}) ON CONFLICT{target} {action}")
     columns: list[list[Any]] = []
     for name in cols:
         values = [r[name] for r in rows]
