@@ -38,7 +38,7 @@ from calltracker.page_memos import (
     request_to_json,
 )
 from calltracker.scraping import CallDocument, Page, Request, Scraper
-from calltracker.storage import FieldChange, PageMemo, SaveResult
+from calltracker.storage import FieldChange, PageMemo, QuarantinedRecord, SaveResult
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +129,13 @@ class SourceReport:
     broken: bool = False
     changes: Sequence[FieldChange] = ()
     run_id: int | None = None
+    quarantined: Sequence[QuarantinedRecord] = ()  # records storage could not keep (kept raw, see `status`)
 
     def line(self) -> str:
         text = (f"{self.source}: {self.seen} seen, {self.new} new, {self.changed} changed, {self.failed} failed "
                 f"in {self.seconds:.1f}s")
+        if self.quarantined:
+            text += f", {len(self.quarantined)} quarantined"
         if self.outcome != "ok":
             text += f" -- {self.outcome.upper()}: {self.error}"
         return text
@@ -167,6 +170,7 @@ class _Harvest:
     new_ids: set[int] = field(default_factory=set)
     changed_ids: set[int] = field(default_factory=set)
     changes: list[FieldChange] = field(default_factory=list)
+    quarantined: list[QuarantinedRecord] = field(default_factory=list)
     failed: int = 0
     errors: list[str] = field(default_factory=list)
     incomplete: bool = False  # a page without a fallback failed: some calls may be missing
@@ -186,7 +190,10 @@ class _Harvest:
 
 
 def richness(call: ScrapedCall) -> int:
-    return sum(1 for v in call.comparable().values() if v not in (None, "", [], ()))
+    try:
+        return sum(1 for v in call.comparable().values() if v not in (None, "", [], ()))
+    except (ValueError, OverflowError):  # a hostile record (a date out of range): storage quarantines it
+        return 0
 
 
 def utc_now() -> datetime:
@@ -366,6 +373,7 @@ class Pipeline:
                 harvest.new_ids.update(result.new_ids)
                 harvest.changed_ids.update(result.changed_ids)
                 harvest.changes.extend(result.changes)
+                harvest.quarantined.extend(result.quarantined)
             if harvest.documents:
                 self.store.save_documents(job.name, {k: list(v.values()) for k, v in harvest.documents.items()},
                                           now=self.clock())
@@ -468,13 +476,16 @@ class Pipeline:
                                         f"(below {self.shrink_ratio:.0%}): the source or its layout may have changed"))
         new = len(harvest.new_ids)
         changed = len(harvest.changed_ids - harvest.new_ids)
+        kept = seen - new - changed - len(harvest.quarantined)
         return self._finish(job, run_id, outcome=outcome, seconds=seconds, stats=stats, error=error, seen=seen,
-                            new=new, changed=changed, unchanged=0 if dry_run else seen - new - changed,
-                            failed=harvest.failed, changes=harvest.changes, dry_run=dry_run)
+                            new=new, changed=changed, unchanged=0 if dry_run else max(0, kept),
+                            failed=harvest.failed, changes=harvest.changes, dry_run=dry_run,
+                            quarantined=harvest.quarantined)
 
     def _finish(self, job: SourceJob, run_id: int | None, *, outcome: str, seconds: float, stats: HttpStats,
                 error: str | None, dry_run: bool, seen: int = 0, new: int = 0, changed: int = 0, unchanged: int = 0,
-                failed: int = 0, changes: Iterable[FieldChange] = ()) -> SourceReport:
+                failed: int = 0, changes: Iterable[FieldChange] = (),
+                quarantined: Sequence[QuarantinedRecord] = ()) -> SourceReport:
         http_stats = stats.as_dict()
         failures = 0
         if not dry_run:
@@ -487,4 +498,4 @@ class Pipeline:
         return SourceReport(source=job.name, outcome=outcome, seen=seen, new=new, changed=changed,
                             unchanged=unchanged, failed=failed, seconds=seconds, error=error, http_stats=http_stats,
                             consecutive_failures=failures, broken=failures >= self.broken_after,
-                            changes=tuple(changes), run_id=run_id)
+                            changes=tuple(changes), run_id=run_id, quarantined=tuple(quarantined))

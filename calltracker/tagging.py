@@ -16,7 +16,7 @@ from typing import Any
 
 from calltracker.classify import RULES_VERSION, CallText, Classification, classify
 from calltracker.domain import Document, Region, Scope
-from calltracker.storage import Store
+from calltracker.storage import NewClassification, Store
 
 log = logging.getLogger(__name__)
 
@@ -57,25 +57,39 @@ def call_text(row: Any, documents: Sequence[Document] = ()) -> CallText:
     )
 
 
-def store_classification(store: Store, call_id: int, result: Classification, now: datetime,
-                         documents: Sequence[Document] = ()) -> None:
-    store.save_classification(
-        call_id, rules_version=result.rules_version,
+def new_classification(call_id: int, result: Classification,
+                       documents: Sequence[Document] = ()) -> NewClassification:
+    return NewClassification(
+        call_id=call_id, rules_version=result.rules_version,
         themes={t.theme.value: float(t.score) for t in result.themes},
         eligible={region.value: ok for region, ok in result.eligible.items()},
         scope=result.scope.value, consortium=result.consortium.value,
         tri_regional_fit=result.tri_regional_fit, fit_score=result.fit_score, fit_reason=result.fit_reason,
-        fit_reason_it=result.fit_reason_it, evidence=locate(result.to_json()["evidence"], documents), now=now,
+        fit_reason_it=result.fit_reason_it, evidence=locate(result.to_json()["evidence"], documents),
     )
 
 
+def store_classification(store: Store, call_id: int, result: Classification, now: datetime,
+                         documents: Sequence[Document] = ()) -> None:
+    store.save_classifications([new_classification(call_id, result, documents)], now=now)
+
+
+BATCH = 500
+
+
 def classify_pending(store: Store, now: datetime, ids: Iterable[int] | None = None) -> int:
-    """Classify the given calls, or every call whose classification is missing or stale. Returns the count."""
+    """Classify the given calls, or every call whose classification is missing or stale. Returns the count.
+
+    Calls are read, classified and stored a batch at a time: one read and one write transaction per batch.
+    """
     todo = list(ids) if ids is not None else store.calls_to_classify(RULES_VERSION)
-    for call_id in todo:
-        row = store.call_text(call_id)
-        documents = store.documents(call_id)
-        store_classification(store, call_id, classify(call_text(row, documents)), now, documents)
+    for start in range(0, len(todo), BATCH):
+        chunk = todo[start:start + BATCH]
+        rows = store.calls_for_classifier(chunk)
+        documents = store.documents_of(chunk)
+        store.save_classifications(
+            [new_classification(row["id"], classify(call_text(row, documents.get(row["id"], ()))),
+                                documents.get(row["id"], ())) for row in rows], now=now)
     if todo:
         log.info("classified %d calls (rules %s)", len(todo), RULES_VERSION)
     return len(todo)

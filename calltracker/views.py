@@ -21,11 +21,25 @@ class FieldChange:
 
 
 @dataclass(frozen=True, slots=True)
+class QuarantinedRecord:
+    """A scraped record storage could not keep, kept raw (JSON text of the record as scraped) with the error."""
+
+    source: str
+    external_id: str
+    error: str
+    record: str
+    quarantined_at: datetime
+    run_id: int | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SaveResult:
     new_ids: list[int] = field(default_factory=list)
     changed_ids: list[int] = field(default_factory=list)
     unchanged: int = 0
     changes: list[FieldChange] = field(default_factory=list)
+    quarantined: list[QuarantinedRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +240,23 @@ def member_wants(themes: Iterable[str], region: str | None, min_fit: int, c: _Cl
 
 
 DELIVERY_STATUSES = ("pending", "sent", "failed", "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class NewClassification:
+    """A classification to store for one call (see tagging.py); themes map a theme to its score."""
+
+    call_id: int
+    rules_version: str
+    themes: Mapping[str, float]
+    eligible: Mapping[str, bool]
+    scope: str
+    consortium: str
+    tri_regional_fit: bool
+    fit_score: int
+    fit_reason: str
+    fit_reason_it: str | None
+    evidence: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

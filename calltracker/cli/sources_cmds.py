@@ -86,7 +86,11 @@ def collect_status() -> dict[str, Any]:
     return {"sources": out, "calls": app.store.count_calls(), "deliveries": app.store.delivery_counts(),
             "unsent_deliveries": app.store.unsent_deliveries(limit=20), "jobs": jobs,
             "timezone": settings.schedule.timezone, "database": describe_database(settings),
-            "config": settings.origin}
+            "config": settings.origin,
+            "quarantine_counts": app.store.quarantine_counts(),
+            "quarantined": [{"source": q.source, "external_id": q.external_id, "run_id": q.run_id,
+                             "quarantined_at": q.quarantined_at, "error": q.error}
+                            for q in app.store.quarantined(limit=20)]}
 
 
 def _when(value: datetime | None, zone: ZoneInfo | None = None) -> str:
@@ -120,6 +124,12 @@ def status(as_json: bool) -> None:
                    [[d["id"], d["kind"], d["period_key"], d["email"], d["status"], d["attempts"],
                      _when(d["next_attempt_at"], zone), d["last_error"]] for d in data["unsent_deliveries"]],
                    widths={"last_error": 60})
+    if data["quarantined"]:
+        total = sum(data["quarantine_counts"].values())
+        click.echo(f"\n{total} records quarantined (could not be stored, kept raw; latest first):")
+        emit_table(["source", "external_id", "when", "error"],
+                   [[q["source"], q["external_id"], _when(q["quarantined_at"], zone), q["error"]]
+                    for q in data["quarantined"]], widths={"error": 60})
     click.echo(f"\njobs ({data['timezone']}):")
     emit_table(["job", "cron", "next_run", "running"],
                [[j["job"], j["cron"], _when(j["next_run"]),

@@ -30,8 +30,10 @@ from calltracker.views import (
     DueDelivery,
     FieldChange,
     MemberView,
+    NewClassification,
     NewDelivery,
     PageMemo,
+    QuarantinedRecord,
     RunView,
     SaveResult,
 )
@@ -44,7 +46,8 @@ class Store(CallsRepo, LocksRepo, ClassificationsRepo, MembersRepo, OutboxRepo, 
 
 __all__ = [
     "CallFilter", "CallView", "ChangeView", "ClassificationView", "ClusterView", "DeliveryRow", "DeliveryView",
-    "DueDelivery", "FieldChange", "MemberInput", "MemberView", "NewDelivery", "PageMemo", "RowProblem", "RunView",
+    "DueDelivery", "FieldChange", "MemberInput", "MemberView", "NewClassification", "NewDelivery", "PageMemo",
+    "QuarantinedRecord", "RowProblem", "RunView",
     "SaveResult", "Store", "UtcDateTime", "make_engine", "metadata", "one_line",
     "parse_member_row", "read_members_csv", "schema_state",
 ]

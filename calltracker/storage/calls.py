@@ -5,25 +5,33 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     and_,
+    bindparam,
     delete,
     func,
     insert,
+    literal_column,
     or_,
     select,
+    text,
     update,
 )
+from sqlalchemy import literal as sa_literal
 from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import StatementError
 from sqlalchemy.sql.elements import ColumnElement
 
 from calltracker.domain import Deadline, ScrapedCall, Status, closing_span, deadline_key, zone_name
-from calltracker.errors import InputError
+from calltracker.errors import InputError, StorageError, one_line
 from calltracker.linking import link_keys
+from calltracker.storage.bounds import LINK_KEY_LEN, bounded_call, distinct_cut
+from calltracker.storage.quarantine import QuarantineRepo, quarantine
 from calltracker.storage.runs import RunsRepo
 from calltracker.storage.schema import (
     CallChangeRow,
@@ -32,7 +40,9 @@ from calltracker.storage.schema import (
     CallRow,
     CallThemeRow,
     ClassificationRow,
+    SourceRow,
 )
+from calltracker.storage.sql import analyze, chunks, insert_many, is_postgres, one_of, upsert
 from calltracker.views import (
     CallFilter,
     CallView,
@@ -44,79 +54,83 @@ from calltracker.views import (
 
 log = logging.getLogger(__name__)
 
-class CallsRepo(RunsRepo):
+class CallsRepo(RunsRepo, QuarantineRepo):
     # -- calls -------------------------------------------------------------------------------------------
 
     def save_calls(self, source: str, calls: Sequence[ScrapedCall], *, run_id: int | None,
                    now: datetime) -> SaveResult:
-        """Upsert calls of one source by external id, recording field-level changes. Never deletes."""
-        unique: dict[str, ScrapedCall] = {}
+        """Upsert calls of one source by external id, recording field-level changes. Never deletes.
+
+        Every record is cleaned and bounded first (see bounds.py). A record that still cannot be stored is
+        quarantined (kept raw with its error, returned in `quarantined`) and the rest of the page is saved.
+        Safe against a concurrent writer saving the same calls (INSERT ... ON CONFLICT).
+        """
+        prepared: dict[str, _Prepared] = {}
+        refused: list[tuple[ScrapedCall, str]] = []
         for call in calls:
             if call.source != source:
                 raise ValueError(f"call {call.external_id} is from {call.source}, not {source}")
-            unique[call.external_id] = call  # the last record of a duplicated id wins
+            try:
+                clean = bounded_call(call)
+            except Exception as exc:  # noqa: BLE001 - one hostile record never stops its page
+                refused.append((call, _prep_error(exc)))
+                continue
+            prepared[clean.external_id] = _Prepared(clean, call)
         result = SaveResult()
-        if not unique:
-            return result
-        self.ensure_sources({source: "coded"}, now)
-        with self._tx() as conn:
-            existing: dict[str, Mapping[str, Any]] = {}
-            stored_deadlines: dict[int, tuple[Deadline, ...]] = {}
-            ids = list(unique)
-            for chunk_start in range(0, len(ids), 500):
-                chunk = ids[chunk_start:chunk_start + 500]
-                rows = list(conn.execute(select(CallRow).where(CallRow.source == source,
-                                                               CallRow.external_id.in_(chunk))).mappings())
-                existing.update({r["external_id"]: r for r in rows})
-                stored_deadlines.update(_deadlines(conn, [r["id"] for r in rows]))
-            new_rows: list[dict[str, Any]] = []
-            new_calls: list[ScrapedCall] = []
-            unchanged_ids: list[int] = []
-            change_rows: list[dict[str, Any]] = []
-            for ext_id, call in unique.items():
-                row = existing.get(ext_id)
-                values = _call_values(call, now)
-                if row is None:
-                    new_rows.append({"source": source, "external_id": ext_id, "first_seen_at": now,
-                                     "last_seen_at": now, "last_changed_at": now, "canonical_id": None, **values})
-                    new_calls.append(call)
-                    continue
-                call_id = row["id"]
-                old = _stored_comparable(row, stored_deadlines.get(call_id, ()))
-                new = _comparable_from_values(values, call)
-                diffs = [(k, old.get(k), new[k]) for k in new if old.get(k) != new[k]]
-                if not diffs and row["content_hash"] == values["content_hash"]:
-                    unchanged_ids.append(call_id)
-                    continue
-                conn.execute(update(CallRow).where(CallRow.id == call_id).values(
-                    last_seen_at=now, last_changed_at=now if diffs else row["last_changed_at"], **values))
-                if any(k == "deadlines" for k, _, _ in diffs):
-                    conn.execute(delete(CallDeadlineRow).where(CallDeadlineRow.call_id == call_id))
-                    _write_deadlines(conn, [(call_id, call.deadlines)])
-                if diffs:
-                    change_rows.extend({"call_id": call_id, "run_id": run_id, "field": k, "old_value": o,
-                                        "new_value": n, "changed_at": now} for k, o, n in diffs)
-                    result.changed_ids.append(call_id)
-                    result.changes.extend(FieldChange(call_id, k, o, n) for k, o, n in diffs)
-                else:
-                    unchanged_ids.append(call_id)
-            if new_rows:
-                # One multi-row INSERT ... RETURNING (in parameter order) instead of a round trip per call.
-                inserted = conn.execute(
-                    insert(CallRow).returning(CallRow.id, sort_by_parameter_order=True), new_rows).scalars().all()
-                result.new_ids.extend(inserted)
-                _write_deadlines(conn, list(zip(inserted, (c.deadlines for c in new_calls), strict=True)))
-            if change_rows:
-                conn.execute(insert(CallChangeRow), change_rows)
-            relinked = dict(zip(result.new_ids, new_calls, strict=True))
-            ext_of = {row["id"]: ext for ext, row in existing.items()}
-            relinked.update((cid, unique[ext_of[cid]]) for cid in result.changed_ids)
-            _link(conn, source, relinked, new_ids=set(result.new_ids))
-            for chunk_start in range(0, len(unchanged_ids), 500):
-                conn.execute(update(CallRow).where(CallRow.id.in_(unchanged_ids[chunk_start:chunk_start + 500]))
-                             .values(last_seen_at=now))
-        return SaveResult(new_ids=result.new_ids, changed_ids=result.changed_ids,
-                          unchanged=len(unchanged_ids), changes=result.changes)
+        if prepared:
+            try:
+                result, unusable = self._save_page(source, prepared, run_id, now)
+                refused.extend(unusable)
+            except StatementError as exc:  # the database refused something: find the record, keep the others
+                log.info("%s: page of %d records refused (%s); saving them one by one", source, len(prepared),
+                         _db_error(exc))
+                result = SaveResult()
+                for ext_id, item in prepared.items():
+                    try:
+                        one, unusable = self._save_page(source, {ext_id: item}, run_id, now)
+                    except StatementError as one_exc:
+                        refused.append((item.original, _db_error(one_exc)))
+                        continue
+                    refused.extend(unusable)
+                    result.new_ids.extend(one.new_ids)
+                    result.changed_ids.extend(one.changed_ids)
+                    result.changes.extend(one.changes)
+                    result = replace(result, unchanged=result.unchanged + one.unchanged)
+        if refused:
+            with self._tx() as conn:
+                result.quarantined.extend(quarantine(conn, source, refused, run_id=run_id, now=now))
+        self._after_insert(len(result.new_ids))
+        return result
+
+    def _save_page(self, source: str, prepared: Mapping[str, _Prepared], run_id: int | None,
+                   now: datetime) -> tuple[SaveResult, list[tuple[ScrapedCall, str]]]:
+        """One transaction; retried when PostgreSQL picks it as a deadlock victim. Also returns the records
+        that could not even be prepared (a date out of range)."""
+        for attempt in range(3):
+            refused: list[tuple[ScrapedCall, str]] = []
+            try:
+                with self._tx() as conn:
+                    return _write_page(conn, source, prepared, run_id, now, refused), refused
+            except StorageError as exc:
+                if attempt == 2 or getattr(getattr(exc.__cause__, "orig", None), "sqlstate", None) not in (
+                        "40P01", "40001"):
+                    raise
+                log.info("%s: concurrent writer, page retried (%s)", source, exc)
+        raise AssertionError("unreachable")
+
+    # Statistics: PostgreSQL plans a fresh table as empty until it is analysed; refresh them as it grows.
+    _inserted_since_analyze: int = 0
+    _inserted_at_analyze: int = 0
+
+    def _after_insert(self, count: int) -> None:
+        if not count or self.engine.dialect.name != "postgresql":
+            return
+        self._inserted_since_analyze += count
+        if self._inserted_since_analyze >= max(1_000, self._inserted_at_analyze):
+            with self._tx() as conn:
+                analyze(conn, ["calls", "call_link_keys", "call_deadlines"])
+            self._inserted_at_analyze += self._inserted_since_analyze
+            self._inserted_since_analyze = 0
 
     def close_expired(self, now: datetime) -> int:
         """Close calls whose last deadline has passed; the change is recorded like any other."""
@@ -230,30 +244,189 @@ class CallsRepo(RunsRepo):
 # --- row mapping helpers ---------------------------------------------------------------------------------
 
 
+@dataclass(slots=True)
+class _Prepared:
+    call: ScrapedCall  # cleaned and bounded
+    original: ScrapedCall  # as scraped: what a quarantine keeps
+    values: dict[str, Any] | None = None  # the row's values, computed only for new and changed calls
+
+    def row_values(self, now: datetime) -> dict[str, Any]:
+        if self.values is None:
+            self.values = _call_values(self.call, now)
+        return self.values
+
+
+def _prep_error(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {one_line(exc)}"
+
+
+def _db_error(exc: StatementError) -> str:
+    orig = exc.orig if exc.orig is not None else exc
+    return f"{type(orig).__name__}: {one_line(orig)}"
+
+
+def _lookup(conn: Connection, source: str, ext_ids: Sequence[str], *,
+            after_insert: bool = False) -> dict[str, tuple[int, str, str, bool]]:
+    """external id -> (id, content hash, status, inserted by this transaction) of the stored calls among `ext_ids`.
+
+    "Inserted by this transaction" is only asked right after inserting: on PostgreSQL a row's xmin says so
+    (a concurrent writer may have inserted some first); a SQLite writer holds the database's write lock.
+    """
+    mine: Any = sa_literal(False)
+    if after_insert:
+        mine = literal_column("calls.xmin = pg_current_xact_id()::xid") if is_postgres(conn) else sa_literal(True)
+    out: dict[str, tuple[int, str, str, bool]] = {}
+    for chunk in chunks(conn, ext_ids):
+        for r in conn.execute(select(CallRow.id, CallRow.external_id, CallRow.content_hash, CallRow.status,
+                                     mine.label("mine"))
+                              .where(CallRow.source == source, one_of(conn, CallRow.external_id, chunk))):
+            out[r.external_id] = (r.id, r.content_hash, r.status, bool(r.mine))
+    return out
+
+
+def _write_page(conn: Connection, source: str, prepared: Mapping[str, _Prepared], run_id: int | None,
+                now: datetime, refused: list[tuple[ScrapedCall, str]]) -> SaveResult:
+    """Save one page of a source's calls: a handful of statements whatever the page's size.
+
+    Stored calls whose content hash and status match are only marked seen; the others are loaded and
+    compared field by field. New calls are inserted with ON CONFLICT DO NOTHING: one a concurrent writer
+    inserted first is then compared like any stored call.
+    """
+    conn.execute(upsert(conn, SourceRow).values(name=source, type="coded", created_at=now)
+                 .on_conflict_do_nothing(index_elements=[SourceRow.name]))
+    existing = _lookup(conn, source, list(prepared))
+    new_ext: list[str] = []
+    for ext, item in prepared.items():
+        if ext not in existing:
+            try:
+                item.row_values(now)
+            except Exception as exc:  # noqa: BLE001 - a hostile record (a date out of range) is refused alone
+                refused.append((item.original, _prep_error(exc)))
+                continue
+            new_ext.append(ext)
+    inserted: dict[str, int] = {}
+    if new_ext:
+        rows = [{"source": source, "external_id": ext, "first_seen_at": now, "last_seen_at": now,
+                 "last_changed_at": now, "canonical_id": None, **prepared[ext].row_values(now)} for ext in new_ext]
+        # A plain executemany, then one query for the ids: INSERT ... RETURNING of many rows is several
+        # times slower on PostgreSQL (SQLAlchemy turns it into multi-row VALUES statements).
+        insert_many(conn, CallRow.__table__, rows, conflict=["source", "external_id"])
+        for ext, found in _lookup(conn, source, new_ext, after_insert=True).items():
+            if found[3]:
+                inserted[ext] = found[0]
+            else:  # inserted meanwhile by a concurrent writer: compare with what it stored
+                existing[ext] = found
+    result = SaveResult(new_ids=[inserted[ext] for ext in new_ext if ext in inserted])
+    unchanged_ids: list[int] = []
+    candidates: dict[int, str] = {}
+    for ext, (call_id, content_hash, status, _) in existing.items():
+        item = prepared[ext]
+        try:  # the hash and the status first: most stored calls have not changed, their rows are not loaded
+            if content_hash == item.call.content_hash() and status == item.call.status_at(now).value:
+                unchanged_ids.append(call_id)
+                continue
+            item.row_values(now)
+        except Exception as exc:  # noqa: BLE001 - a hostile record is refused alone
+            refused.append((item.original, _prep_error(exc)))
+            continue
+        candidates[call_id] = ext
+    changed_calls: dict[int, ScrapedCall] = {}
+    if candidates:
+        _update_candidates(conn, prepared, candidates, run_id, now, result, unchanged_ids, changed_calls)
+    _write_deadlines(conn, [(inserted[ext], prepared[ext].call.deadlines) for ext in new_ext if ext in inserted])
+    relinked = {inserted[ext]: prepared[ext].call for ext in new_ext if ext in inserted}
+    relinked.update(changed_calls)
+    _link(conn, source, relinked, new_ids=set(result.new_ids))
+    for chunk in chunks(conn, unchanged_ids):
+        conn.execute(update(CallRow).where(one_of(conn, CallRow.id, chunk)).values(last_seen_at=now))
+    return replace(result, unchanged=len(unchanged_ids))
+
+
+def _update_candidates(conn: Connection, prepared: Mapping[str, _Prepared], candidates: Mapping[int, str],
+                       run_id: int | None, now: datetime, result: SaveResult, unchanged_ids: list[int],
+                       changed_calls: dict[int, ScrapedCall]) -> None:
+    """Compare stored calls whose hash or status differ field by field; update them in one statement."""
+    ids = sorted(candidates)
+    rows: dict[int, Mapping[str, Any]] = {}
+    stored_deadlines: dict[int, tuple[Deadline, ...]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        rows.update({r["id"]: r for r in conn.execute(select(CallRow).where(one_of(conn, CallRow.id, chunk)))
+                     .mappings()})
+        stored_deadlines.update(_deadlines(conn, chunk))
+    updates: list[dict[str, Any]] = []
+    new_deadlines: list[tuple[int, Sequence[Deadline]]] = []
+    change_rows: list[dict[str, Any]] = []
+    for call_id in ids:
+        row, item = rows[call_id], prepared[candidates[call_id]]
+        values = item.row_values(now)
+        old = _stored_comparable(row, stored_deadlines.get(call_id, ()))
+        new = _comparable_from_values(values, item.call)
+        diffs = [(k, old.get(k), new[k]) for k in new if old.get(k) != new[k]]
+        if not diffs and row["content_hash"] == values["content_hash"]:
+            unchanged_ids.append(call_id)
+            continue
+        updates.append({"b_id": call_id, "b_last_seen_at": now,
+                        "b_last_changed_at": now if diffs else row["last_changed_at"],
+                        **{f"b_{k}": v for k, v in values.items()}})
+        if any(k == "deadlines" for k, _, _ in diffs):
+            new_deadlines.append((call_id, item.call.deadlines))
+        if diffs:
+            change_rows.extend({"call_id": call_id, "run_id": run_id, "field": k, "old_value": o,
+                                "new_value": n, "changed_at": now} for k, o, n in diffs)
+            result.changed_ids.append(call_id)
+            result.changes.extend(FieldChange(call_id, k, o, n) for k, o, n in diffs)
+            changed_calls[call_id] = item.call
+        else:
+            unchanged_ids.append(call_id)
+    if updates:
+        columns = [k[2:] for k in updates[0] if k != "b_id"]
+        conn.execute(update(CallRow).where(CallRow.id == bindparam("b_id"))
+                     .values({c: bindparam(f"b_{c}") for c in columns}), updates)
+    if new_deadlines:
+        for chunk in chunks(conn, [call_id for call_id, _ in new_deadlines]):
+            conn.execute(delete(CallDeadlineRow).where(one_of(conn, CallDeadlineRow.call_id, chunk)))
+        _write_deadlines(conn, new_deadlines)
+    if change_rows:
+        conn.execute(insert(CallChangeRow), change_rows)
+
+
 def _link(conn: Connection, source: str, calls: Mapping[int, ScrapedCall], *, new_ids: set[int]) -> None:
     """Record the calls' link keys; a new call that shares a key with another source's call is linked to it.
 
     The first record seen stays canonical; later ones point at it (`canonical_id`), so lists show the call
-    once while both source records are kept.
+    once while both source records are kept. One query finds the matches of a whole page.
     """
     if not calls:
         return
-    keys = {call_id: link_keys(call) for call_id, call in calls.items()}
-    conn.execute(delete(CallLinkKeyRow).where(CallLinkKeyRow.call_id.in_(list(calls))))
-    rows = [{"key": k[:512], "call_id": call_id} for call_id, ks in keys.items() for k in sorted(ks)]
-    if rows:
-        conn.execute(insert(CallLinkKeyRow), rows)
+    keys = {call_id: {distinct_cut(k, LINK_KEY_LEN) for k in link_keys(call)} for call_id, call in calls.items()}
+    for id_chunk in chunks(conn, sorted(set(calls) - new_ids)):
+        conn.execute(delete(CallLinkKeyRow).where(one_of(conn, CallLinkKeyRow.call_id, id_chunk)))
+    pairs = [(k, call_id) for call_id, ks in keys.items() for k in sorted(ks)]
+    if pairs and is_postgres(conn):  # one statement, two array parameters, whatever the number of keys
+        conn.execute(text("INSERT INTO call_link_keys (key, call_id) SELECT * FROM unnest(CAST(:keys AS varchar[]), "
+                          "CAST(:ids AS integer[])) ON CONFLICT DO NOTHING"),
+                     {"keys": [k for k, _ in pairs], "ids": [i for _, i in pairs]})
+    elif pairs:
+        insert_many(conn, CallLinkKeyRow.__table__, [{"key": k, "call_id": i} for k, i in pairs])
+    wanted = sorted({k for call_id in new_ids for k in keys[call_id]})
+    first: dict[str, tuple[int, int | None]] = {}  # key -> (id, canonical id) of its oldest other-source call
+    for key_chunk in chunks(conn, wanted):
+        for r in conn.execute(
+                select(CallLinkKeyRow.key, CallRow.id, CallRow.canonical_id)
+                .join(CallRow, CallLinkKeyRow.call_id == CallRow.id)
+                .where(one_of(conn, CallLinkKeyRow.key, key_chunk), CallRow.source != source)):
+            if r.key not in first or r.id < first[r.key][0]:
+                first[r.key] = (r.id, r.canonical_id)
+    links = []
     for call_id in sorted(new_ids):
-        if not keys[call_id]:
-            continue
-        match = conn.execute(
-            select(CallRow.id, CallRow.canonical_id).join(CallLinkKeyRow, CallLinkKeyRow.call_id == CallRow.id)
-            .where(CallLinkKeyRow.key.in_([k[:512] for k in keys[call_id]]), CallRow.source != source,
-                   CallRow.id != call_id)
-            .order_by(CallRow.id).limit(1)).first()
-        if match is not None:
-            conn.execute(update(CallRow).where(CallRow.id == call_id)
-                         .values(canonical_id=match.canonical_id or match.id))
+        matches = [first[k] for k in keys[call_id] if k in first]
+        if matches:
+            match_id, canonical = min(matches)
+            links.append({"b_id": call_id, "b_canonical": canonical or match_id})
+    if links:
+        conn.execute(update(CallRow).where(CallRow.id == bindparam("b_id"))
+                     .values(canonical_id=bindparam("b_canonical")), links)
 
 
 def _call_values(call: ScrapedCall, now: datetime) -> dict[str, Any]:
@@ -302,7 +475,7 @@ def _deadlines(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[Deadline
     out: dict[int, list[Deadline]] = {}
     if not ids:
         return {}
-    rows = conn.execute(select(CallDeadlineRow).where(CallDeadlineRow.call_id.in_(ids))
+    rows = conn.execute(select(CallDeadlineRow).where(one_of(conn, CallDeadlineRow.call_id, ids))
                         .order_by(CallDeadlineRow.call_id, CallDeadlineRow.position)).mappings()
     for r in rows:
         at = r["at"].astimezone(ZoneInfo(r["timezone"]))
@@ -319,11 +492,12 @@ def _load_views(conn: Connection, ids: Sequence[int]) -> list[CallView]:
     themes: dict[int, dict[str, float]] = {}
     for start in range(0, len(ids), 500):
         chunk = list(ids[start:start + 500])
-        rows.update({r["id"]: r for r in conn.execute(select(CallRow).where(CallRow.id.in_(chunk))).mappings()})
+        rows.update({r["id"]: r for r in conn.execute(
+            select(CallRow).where(one_of(conn, CallRow.id, chunk))).mappings()})
         deadlines.update(_deadlines(conn, chunk))
         classes.update({r["call_id"]: r for r in conn.execute(
-            select(ClassificationRow).where(ClassificationRow.call_id.in_(chunk))).mappings()})
-        for t in conn.execute(select(CallThemeRow).where(CallThemeRow.call_id.in_(chunk))
+            select(ClassificationRow).where(one_of(conn, ClassificationRow.call_id, chunk))).mappings()})
+        for t in conn.execute(select(CallThemeRow).where(one_of(conn, CallThemeRow.call_id, chunk))
                               .order_by(CallThemeRow.score.desc(), CallThemeRow.theme)):
             themes.setdefault(t.call_id, {})[t.theme] = t.score
     views = []

@@ -2,27 +2,47 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    bindparam,
     delete,
-    insert,
     or_,
     select,
-    update,
+    text,
 )
+from sqlalchemy.engine import RowMapping
 
 from calltracker.storage.base import Repo
 from calltracker.storage.schema import (
     CallRow,
     CallThemeRow,
     ClassificationRow,
+    UtcDateTime,
 )
+from calltracker.storage.sql import chunks, insert_many, is_postgres, one_of
+from calltracker.views import NewClassification
 
 log = logging.getLogger(__name__)
+
+_PG_ARRAYS = (("call_id", "integer"), ("rules_version", "varchar"), ("scope", "varchar"), ("consortium", "varchar"),
+              ("eligible_lombardia", "boolean"), ("eligible_piemonte", "boolean"), ("eligible_liguria", "boolean"),
+              ("tri_regional_fit", "boolean"), ("fit_score", "integer"), ("fit_reason", "text"),
+              ("fit_reason_it", "text"))
+_PG_COLUMNS = [name for name, _ in _PG_ARRAYS]
+_PG_UPSERT = text(
+    f"INSERT INTO classifications ({', '.join(_PG_COLUMNS)}, evidence, classified_at) "
+    f"SELECT {', '.join(_PG_COLUMNS)}, CAST(evidence AS json), :classified_at FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _PG_ARRAYS)
+    + f", CAST(:evidence AS text[])) AS u({', '.join(_PG_COLUMNS)}, evidence) "
+    "ON CONFLICT (call_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in [*_PG_COLUMNS[1:], "evidence", "classified_at"])
+).bindparams(bindparam("classified_at", type_=UtcDateTime()))
+
 
 class ClassificationsRepo(Repo):
     # -- classification ----------------------------------------------------------------------------------
@@ -31,23 +51,53 @@ class ClassificationsRepo(Repo):
                             eligible: Mapping[str, bool], scope: str, consortium: str, tri_regional_fit: bool,
                             fit_score: int, fit_reason: str, fit_reason_it: str | None,
                             evidence: Mapping[str, Any], now: datetime) -> None:
-        values = {
-            "rules_version": rules_version, "scope": scope, "consortium": consortium,
-            "eligible_lombardia": bool(eligible.get("lombardia")),
-            "eligible_piemonte": bool(eligible.get("piemonte")),
-            "eligible_liguria": bool(eligible.get("liguria")),
-            "tri_regional_fit": tri_regional_fit, "fit_score": fit_score, "fit_reason": fit_reason,
-            "fit_reason_it": fit_reason_it, "evidence": dict(evidence), "classified_at": now,
-        }
+        self.save_classifications([NewClassification(
+            call_id=call_id, rules_version=rules_version, themes=themes, eligible=eligible, scope=scope,
+            consortium=consortium, tri_regional_fit=tri_regional_fit, fit_score=fit_score, fit_reason=fit_reason,
+            fit_reason_it=fit_reason_it, evidence=evidence)], now=now)
+
+    def save_classifications(self, items: Sequence[NewClassification], *, now: datetime) -> None:
+        """Store many classifications in one transaction: one upsert, one delete and one insert of themes."""
+        latest = {item.call_id: item for item in items}  # the last one of a call wins
+        if not latest:
+            return
+        rows = [{
+            "call_id": item.call_id, "rules_version": item.rules_version, "scope": item.scope,
+            "consortium": item.consortium, "eligible_lombardia": bool(item.eligible.get("lombardia")),
+            "eligible_piemonte": bool(item.eligible.get("piemonte")),
+            "eligible_liguria": bool(item.eligible.get("liguria")), "tri_regional_fit": item.tri_regional_fit,
+            "fit_score": item.fit_score, "fit_reason": item.fit_reason, "fit_reason_it": item.fit_reason_it,
+            "evidence": dict(item.evidence), "classified_at": now} for item in latest.values()]
+        themes = [{"call_id": item.call_id, "theme": t, "score": float(s)}
+                  for item in latest.values() for t, s in item.themes.items()]
         with self._tx() as conn:
-            done = conn.execute(update(ClassificationRow).where(ClassificationRow.call_id == call_id)
-                                .values(**values)).rowcount
-            if not done:
-                conn.execute(insert(ClassificationRow).values(call_id=call_id, **values))
-            conn.execute(delete(CallThemeRow).where(CallThemeRow.call_id == call_id))
-            if themes:
-                conn.execute(insert(CallThemeRow), [{"call_id": call_id, "theme": t, "score": float(s)}
-                                                    for t, s in themes.items()])
+            if is_postgres(conn):  # one statement, one array parameter per column
+                conn.execute(_PG_UPSERT, {
+                    **{name: [r[name] for r in rows] for name, _ in _PG_ARRAYS},
+                    "evidence": [json.dumps(r["evidence"]) for r in rows], "classified_at": now})
+            else:
+                insert_many(conn, ClassificationRow.__table__, rows, conflict=["call_id"],
+                                update=[k for k in rows[0] if k != "call_id"])
+            for chunk in chunks(conn, sorted(latest)):
+                conn.execute(delete(CallThemeRow).where(one_of(conn, CallThemeRow.call_id, chunk)))
+            if themes and is_postgres(conn):  # one statement, three array parameters
+                conn.execute(text("INSERT INTO call_themes (call_id, theme, score) SELECT * FROM unnest("
+                                  "CAST(:ids AS integer[]), CAST(:themes AS varchar[]), CAST(:scores AS float8[]))"),
+                             {"ids": [t["call_id"] for t in themes], "themes": [t["theme"] for t in themes],
+                              "scores": [t["score"] for t in themes]})
+            elif themes:  # (nothing conflicts: the call's themes were just deleted)
+                insert_many(conn, CallThemeRow.__table__, themes)
+
+    def calls_for_classifier(self, ids: Sequence[int]) -> list[RowMapping]:
+        """The fields the classifier reads, for many calls (in the order of `ids`; unknown ids are skipped)."""
+        columns = [CallRow.id, CallRow.title, CallRow.summary, CallRow.description, CallRow.identifier,
+                   CallRow.programme, CallRow.language, CallRow.source, CallRow.scope, CallRow.regions]
+        found: dict[int, RowMapping] = {}
+        with self._tx() as conn:
+            for chunk in chunks(conn, list(ids)):
+                found.update((r["id"], r) for r in conn.execute(
+                    select(*columns).where(one_of(conn, CallRow.id, chunk))).mappings())
+        return [found[i] for i in ids if i in found]
 
     def calls_to_classify(self, rules_version: str) -> list[int]:
         """Calls never classified, classified by other rules, or changed since they were classified."""

@@ -54,7 +54,17 @@ class DocumentsRepo(Repo):
 
     def documents(self, call_id: int) -> list[Document]:
         """The stored documents of a call, in the order they were first stored."""
+        return self.documents_of([call_id]).get(call_id, [])
+
+    def documents_of(self, call_ids: Sequence[int]) -> dict[int, list[Document]]:
+        """The stored documents of several calls (call id -> documents in the order first stored); one query."""
+        out: dict[int, list[Document]] = {}
+        if not call_ids:
+            return out
         with self._tx() as conn:
-            rows = conn.execute(select(CallDocumentRow).where(CallDocumentRow.call_id == call_id)
-                                .order_by(CallDocumentRow.id)).mappings()
-            return [Document(name=r["name"], url=r["url"], pages=tuple(r["pages"] or ())) for r in rows]
+            rows = conn.execute(select(CallDocumentRow).where(CallDocumentRow.call_id.in_(list(call_ids)))
+                                .order_by(CallDocumentRow.call_id, CallDocumentRow.id)).mappings()
+            for r in rows:
+                out.setdefault(r["call_id"], []).append(
+                    Document(name=r["name"], url=r["url"], pages=tuple(r["pages"] or ())))
+        return out

@@ -17,11 +17,13 @@ from sqlalchemy.engine import RowMapping
 
 from calltracker.holders import holder_is_gone
 from calltracker.storage.base import Repo
+from calltracker.storage.bounds import bounded_etag, bounded_last_modified, clean_json, clean_text
 from calltracker.storage.schema import (
     PageMemoRow,
     ScrapeRunRow,
     SourceRow,
 )
+from calltracker.storage.sql import upsert
 from calltracker.views import (
     PageMemo,
     RunView,
@@ -42,8 +44,8 @@ class RunsRepo(Repo):
         with self._tx() as conn:
             existing = set(conn.scalars(select(SourceRow.name)))
             rows = [{"name": n, "type": t, "created_at": now} for n, t in names.items() if n not in existing]
-            if rows:
-                conn.execute(insert(SourceRow), rows)
+            if rows:  # ON CONFLICT: a concurrent scrape may add the same source meanwhile
+                conn.execute(upsert(conn, SourceRow).on_conflict_do_nothing(index_elements=[SourceRow.name]), rows)
 
     def start_run(self, source: str, started_at: datetime, *, holder: str | None = None) -> int:
         """Open a `running` row; first close as `interrupted` the source's running rows whose process is gone.
@@ -159,13 +161,15 @@ class RunsRepo(Repo):
                 etag=etag, last_modified=last_modified, fetched_at=now))
 
     def put_page_memo(self, key: str, memo: PageMemo, now: datetime | None = None) -> None:
-        values = {"url": memo.url, "etag": memo.etag, "last_modified": memo.last_modified,
-                  "content_hash": memo.content_hash, "memo": dict(memo.memo),
+        # Bounded at the edge: an ETag too long to keep is dropped (the content hash still decides).
+        values = {"url": clean_text(memo.url), "etag": bounded_etag(memo.etag),
+                  "last_modified": bounded_last_modified(memo.last_modified),
+                  "content_hash": memo.content_hash, "memo": clean_json(dict(memo.memo)),
                   "fetched_at": now or datetime.now(UTC)}
-        with self._tx() as conn:
-            done = conn.execute(update(PageMemoRow).where(PageMemoRow.key == key).values(**values)).rowcount
-            if not done:
-                conn.execute(insert(PageMemoRow).values(key=key, **values))
+        with self._tx() as conn:  # ON CONFLICT: two scrapes at once may remember the same page
+            stmt = upsert(conn, PageMemoRow).values(key=key, **values)
+            conn.execute(stmt.on_conflict_do_update(index_elements=[PageMemoRow.key],
+                                                    set_={k: stmt.excluded[k] for k in values}))
 
 
 

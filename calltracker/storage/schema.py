@@ -202,6 +202,20 @@ class PageMemoRow(Base):
     fetched_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class QuarantinedRecordRow(Base):
+    """A scraped record that could not be stored even after cleaning: kept raw with the error, never lost."""
+
+    __tablename__ = "quarantined_records"
+    __table_args__ = (Index("ix_quarantined_records_source_quarantined_at", "source", "quarantined_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(255))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("scrape_runs.id", ondelete="SET NULL"))
+    error: Mapped[str] = mapped_column(Text)
+    record: Mapped[str] = mapped_column(Text)
+    quarantined_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class ClusterRow(Base):
     __tablename__ = "clusters"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,0 +1,95 @@
+"""Statement helpers that differ per engine: upserts, and membership tests that keep PostgreSQL plans stable.
+
+`column IN (:v1, ..., :v500)` is a different statement for every list length, and once prepared
+PostgreSQL may settle on a generic plan for it that is far slower than a custom one; `column = ANY(:array)`
+is one statement with one parameter whatever the length. SQLite has no such planner: plain IN lists there,
+in chunks below its limit on bound parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ARRAY, any_, bindparam, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+T = TypeVar("T")
+SQLITE_CHUNK = 5_000
+
+
+def is_postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def chunks(conn: Connection, values: Sequence[T]) -> Iterator[list[T]]:
+    """The values in one piece on PostgreSQL (one array parameter), in pieces of a few thousand on SQLite."""
+    if not values:
+        return
+    if is_postgres(conn):
+        yield list(values)
+        return
+    for start in range(0, len(values), SQLITE_CHUNK):
+        yield list(values[start:start + SQLITE_CHUNK])
+
+
+def one_of(conn: Connection, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """`column = ANY(:array)` on PostgreSQL, `column IN (...)` elsewhere (use with `chunks`)."""
+    if is_postgres(conn):
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))  # type: ignore[no-any-return]
+    return column.in_(list(values))  # type: ignore[no-any-return]
+
+
+def upsert(conn: Connection, table: Any) -> Any:
+    """The engine's INSERT with `on_conflict_do_nothing` / `on_conflict_do_update`."""
+    if is_postgres(conn):
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def analyze(conn: Connection, tables: Sequence[str]) -> None:
+    """Refresh PostgreSQL's statistics after a bulk load (a fresh table has none until autovacuum runs)."""
+    if is_postgres(conn):
+        conn.execute(text("ANALYZE " + ", ".join(tables)))
+
+
+def insert_many(conn: Connection, table: Any, rows: Sequence[dict[str, Any]],
+                    conflict: Sequence[str] = (), update: Sequence[str] = ()) -> None:
+    """`INSERT ... ON CONFLICT DO NOTHING` of many rows (all with the same keys) by the driver's executemany;
+    with `update` (and `conflict`), `ON CONFLICT (...) DO UPDATE SET` those columns instead.
+
+    Each value goes through its column type's bind processor, once per distinct value where values repeat
+    (a page's timestamps, zones, flags), and SQLAlchemy's per-row statement machinery is skipped: on SQLite
+    that machinery costs more than the database's own work.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    cols = list(rows[0])
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    target = f" ({', '.join(quote(c) for c in conflict)})" if conflict else ""
+    action = ("DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in update)) if update \
+        else "DO NOTHING"
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
+           f"VALUES ({', '.join(mark for _ in cols)}) ON CONFLICT{target} {action}")
+    columns: list[list[Any]] = []
+    for name in cols:
+        values = [r[name] for r in rows]
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            seen: dict[Any, Any] = {}
+            out = []
+            for value in values:
+                try:
+                    done = seen[value]
+                except KeyError:
+                    done = seen[value] = process(value)
+                except TypeError:  # unhashable (a list, a dict): processed every time
+                    done = process(value)
+                out.append(done)
+            values = out
+        columns.append(values)
+    conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
