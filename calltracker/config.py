@@ -57,6 +57,14 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+def _no_line_breaks(value: str) -> str:
+    """Header text (a display name, a List-Id): a line break or other control character would forge headers."""
+    bad = next((c for c in value if ord(c) < 32 or ord(c) == 127), None)
+    if bad is not None:
+        raise ValueError(f"control character {bad!r} not allowed in {value!r}")
+    return value
+
+
 def _check_url(value: str, *, schemes: tuple[str, ...] = ("http", "https")) -> str:
     parts = urlsplit(value)
     if parts.scheme not in schemes or not parts.netloc:
@@ -107,6 +115,14 @@ class MailSettings(_Section):
     from_name: str = "calltracker"
     reply_to: str | None = None
     staff_addresses: list[str] = Field(default_factory=list)
+    #: A delivery a killed sender left "sending" (the server may have it): "resend" it with the same
+    #: Message-ID after the claim lease (never lost, perhaps twice), or "hold" it as in_doubt for staff.
+    in_doubt: Literal["resend", "hold"] = "resend"
+
+    @field_validator("from_name")
+    @classmethod
+    def _header_text(cls, value: str) -> str:
+        return _no_line_breaks(value)
 
     @field_validator("from_address", "reply_to")
     @classmethod
@@ -140,6 +156,11 @@ class DigestSettings(_Section):
     alert_lead_days: list[int] = Field(default_factory=lambda: [30, 14, 3])
     nothing_new_note: bool = False
     list_id: str = "calltracker.lac-dap.it"
+
+    @field_validator("list_id")
+    @classmethod
+    def _header_text(cls, value: str) -> str:
+        return _no_line_breaks(value)
 
 
 class ScheduleSettings(_Section):

@@ -172,7 +172,7 @@ def test_a_sender_killed_mid_batch_then_rerun_delivers_each_digest_exactly_once(
     assert len(left) == MEMBERS
     assert sorted(r.email for r in left if r.status == "sent") == sorted(e for e, _ in accepted)
     claimed = [r for r in left if r.claimed_by is not None]
-    assert [(r.email, r.status, r.attempts) for r in claimed] == [(in_flight[0], "pending", 1)]
+    assert [(r.email, r.status, r.attempts) for r in claimed] == [(in_flight[0], "sending", 1)]
     assert claimed[0].message_id == in_flight[1]
     untouched = [r for r in left if r.status == "pending" and r.claimed_by is None]
     assert len(untouched) == MEMBERS - ACCEPT_BEFORE_KILL - 1

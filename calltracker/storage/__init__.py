@@ -29,6 +29,7 @@ from calltracker.views import (
     FieldChange,
     MemberView,
     NewDelivery,
+    Outcome,
     PageMemo,
     RunView,
     SaveResult,
@@ -41,7 +42,8 @@ class Store(CallsRepo, LocksRepo, ClassificationsRepo, MembersRepo, OutboxRepo):
 
 __all__ = [
     "CallFilter", "CallView", "ChangeView", "ClassificationView", "ClusterView", "DeliveryRow", "DeliveryView",
-    "DueDelivery", "FieldChange", "MemberInput", "MemberView", "NewDelivery", "PageMemo", "RowProblem", "RunView",
+    "DueDelivery", "FieldChange", "MemberInput", "MemberView", "NewDelivery", "Outcome", "PageMemo", "RowProblem",
+    "RunView",
     "SaveResult", "Store", "UtcDateTime", "effective_status", "make_engine", "metadata", "one_line",
     "parse_member_row", "read_members_csv", "schema_state",
 ]

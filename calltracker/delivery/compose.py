@@ -1,0 +1,132 @@
+"""Composing delivery messages: links, headers, parts and the calendar attachment, as finished bytes."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+
+from calltracker.bootstrap import App, signing_key
+from calltracker.digest import (
+    CardRenderer,
+    DigestContent,
+    Reminder,
+    Rendered,
+    TemplateSet,
+    alert_context,
+    digest_context,
+    render,
+)
+from calltracker.ical import deadlines_calendar
+from calltracker.mime import Attachment, HeaderLines, fold_header, message_bytes
+from calltracker.storage import MemberView, NewDelivery
+from calltracker.tokens import make_token
+
+
+@dataclass(frozen=True, slots=True)
+class Composed:
+    """A finished message: its bytes, and what the outbox row and the report need to know of it."""
+
+    subject: str
+    message_id: str
+    sender: str
+    recipient: str
+    data: bytes
+
+    def parsed(self) -> EmailMessage:
+        return email.message_from_bytes(self.data, policy=email.policy.default)
+
+
+@dataclass
+class Composer:
+    """Builds finished messages for members: links, headers, parts and the calendar attachment.
+
+    One composer serves one batch: what every message of the batch shares (header lines, cards, calendar
+    events) is built once.
+    """
+
+    app: App
+    templates: TemplateSet
+
+    def __post_init__(self) -> None:
+        mail = self.app.settings.mail
+        self.key = signing_key(self.app.settings)
+        self.base_url = self.app.settings.web.base_url
+        self.domain = mail.from_address.rpartition("@")[2] or "localhost"
+        self.sender = formataddr((mail.from_name, mail.from_address))
+        self.list_id = self.app.settings.digest.list_id
+        self.ics_cache: dict[tuple[int, str], bytes] = {}  # one batch, one `now`: events are shared
+        self.headers = HeaderLines()
+        self._cards: CardRenderer | None = None
+
+    def cards(self, now: datetime) -> CardRenderer:
+        """The batch's card renderer (cards are shared by members; a new `now` starts a new batch)."""
+        if self._cards is None or self._cards.now != now:
+            self._cards = CardRenderer(self.templates, now)
+        return self._cards
+
+    def links(self, member: MemberView, now: datetime) -> dict[str, str]:
+        unsubscribe = make_token(self.key, "unsubscribe", member.id, member.token_version, now)
+        prefs = make_token(self.key, "prefs", member.id, member.token_version, now)
+        return {"unsubscribe": f"{self.base_url}/u/{unsubscribe}", "prefs": f"{self.base_url}/p/{prefs}"}
+
+    def message_id(self, member: MemberView, kind: str, period_key: str) -> str:
+        # Unique like the delivery itself (member, kind, period): a duplicate send is recognisable as such.
+        return f"<{kind}.{re.sub(r'[^A-Za-z0-9-]', '.', period_key)}.{member.id}@{self.domain}>"
+
+    def build(self, member: MemberView, *, kind: str, period_key: str, rendered: Rendered, links: Mapping[str, str],
+              now: datetime, ics: bytes | None, ics_name: str) -> Composed:
+        mail = self.app.settings.mail
+        shared = self.headers.line
+        message_id = self.message_id(member, kind, period_key)
+        headers = [shared("Subject", rendered.subject), shared("From", self.sender),
+                   fold_header("To", formataddr((member.name, member.email)))]
+        if mail.reply_to:
+            headers.append(shared("Reply-To", mail.reply_to))
+        headers += [shared("Date", format_datetime(now)), fold_header("Message-ID", message_id),
+                    shared("List-Id", f"calltracker <{self.list_id}>"),
+                    fold_header("List-Unsubscribe",
+                                f"<{links['unsubscribe']}>, <mailto:{mail.from_address}?subject=unsubscribe>"),
+                    shared("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+                    shared("Auto-Submitted", "auto-generated"), shared("Content-Language", member.language)]
+        attachment = Attachment(ics, 'text/calendar; charset="utf-8"', ics_name) if ics else None
+        return Composed(subject=rendered.subject, message_id=message_id, sender=mail.from_address,
+                        recipient=member.email,
+                        data=message_bytes(headers, rendered.text, rendered.html, attachment))
+
+    def digest(self, member: MemberView, content: DigestContent, *, period: str, now: datetime,
+               unchecked: Sequence[str]) -> tuple[Composed, Rendered]:
+        links = self.links(member, now)
+        context = digest_context(member, content, period=period, now=now, unchecked_sources=unchecked, links=links,
+                                 cards=self.cards(now))
+        rendered = render(self.templates, "digest", member.language, context)
+        calls = [e.call for e in content.entries]
+        ics = deadlines_calendar(calls, now=now, domain=self.list_id, language=member.language,
+                                 cache=self.ics_cache) if calls else None
+        name = "scadenze.ics" if member.language == "it" else "deadlines.ics"
+        msg = self.build(member, kind="digest", period_key=period, rendered=rendered, links=links, now=now,
+                         ics=ics, ics_name=name)
+        return msg, rendered
+
+    def alert(self, member: MemberView, reminder: Reminder, *, now: datetime) -> Composed:
+        links = self.links(member, now)
+        context = alert_context(member, reminder, now=now, links=links, cards=self.cards(now))
+        rendered = render(self.templates, "alert", member.language, context)
+        ics = deadlines_calendar([reminder.call], now=now, domain=self.list_id, language=member.language,
+                                 cache=self.ics_cache)
+        name = "scadenza.ics" if member.language == "it" else "deadline.ics"
+        return self.build(member, kind="alert", period_key=reminder.period_key, rendered=rendered, links=links,
+                          now=now, ics=ics, ics_name=name)
+
+
+def outbox_row(member: MemberView, kind: str, period_key: str, msg: Composed,
+                call_ids: Sequence[int]) -> NewDelivery:
+    return NewDelivery(member_id=member.id, kind=kind, period_key=period_key, subject=msg.subject,
+                       message_id=msg.message_id,
+                       payload={"from": msg.sender, "to": [msg.recipient], "calls": list(call_ids)},
+                       message=msg.data)
