@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
+
 from calltracker.domain import Theme
 from calltracker.errors import InputError
 
@@ -33,7 +35,25 @@ class RowProblem:
     message: str
 
 
-EMAIL_RE = re.compile(r"^[^@\s,;<>\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _one_line(text: str) -> str:
+    """A name as one line: control characters (CR/LF would forge mail headers) become spaces."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def _valid_address(text: str) -> str:
+    """An address a mail server takes, checked by `email-validator` (syntax only, no DNS): an international
+    domain is kept in its ASCII (IDNA) form; a non-ASCII local part would need SMTPUTF8 and is refused."""
+    if not text:
+        raise InputError("email is empty")
+    try:
+        checked = validate_email(text, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        shown = text.encode("unicode_escape").decode("ascii") if _CONTROL.search(text) else text
+        raise InputError(f'email: not a usable email address "{shown}": {exc}') from None
+    return (checked.ascii_email or checked.normalized).lower()
 REGION_ALIASES: dict[str, str] = {
     "lombardia": "lombardia", "lombardy": "lombardia",
     "piemonte": "piemonte", "piedmont": "piemonte",
@@ -47,11 +67,7 @@ def parse_member_row(row: Mapping[str, str | None]) -> MemberInput:
     def cell(name: str) -> str:
         return (row.get(name) or "").strip()
 
-    email = cell("email").lower()
-    if not email:
-        raise InputError("email is empty")
-    if not EMAIL_RE.match(email):
-        raise InputError(f'email: not an email address: "{cell("email")}"')
+    email = _valid_address(cell("email"))
     region_text = cell("region")
     region: str | None = None
     if region_text:
@@ -71,7 +87,8 @@ def parse_member_row(row: Mapping[str, str | None]) -> MemberInput:
             raise InputError(f'themes: unknown theme "{part.strip()}" (known: {", ".join(sorted(known))})')
         if theme not in themes:
             themes.append(theme)
-    return MemberInput(email=email, name=cell("name"), organisation=cell("organisation"), region=region,
+    return MemberInput(email=email, name=_one_line(cell("name")), organisation=_one_line(cell("organisation")),
+                       region=region,
                        language=language, themes=tuple(themes))
 
 

@@ -25,6 +25,7 @@ from calltracker.digest import (
 from calltracker.ical import deadlines_calendar
 from calltracker.mime import Attachment, HeaderLines, fold_header, message_bytes
 from calltracker.storage import MemberView, NewDelivery
+from calltracker.text import plain_text
 from calltracker.tokens import make_token
 
 
@@ -85,7 +86,7 @@ class Composer:
         shared = self.headers.line
         message_id = self.message_id(member, kind, period_key)
         headers = [shared("Subject", rendered.subject), shared("From", self.sender),
-                   fold_header("To", formataddr((member.name, member.email)))]
+                   fold_header("To", formataddr((plain_text(member.name), member.email)))]
         if mail.reply_to:
             headers.append(shared("Reply-To", mail.reply_to))
         headers += [shared("Date", format_datetime(now)), fold_header("Message-ID", message_id),
