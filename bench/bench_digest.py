@@ -89,7 +89,7 @@ def main() -> None:
             seed(store, n)
             settings = parse_settings({"data_dir": tmp, "database": {"url": url},
                                        "mail": {"transport": "smtp", "smtp_host": "127.0.0.1", "smtp_port": port},
-                                       "web": {"base_url": "https://bandi.example.org", "signing_key": "bench"}},
+                                       "web": {"base_url": "https://bandi.example.org", "signing_key": "b" * 32}},
                                       environ={})
             app = App(settings=settings, store=store, clock=lambda: NOW)
             transport = RecordingTransport(port)

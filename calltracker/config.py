@@ -54,7 +54,7 @@ def default_data_dir() -> Path:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 def _no_line_breaks(value: str) -> str:
@@ -87,18 +87,18 @@ class DatabaseSettings(_Section):
 
 class HttpSettings(_Section):
     user_agent: str = f"calltracker/{__version__} (+https://github.com/lac-dap/calltracker)"
-    timeout: float = Field(30.0, gt=0)
+    timeout: float = Field(30.0, gt=0, le=600)
     max_retries: int = Field(4, ge=0, le=20)
-    retry_max_wait: float = Field(120.0, ge=0)
-    min_delay: float = Field(1.0, ge=0)
+    retry_max_wait: float = Field(120.0, ge=0, le=3600)
+    min_delay: float = Field(1.0, ge=0, le=600)
     concurrency: int = Field(1, ge=1, le=16)
-    max_response_bytes: int = Field(20_000_000, gt=0)
+    max_response_bytes: int = Field(20_000_000, gt=0, le=1_000_000_000)
     max_redirects: int = Field(5, ge=0, le=30)
     respect_robots: bool = True
 
 
 class ScrapeSettings(_Section):
-    broken_after: int = Field(3, ge=1)
+    broken_after: int = Field(3, ge=1, le=1000)
     shrink_ratio: float = Field(0.5, ge=0, le=1)
 
 
@@ -110,7 +110,7 @@ class MailSettings(_Section):
     smtp_security: Literal["none", "starttls", "ssl"] = "none"
     smtp_username: str | None = None
     smtp_password: str | None = None
-    smtp_timeout: float = Field(30.0, gt=0)
+    smtp_timeout: float = Field(30.0, gt=0, le=600)
     from_address: str = "calltracker@localhost"
     from_name: str = "calltracker"
     reply_to: str | None = None
@@ -150,9 +150,16 @@ class WebSettings(_Section):
     def _url(cls, value: str) -> str:
         return _check_url(value).rstrip("/")
 
+    @field_validator("signing_key")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        if value is not None and len(value.encode("utf-8")) < 32:
+            raise ValueError(f"a signing key needs at least 32 bytes, got {len(value.encode('utf-8'))}")
+        return value
+
 
 class DigestSettings(_Section):
-    closing_soon_days: int = Field(45, ge=1)
+    closing_soon_days: int = Field(45, ge=1, le=366)
     alert_lead_days: list[int] = Field(default_factory=lambda: [30, 14, 3])
     nothing_new_note: bool = False
     list_id: str = "calltracker.lac-dap.it"
@@ -168,8 +175,8 @@ class ScheduleSettings(_Section):
     scrape: str = "0 6 * * *"
     digest: str = "0 7 * * mon"
     alerts: str = "30 7 * * *"
-    misfire_grace_seconds: int = Field(3600, ge=1)
-    lock_lease_seconds: int = Field(3600, ge=10)
+    misfire_grace_seconds: int = Field(3600, ge=1, le=7 * 86400)
+    lock_lease_seconds: int = Field(3600, ge=10, le=7 * 86400)
     healthcheck_url: str | None = None
 
     @field_validator("timezone")
@@ -213,7 +220,7 @@ class SourceSettings(BaseModel):
     enabled: bool = True
     base_url: str
     type: Literal["coded", "rss", "html", "json"] = "coded"
-    min_delay: float | None = Field(None, ge=0)
+    min_delay: float | None = Field(None, ge=0, le=600)
     concurrency: int | None = Field(None, ge=1, le=16)
 
     @field_validator("base_url")

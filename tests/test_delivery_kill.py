@@ -97,7 +97,7 @@ def write_config(tmp_path: Path, db_url: str, port: int) -> Path:
         f'[database]\nurl = "{db_url}"\n'
         f'[mail]\ntransport = "smtp"\nsmtp_host = "127.0.0.1"\nsmtp_port = {port}\nsmtp_timeout = 10.0\n'
         f'from_address = "bandi@lac.example.it"\nfrom_name = "Bandi LAC"\noutbox_dir = "{tmp_path / "outbox"}"\n'
-        f'[web]\nbase_url = "https://bandi.example.org"\nsigning_key = "kill-test-key"\n',
+        f'[web]\nbase_url = "https://bandi.example.org"\nsigning_key = "kill-test-key-0123456789abcdef0123"\n',
         encoding="utf-8",
     )
     return path

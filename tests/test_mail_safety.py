@@ -87,3 +87,47 @@ def test_an_international_domain_is_accepted_in_its_ascii_form_and_names_lose_co
 def test_a_line_break_in_header_text_is_a_config_error(section: str, key: str) -> None:
     with pytest.raises(ConfigError, match=key):
         parse_settings({section: {key: "Bandi\r\nBcc: spy@evil.it"}}, environ={})
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ({"http": {"timeout": float("inf")}}, "http.timeout"),
+    ({"http": {"timeout": float("nan")}}, "http.timeout"),
+    ({"http": {"timeout": 1e9}}, "http.timeout"),
+    ({"mail": {"smtp_timeout": float("inf")}}, "mail.smtp_timeout"),
+    ({"http": {"min_delay": 1e6}}, "http.min_delay"),
+    ({"digest": {"closing_soon_days": 10**9}}, "digest.closing_soon_days"),
+])
+def test_absurd_numbers_are_config_errors_naming_the_key(raw: dict[str, dict[str, float]], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_settings(raw, environ={})
+
+
+def test_a_short_configured_signing_key_is_refused_without_printing_it() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_settings({"web": {"signing_key": "s3cret-but-short"}}, environ={})
+    assert "web.signing_key" in str(err.value) and "32" in str(err.value)
+    assert "s3cret" not in str(err.value)
+
+
+def test_an_empty_or_short_key_file_is_refused_in_one_line_never_replaced(tmp_path: Path) -> None:
+    from calltracker.bootstrap import signing_key
+
+    settings = parse_settings({"data_dir": str(tmp_path)}, environ={})
+    for content in ("", "short\n"):
+        (tmp_path / "signing.key").write_text(content, encoding="utf-8")
+        with pytest.raises(ConfigError, match="at least 32 are needed") as err:
+            signing_key(settings)
+        assert "\n" not in str(err.value)
+        assert (tmp_path / "signing.key").read_text(encoding="utf-8") == content
+
+
+def test_a_new_key_file_is_written_whole_and_private_with_no_temporary_left(tmp_path: Path) -> None:
+    from calltracker.bootstrap import signing_key
+
+    settings = parse_settings({"data_dir": str(tmp_path / "data")}, environ={})
+    key = signing_key(settings)
+    path = tmp_path / "data" / "signing.key"
+    assert path.read_text(encoding="utf-8") == key + "\n" and len(key) >= 32
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["signing.key"]
+    assert signing_key(settings) == key
