@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp
 
 from calltracker.bootstrap import App, signing_key
 from calltracker.web.i18n import pick_language, text
@@ -30,12 +31,26 @@ TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "_templates" / "web"  # se
 MAX_BODY_BYTES = 64 * 1024
 
 
+class _Site(Starlette):
+    """Starlette with the security headers outside everything, its error middleware included: a 500 is
+    answered with the same headers as any other response."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
+
+
 def create_app(app: App, *, debug: bool = False) -> Starlette:
     """The ASGI application over an App (settings, store, clock)."""
     env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     web = Web(app=app, key=signing_key(app.settings), env=env)
     env.filters["next_deadline"] = lambda deadlines: next_deadline(deadlines, web.now())
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        # The details go to the log (redacted by the CLI's handlers), never to the client.
+        lang = pick_language(request.query_params.get("lang"))
+        return web.render("error.html", lang, 500, heading=text(lang, "server_error_heading"),
+                          message=text(lang, "server_error"))
 
     async def not_found(request: Request, exc: Exception) -> Response:
         lang = pick_language(request.query_params.get("lang"))
@@ -46,7 +61,6 @@ def create_app(app: App, *, debug: bool = False) -> Starlette:
                           message=text(lang, "not_found"))
 
     routes = [*calls.routes(web), *personal.routes(web), *members.routes(web)]
-    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {404: not_found, 405: not_found}
-    starlette = Starlette(debug=debug, routes=routes, exception_handlers=handlers, max_body_size=MAX_BODY_BYTES)
-    starlette.add_middleware(SecurityHeaders)
-    return starlette
+    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+        404: not_found, 405: not_found, 500: server_error}
+    return _Site(debug=debug, routes=routes, exception_handlers=handlers, max_body_size=MAX_BODY_BYTES)

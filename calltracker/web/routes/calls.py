@@ -33,6 +33,9 @@ from calltracker.web.i18n import (
 )
 from calltracker.web.site import Web, lang_param, other_lang
 
+#: Ids are 32-bit integers in the database: a bigger one names no call (and would overflow the query).
+MAX_ID = 2**31 - 1
+
 
 def routes(web: Web) -> list[Route]:
     return [
@@ -81,6 +84,8 @@ async def call_page(web: Web, request: Request) -> Response:
     lang = pick_language(request.query_params.get("lang"))
     call_id = int(request.path_params["call_id"])
     try:
+        if call_id > MAX_ID:
+            raise InputError(f"no call {call_id}")
         call = await run_in_threadpool(web.app.store.get_call, call_id)
     except InputError:
         return web.render("error.html", lang, 404, heading=text(lang, "not_found_heading"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,7 +20,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from calltracker.storage import MemberView
-from calltracker.tokens import TokenClaims, TokenError, read_token
+from calltracker.tokens import TokenClaims, TokenError, make_token, read_token
 from calltracker.web.filters import THEMES
 from calltracker.web.i18n import FIT_LABELS, FREQUENCY_LABELS, LANGUAGES, pick_language, text
 from calltracker.web.site import LinkError, Web, lang_param, other_lang
@@ -53,7 +54,7 @@ async def unsubscribe(web: Web, request: Request) -> Response:
         asked = lang_param(request)
         return web.render("unsubscribe.html", lang, member=member,
                           action=f"{web.prefix}/u/{token}" + (f"?lang={asked}" if asked else ""),
-                          prefs_url=f"{web.prefix}/p/{web.token_for('prefs', member)}",
+                          prefs_url=_prefs_url(web, member, claims),
                           other_lang_url=f"{web.prefix}/u/{token}?lang={other_lang(lang)}")
     form = await request.form()
     if form.get("List-Unsubscribe") != "One-Click":
@@ -62,8 +63,17 @@ async def unsubscribe(web: Web, request: Request) -> Response:
     if not done:
         return web.link_error(request, 404)
     log.info("member %s unsubscribed through a one-click link", claims.member_id)
-    return web.render("unsubscribed.html", lang, member=member,
-                      prefs_url=f"{web.prefix}/p/{web.token_for('prefs', member)}")
+    return web.render("unsubscribed.html", lang, member=member, prefs_url=_prefs_url(web, member, claims))
+
+
+def _prefs_url(web: Web, member: MemberView, link: TokenClaims) -> str | None:
+    """The preferences link an unsubscribe page offers: dated like the unsubscribe link itself, so following
+    (or replaying) a 400-day unsubscribe link never mints a fresh 180-day preferences link. None once a
+    preferences link of that age would have expired."""
+    issued = datetime.fromtimestamp(link.issued_at, UTC)
+    if web.now() - issued > timedelta(days=PREFS_MAX_AGE_DAYS):
+        return None
+    return f"{web.prefix}/p/{make_token(web.key, 'prefs', member.id, member.token_version, issued)}"
 
 
 def _prefs_response(web: Web, member: MemberView, token: str, lang: str, *, status: int = 200,
