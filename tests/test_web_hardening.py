@@ -4,19 +4,23 @@ headers, 500s included; an unsubscribe link never mints a fresh long-lived prefe
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from icalendar import Calendar
 from starlette.testclient import TestClient
 
 from calltracker.bootstrap import App
 from calltracker.config import load_settings
+from calltracker.domain import Deadline, Status
 from calltracker.storage import Store
 from calltracker.tokens import read_token
 from calltracker.web import create_app
 from calltracker.web.routes.members import PREFS_MAX_AGE_DAYS
-from tests.test_web import NOW, Clock, Site, seed
+from tests.test_web import ATOM, BRUSSELS, NOW, Clock, Site, call, seed
 from tests.test_web import site as site  # noqa: F401  (the fixture)
 
 HEADERS = ("x-content-type-options", "referrer-policy", "x-frame-options", "content-security-policy")
@@ -86,3 +90,38 @@ def test_an_unsubscribe_page_offers_a_preferences_link_no_younger_than_its_own_l
     assert page.status_code == 200
     assert "/p/" not in page.text
 
+
+
+def test_control_characters_and_unsafe_links_from_a_scraped_call_never_reach_any_output(site: Site) -> None:
+    hostile = call("eu_ft", "EVIL", "Bando\x08 spazio\x1b[0m \ufffe finale",
+                   (Deadline(datetime(2027, 1, 15, 17, 0, tzinfo=BRUSSELS)),), status=Status.OPEN,
+                   summary="Riassunto\x0b con\x1f controlli")
+    hostile = replace(hostile, url="javascript:alert(document.cookie)")
+    other = replace(call("eu_ft", "DATA", "Bando con link data", (Deadline(datetime(2027, 1, 16, 17, 0,
+                                                                                   tzinfo=BRUSSELS)),),
+                         status=Status.OPEN), url="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==")
+    site.store.save_calls("eu_ft", [hostile, other], run_id=None, now=NOW - timedelta(days=1))
+
+    atom = site.client.get("/calls.atom?status=all")
+    assert atom.status_code == 200
+    feed = ET.fromstring(atom.content)  # well-formed XML
+    titles = [e.text for e in feed.iter(f"{ATOM}title")]
+    assert "Bando spazio[0m finale" in titles
+    hrefs = [e.get("href", "") for e in feed.iter(f"{ATOM}link")]
+    assert not [h for h in hrefs if h.startswith(("javascript:", "data:"))]
+    assert "javascript:" not in atom.text and "data:text" not in atom.text
+
+    ics = site.client.get("/calls.ics?status=all")
+    assert ics.status_code == 200
+    assert "javascript:" not in ics.text and "data:text" not in ics.text
+    assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", ics.text)
+    Calendar.from_ical(ics.content)
+
+    ids = {v.external_id: v.id for v in site.store.find_calls()}
+    for ext in ("EVIL", "DATA"):
+        page = site.client.get(f"/calls/{ids[ext]}")
+        assert page.status_code == 200
+        assert "javascript:" not in page.text and "data:text" not in page.text
+        assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", page.text)
+    listing = site.client.get("/calls?status=all")
+    assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", listing.text)

@@ -20,10 +20,11 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp
 
 from calltracker.bootstrap import App, signing_key
+from calltracker.text import safe_url
 from calltracker.web.i18n import pick_language, text
 from calltracker.web.routes import calls, members, personal
 from calltracker.web.routes.members import FREQUENCIES
-from calltracker.web.site import SecurityHeaders, Web, next_deadline
+from calltracker.web.site import SecurityHeaders, Web, finalize, next_deadline
 
 __all__ = ["FREQUENCIES", "create_app"]
 
@@ -42,7 +43,8 @@ class _Site(Starlette):
 def create_app(app: App, *, debug: bool = False) -> Starlette:
     """The ASGI application over an App (settings, store, clock)."""
     env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=finalize)
+    env.globals["safe_url"] = safe_url  # one rule for every link to a scraped address
     web = Web(app=app, key=signing_key(app.settings), env=env)
     env.filters["next_deadline"] = lambda deadlines: next_deadline(deadlines, web.now())
 

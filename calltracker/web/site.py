@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from jinja2 import Environment
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -40,6 +42,23 @@ from calltracker.web.i18n import (
 )
 
 log = logging.getLogger(__name__)
+
+#: What XML 1.0, HTML and iCalendar TEXT cannot carry: C0 controls but tab and newline, DEL, C1 controls,
+#: U+FFFE/U+FFFF and lone surrogates. Every page and feed passes scraped text through `strip_unsafe`.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+
+
+def strip_unsafe(value: str) -> str:
+    return _UNSAFE.sub("", value)
+
+
+def finalize(value: Any) -> Any:
+    """Jinja's last step before any `{{ value }}` is written: text loses what no page may carry."""
+    if isinstance(value, Markup):
+        return Markup(_UNSAFE.sub("", value))
+    if isinstance(value, str):
+        return _UNSAFE.sub("", value)
+    return value
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
