@@ -15,7 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from calltracker.errors import StorageError, one_line
+from calltracker.errors import StorageError, one_line, redact_urls
 from calltracker.storage.schema import metadata
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             return engine
         return create_engine(url, echo=echo, pool_pre_ping=True)
     except (ArgumentError, ImportError) as exc:
-        raise StorageError(f"database.url: cannot use {url!r}: {exc}") from None
+        raise StorageError(f"database.url: cannot use {redact_urls(repr(url))}: {redact_urls(str(exc))}") from None
     except OSError as exc:
-        raise StorageError(f"database.url: cannot create the database folder for {url!r}: {exc}") from None
+        raise StorageError(f"database.url: cannot create the database folder for {redact_urls(repr(url))}: "
+                           f"{exc}") from None
 
 
 # Deliveries are claimed and finished once per message sent: built once, these skip the statement
