@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import csv
-import io
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,34 +92,121 @@ def parse_member_row(row: Mapping[str, str | None]) -> MemberInput:
 
 
 MEMBER_COLUMNS = ("email", "name", "organisation", "region", "language", "themes")
+#: Headers in Italian (and a few common spellings) name the same columns.
+COLUMN_ALIASES = {"nome": "name", "organizzazione": "organisation", "organization": "organisation",
+                  "azienda": "organisation", "regione": "region", "lingua": "language", "temi": "themes",
+                  "e-mail": "email"}
+#: A field longer than this is refused (a row with one is reported, the rest imported); it is also the csv
+#: module's default limit.
+MAX_FIELD = 128 * 1024
+ENCODINGS = ("utf-8", "cp1252")
+
+
+@dataclass(frozen=True, slots=True)
+class MembersFile:
+    """A members CSV read: valid rows with their line numbers, every rejected row, and what was assumed."""
+
+    good: list[tuple[int, MemberInput]]
+    bad: list[RowProblem]
+    encoding: str = "utf-8"
+    ignored_columns: tuple[str, ...] = ()
+
+
+def decode_members(data: bytes) -> tuple[str, str]:
+    """The text of a members file and the encoding it was read with: UTF-8 (with or without a BOM), else
+    Windows-1252 (what Excel saves as "CSV" on Windows)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8"), "utf-8 (with BOM)"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252 (Windows)"
+    except UnicodeDecodeError as exc:
+        raise InputError(f"cannot read the file as UTF-8 or Windows-1252: byte {data[exc.start]:#04x} at offset "
+                         f"{exc.start}") from None
+
+
+def read_members_file(data: bytes) -> MembersFile:
+    """Decode (see `decode_members`) and parse a members CSV file."""
+    text, encoding = decode_members(data)
+    found = read_members(text)
+    return MembersFile(found.good, found.bad, encoding, found.ignored_columns)
 
 
 def read_members_csv(text: str) -> tuple[list[tuple[int, MemberInput]], list[RowProblem]]:
     """Parse a members CSV. Returns the valid rows with their line numbers and every rejected row."""
+    found = read_members(text)
+    return found.good, found.bad
+
+
+def _header(line: str, dialect: Any) -> tuple[list[str], tuple[str, ...]]:
+    try:
+        names = next(csv.reader([line], dialect), [])
+    except csv.Error:
+        names = []
+    header = [COLUMN_ALIASES.get(h.strip().lower(), h.strip().lower()) for h in names]
+    if "email" not in header:
+        got = ", ".join(h for h in header if h) or "nothing"
+        raise InputError(f"the CSV header must name the columns {', '.join(MEMBER_COLUMNS)} "
+                         f"(or in Italian email, nome, organizzazione, regione, lingua, temi); got: {got}")
+    ignored = tuple(h or "(unnamed)" for h in header if h not in MEMBER_COLUMNS)
+    return header, ignored
+
+
+def _records(lines: list[str], dialect: Any) -> Iterator[tuple[int, list[str] | None, str | None]]:
+    """(line number, fields, problem) for each record after the header. A record may not span lines: an
+    unterminated quote would swallow every following row, so it is reported and reading resumes on the next
+    line; likewise a field over MAX_FIELD."""
+    start = 1
+    while start < len(lines):
+        reader = csv.reader(iter(lines[start:]), dialect)
+        while True:
+            before = reader.line_num
+            line = start + before + 1
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                problem = (f"a field is longer than {MAX_FIELD // 1024} KiB" if "field larger" in str(exc)
+                           else f"cannot read the row: {exc}")
+                yield line, None, problem
+                start += before + 1
+                break
+            if reader.line_num - before > 1:
+                yield line, None, "unterminated quote (a \" opens a field that never closes on this line)"
+                start += before + 1
+                break
+            if any(len(f) > MAX_FIELD for f in fields):
+                yield line, None, f"a field is longer than {MAX_FIELD // 1024} KiB"
+                continue
+            yield line, fields, None
+
+
+def read_members(text: str) -> MembersFile:
+    """Parse a members CSV text (columns in English or Italian, extra columns ignored)."""
+    lines = text.splitlines(keepends=True)
     sample = text[:4096]
     try:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else csv.excel
     except csv.Error:
         dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    if "email" not in header:
-        got = ", ".join(header) or "nothing"
-        raise InputError(f"the CSV header must name the columns {', '.join(MEMBER_COLUMNS)}; got: {got}")
-    unknown = [h for h in header if h not in MEMBER_COLUMNS]
-    if unknown:
-        raise InputError(f"unknown CSV column(s): {', '.join(unknown)} (expected {', '.join(MEMBER_COLUMNS)})")
-    reader.fieldnames = header
+    header, ignored = _header(lines[0] if lines else "", dialect)
     good: list[tuple[int, MemberInput]] = []
     bad: list[RowProblem] = []
     seen: dict[str, int] = {}
-    for record in reader:
-        line = reader.line_num
-        if None in record:
-            bad.append(RowProblem(line, "too many fields"))
+    for line, fields, problem in _records(lines, dialect):
+        if problem is not None or fields is None:
+            bad.append(RowProblem(line, problem or "cannot read the row"))
             continue
-        if not any((v or "").strip() for v in record.values()):
+        if not any(f.strip() for f in fields):
             continue
+        if len(fields) > len(header):
+            bad.append(RowProblem(line, f"too many fields ({len(fields)}, the header names {len(header)})"))
+            continue
+        record = {name: value for name, value in zip(header, fields, strict=False) if name in MEMBER_COLUMNS}
         try:
             member = parse_member_row(record)
         except InputError as exc:
@@ -131,5 +217,4 @@ def read_members_csv(text: str) -> tuple[list[tuple[int, MemberInput]], list[Row
             continue
         seen[member.email] = line
         good.append((line, member))
-    return good, bad
-
+    return MembersFile(good, bad, ignored_columns=ignored)
