@@ -22,5 +22,7 @@ def serve(host: str | None, port: int | None) -> None:
     host = host or settings.web.host
     port = port or settings.web.port
     click.echo(f"serving on http://{host}:{port} (links in digests use {settings.web.base_url})", err=True)
+    # calltracker's own access log (one line per request, tokens hidden) replaces uvicorn's, which would
+    # write every member link's token into the log.
     uvicorn.run(asgi, host=host, port=port, log_level="debug" if st.debug else "warning",
-                proxy_headers=True, server_header=False)
+                proxy_headers=True, server_header=False, access_log=False, log_config=None)

@@ -24,7 +24,7 @@ from calltracker.text import safe_url
 from calltracker.web.i18n import pick_language, text
 from calltracker.web.routes import calls, members, personal
 from calltracker.web.routes.members import FREQUENCIES
-from calltracker.web.site import SecurityHeaders, Web, finalize, next_deadline
+from calltracker.web.site import AccessLog, SecurityHeaders, Web, finalize, next_deadline
 
 __all__ = ["FREQUENCIES", "create_app"]
 
@@ -34,10 +34,10 @@ MAX_BODY_BYTES = 64 * 1024
 
 class _Site(Starlette):
     """Starlette with the security headers outside everything, its error middleware included: a 500 is
-    answered with the same headers as any other response."""
+    answered with the same headers as any other response, and logged like any other request."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(super().build_middleware_stack())
+        return AccessLog(SecurityHeaders(super().build_middleware_stack()))
 
 
 def create_app(app: App, *, debug: bool = False) -> Starlette:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -94,6 +95,47 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+access_log = logging.getLogger("calltracker.access")
+_SECRET_PATH = re.compile(r"^(?P<prefix>/(?:u|p|f))/[^/]*")
+
+
+def loggable_path(path: str) -> str:
+    """A request path fit for a log: member and feed tokens are replaced by "…" (they are credentials)."""
+    return _SECRET_PATH.sub(r"\g<prefix>/…", path)
+
+
+class AccessLog:
+    """One log line per request (`calltracker.access`, INFO): client, method, path without tokens, status,
+    bytes and milliseconds. Query strings are left out: nothing a member needs to find is in them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        size = 0
+
+        async def send_counting(message: Message) -> None:
+            nonlocal status, size
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            elif message["type"] == "http.response.body":
+                size += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_counting)
+        finally:
+            client = scope.get("client") or ("-", 0)
+            access_log.info('%s "%s %s HTTP/%s" %d %d %.1fms', client[0], scope.get("method", "-"),
+                            loggable_path(str(scope.get("path", ""))), scope.get("http_version", "1.1"), status,
+                            size, (time.perf_counter() - started) * 1000)
 
 
 class LinkError(Exception):
