@@ -131,3 +131,32 @@ def test_a_new_key_file_is_written_whole_and_private_with_no_temporary_left(tmp_
     assert path.stat().st_mode & 0o777 == 0o600
     assert [p.name for p in path.parent.iterdir()] == ["signing.key"]
     assert signing_key(settings) == key
+
+
+def test_members_sharing_a_digest_body_each_get_their_own_name_address_and_links(
+        store: Store, tmp_path: Path, sink: SmtpSink) -> None:
+    """Bodies are rendered once per distinct content and filled in per member: nothing leaks across."""
+    from calltracker.tokens import read_token
+
+    store_fixture_calls(store, NOW - timedelta(days=2))
+    rows = [("anna@example.it", "Anna <b>&</b> Co"), ("bruno@example.it", ""), ("carla@example.it", "Carla")]
+    store.import_members("LAC", [MemberInput(email=e, name=n, organisation="", region=None, language="it",
+                                             themes=()) for e, n in rows], NOW)
+    app = make_app(store, tmp_path, sink.port)
+    assert send_digests(app, period="2026-W48").sent == 3
+    for msg in sink.handler.parsed():
+        addr = msg["To"].addresses[0].addr_spec
+        member = store.member(addr)
+        text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        assert "\ue000" not in text + html + str(msg["Subject"])
+        assert addr in html
+        links = [u for u in text.split() if u.startswith("https://bandi.example.org/u/")]
+        assert len(links) == 1
+        assert read_token("k" * 40, "unsubscribe", links[0].rsplit("/", 1)[1], NOW).member_id == member.id
+        if member.name == "Anna <b>&</b> Co":
+            assert "Buongiorno Anna & Co," in text and "Buongiorno Anna &amp; Co," in html
+        elif not member.name:
+            assert "Buongiorno," in text
+        else:
+            assert "Buongiorno Carla," in text and "Buongiorno Carla," in html

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import email
 import email.policy
+import html
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
+from typing import Any
 
 from calltracker.bootstrap import App, signing_key
 from calltracker.digest import (
+    CallLike,
     CardRenderer,
     DigestContent,
     Reminder,
     Rendered,
     TemplateSet,
     alert_context,
+    clean_text,
     digest_context,
     render,
 )
@@ -27,6 +31,20 @@ from calltracker.mime import Attachment, HeaderLines, fold_header, message_bytes
 from calltracker.storage import MemberView, NewDelivery
 from calltracker.text import plain_text
 from calltracker.tokens import make_token
+
+#: Stand-ins for what differs between members sharing a digest body: no template or card can produce them.
+_NAME = "\ue000name\ue000"
+_EMAIL = "\ue000email\ue000"
+_LINKS = {"unsubscribe": "\ue000unsubscribe\ue000", "prefs": "\ue000prefs\ue000"}
+#: Distinct bodies (and calendars) kept per batch.
+_BODY_CACHE = 512
+
+
+def _fill(template: str, values: Mapping[str, str]) -> str:
+    for placeholder, value in values.items():
+        if placeholder in template:
+            template = template.replace(placeholder, value)
+    return template
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +82,15 @@ class Composer:
         self.ics_cache: dict[tuple[int, str], bytes] = {}  # one batch, one `now`: events are shared
         self.headers = HeaderLines()
         self._cards: CardRenderer | None = None
+        self._bodies: dict[tuple[Any, ...], Rendered] = {}
+        self._calendars: dict[tuple[Any, ...], bytes] = {}
 
     def cards(self, now: datetime) -> CardRenderer:
         """The batch's card renderer (cards are shared by members; a new `now` starts a new batch)."""
         if self._cards is None or self._cards.now != now:
             self._cards = CardRenderer(self.templates, now)
+            self._bodies.clear()
+            self._calendars.clear()
         return self._cards
 
     def links(self, member: MemberView, now: datetime) -> dict[str, str]:
@@ -103,16 +125,45 @@ class Composer:
     def digest(self, member: MemberView, content: DigestContent, *, period: str, now: datetime,
                unchecked: Sequence[str]) -> tuple[Composed, Rendered]:
         links = self.links(member, now)
-        context = digest_context(member, content, period=period, now=now, unchecked_sources=unchecked, links=links,
-                                 cards=self.cards(now))
-        rendered = render(self.templates, "digest", member.language, context)
+        rendered = self._digest_body(member, content, period=period, now=now, unchecked=unchecked, links=links)
         calls = [e.call for e in content.entries]
-        ics = deadlines_calendar(calls, now=now, domain=self.list_id, language=member.language,
-                                 cache=self.ics_cache) if calls else None
+        ics = self._calendar(calls, now, member.language) if calls else None
         name = "scadenze.ics" if member.language == "it" else "deadlines.ics"
         msg = self.build(member, kind="digest", period_key=period, rendered=rendered, links=links, now=now,
                          ics=ics, ics_name=name)
         return msg, rendered
+
+    def _digest_body(self, member: MemberView, content: DigestContent, *, period: str, now: datetime,
+                     unchecked: Sequence[str], links: Mapping[str, str]) -> Rendered:
+        """The rendered digest. Members who see the same cards in the same language get the same body but
+        for their name, address and links: it is rendered once, with placeholders, and filled in per member."""
+        name = clean_text(member.name, 120)
+        stand_in = replace(member, name=_NAME if name else "", email=_EMAIL)
+        context = digest_context(stand_in, content, period=period, now=now, unchecked_sources=unchecked,
+                                 links=_LINKS, cards=self.cards(now))
+        key = (member.language, bool(stand_in.name), period, context["news"], tuple(context["joint"]),
+               tuple(context["other"]), tuple(context["closing"]), tuple(context["changed"]),
+               tuple(context["unchecked"]))
+        template = self._bodies.get(key)
+        if template is None:
+            if len(self._bodies) >= _BODY_CACHE:
+                self._bodies.clear()
+            template = self._bodies[key] = render(self.templates, "digest", member.language, context)
+        text = {_NAME: name, _EMAIL: member.email, _LINKS["unsubscribe"]: links["unsubscribe"],
+                _LINKS["prefs"]: links["prefs"]}
+        markup = {k: html.escape(v, quote=True) for k, v in text.items()}
+        return Rendered(subject=_fill(template.subject, text), text=_fill(template.text, text),
+                        html=_fill(template.html, markup))
+
+    def _calendar(self, calls: Sequence[CallLike], now: datetime, language: str) -> bytes:
+        key = (tuple(c.id for c in calls), language)
+        found = self._calendars.get(key)
+        if found is None:
+            if len(self._calendars) >= _BODY_CACHE:
+                self._calendars.clear()
+            found = self._calendars[key] = deadlines_calendar(calls, now=now, domain=self.list_id,
+                                                              language=language, cache=self.ics_cache)
+        return found
 
     def alert(self, member: MemberView, reminder: Reminder, *, now: datetime) -> Composed:
         links = self.links(member, now)
