@@ -4,16 +4,18 @@
    message with its Message-ID, and write it to the outbox (deliveries, unique per member, kind and period;
    the bytes in delivery_messages) *before* it is sent. A member who already has a delivery for the period
    is not prepared again.
-2. Send (`send`): a sender claims one pending delivery with a conditional UPDATE (it sends only if exactly
-   one row changed), hands the stored bytes to the transport, and records the outcome: sent; failed (5xx, or
-   out of attempts); or pending again with `next_attempt_at` after a backoff (4xx, connection lost). The
-   bytes of sent messages are then dropped, a batch at a time.
+2. Send (`send`): while the next messages are being prepared, a sender thread takes the pending deliveries
+   a batch at a time; per message, one commit records the previous message's outcome and claims this one
+   as "sending" with a conditional UPDATE (it sends only if exactly one row changed), before DATA. The
+   outcome: sent; failed (5xx, or out of attempts); or pending again with `next_attempt_at` after a
+   backoff (4xx, connection lost). The bytes of sent messages are then dropped, a batch at a time.
 
 Because the stored bytes are sent, a retry or a rerun after a crash sends the identical message, with the
-same Message-ID. The residual window: a process killed after the server accepted a message but before
-"sent" was recorded leaves the delivery claimed; once the claim lease (CLAIM_LEASE) expires it is sent
-again. That duplicate carries the same Message-ID, so it is identifiable (and many mail systems drop it).
-Nothing else is ever sent twice: a claim is exclusive and a finished delivery is never claimable again.
+same Message-ID. The residual window: a sender killed while the server had a message, or after the server
+accepted it but before the next commit, leaves exactly that one delivery "sending" (in doubt). After the
+claim lease (CLAIM_LEASE) the next run settles it by `mail.in_doubt`: "resend" (same Message-ID: nobody
+misses a digest, one member may get it twice) or "hold" (marked in_doubt for staff: no duplicate). Nothing
+else is ever sent twice: a claim is exclusive and a finished delivery is never claimable again.
 """
 
 from calltracker.delivery.compose import Composed, Composer
