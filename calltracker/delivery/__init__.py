@@ -4,7 +4,7 @@
    message with its Message-ID, and write it to the outbox (deliveries, unique per member, kind and period;
    the bytes in delivery_messages) *before* it is sent. A member who already has a delivery for the period
    is not prepared again.
-2. Send (`send`): while the next messages are being prepared, a sender thread takes the pending deliveries
+2. Send (`send`): once the batch is written, a sender takes the pending deliveries
    a batch at a time; per message, one commit records the previous message's outcome and claims this one
    as "sending" with a conditional UPDATE (it sends only if exactly one row changed), before DATA. The
    outcome: sent; failed (5xx, or out of attempts); or pending again with `next_attempt_at` after a
