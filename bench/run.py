@@ -52,7 +52,7 @@ def run(quick: bool, db_url: str | None) -> dict[str, Any]:
     out.update(storage)
     out["storage_engine"] = out.pop("engine")
     out.update(bench_classify.measure(SIZES["classify"][pick], reps=3))
-    out.update(bench_digest.measure(SIZES["digests"][pick], reps=3))
+    out.update(bench_digest.measure(SIZES["digests"][pick], rounds=3))
     out.update(bench_scrape.measure_rescrape(delay=0.2, items=SIZES["rescrape"][pick]))
     out["goals_met"] = {k: out[k] >= goal for k, goal in GOALS.items()}
     out["seconds"] = round(time.perf_counter() - started, 1)

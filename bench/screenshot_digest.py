@@ -30,7 +30,7 @@ NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 def build_app(folder: Path) -> App:
     url = f"sqlite:///{folder / 'shot.sqlite3'}"
     settings = parse_settings({"data_dir": str(folder), "database": {"url": url},
-                               "web": {"base_url": "https://bandi.example.org", "signing_key": "screenshot"}},
+                               "web": {"base_url": "https://bandi.example.org", "signing_key": "s" * 32}},
                               environ={})
     engine = make_engine(url)
     migrate.upgrade(engine, url)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from calltracker.config import Settings
+from calltracker.errors import ConfigError
 
 if TYPE_CHECKING:
     from calltracker.http import HttpClient, HttpPolicy
@@ -87,24 +89,78 @@ def open_store(settings: Settings, *, check_schema: bool = True, create: bool = 
     return store
 
 
+#: Shorter keys are refused: a truncated or empty key file would sign links anyone can forge.
+MIN_KEY_BYTES = 32
+
+
 def signing_key(settings: Settings) -> str:
     """The key that signs member links: from config/env, else one generated once and kept in the data folder.
 
     Generating it keeps the outbox default working anywhere; a deployment with several hosts must set
-    CALLTRACKER_SIGNING_KEY so they agree.
+    CALLTRACKER_SIGNING_KEY so they agree. The file is written atomically (temporary file, fsync, rename),
+    so a full disk or a kill during the first start never leaves a short key; a key file that is short
+    anyway (damaged, edited) is refused with one line, never replaced or used silently.
     """
     if settings.web.signing_key:
         return settings.web.signing_key
     path = Path(settings.data_dir) / "signing.key"
+    key = _read_key_file(path)
+    if key is None:
+        try:
+            key = _new_key_file(path)
+        except FileExistsError:  # another process made it meanwhile: use theirs
+            key = _read_key_file(path)
+    assert key is not None
+    return key
+
+
+def _read_key_file(path: Path) -> str | None:
     try:
-        return path.read_text(encoding="utf-8").strip()
+        key = path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the signing key {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    size = len(key.encode("utf-8"))
+    if size < MIN_KEY_BYTES:
+        raise ConfigError(f"signing key {path} is {size} bytes, at least {MIN_KEY_BYTES} are needed: delete it to "
+                          "generate a new one (links already sent stop working) or set CALLTRACKER_SIGNING_KEY")
+    return key
+
+
+def _new_key_file(path: Path) -> str:
+    """A new key, written atomically: temporary file, fsync, then linked into place (fails if one exists)."""
+    key = secrets.token_urlsafe(32)
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(key + "\n")
-        return key
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".signing.key.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(key + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.link(tmp, path)  # an atomic rename that never replaces a key another process made
+        finally:
+            os.unlink(tmp)
+        _fsync_dir(path.parent)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        raise ConfigError(f"cannot write the signing key {path}: {exc.strerror}") from None
+    return key
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def http_policy(settings: Settings) -> HttpPolicy:

@@ -61,7 +61,15 @@ def _sqlite_in(data_dir: Path, url: str) -> str:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+def _no_line_breaks(value: str) -> str:
+    """Header text (a display name, a List-Id): a line break or other control character would forge headers."""
+    bad = next((c for c in value if ord(c) < 32 or ord(c) == 127), None)
+    if bad is not None:
+        raise ValueError(f"control character {bad!r} not allowed in {value!r}")
+    return value
 
 
 def _check_url(value: str, *, schemes: tuple[str, ...] = ("http", "https")) -> str:
@@ -86,12 +94,12 @@ class DatabaseSettings(_Section):
 
 class HttpSettings(_Section):
     user_agent: str = f"calltracker/{__version__} (+https://github.com/lac-dap/calltracker)"
-    timeout: float = Field(30.0, gt=0)
+    timeout: float = Field(30.0, gt=0, le=600)
     max_retries: int = Field(4, ge=0, le=20)
-    retry_max_wait: float = Field(120.0, ge=0)
-    min_delay: float = Field(1.0, ge=0)
+    retry_max_wait: float = Field(120.0, ge=0, le=3600)
+    min_delay: float = Field(1.0, ge=0, le=600)
     concurrency: int = Field(1, ge=1, le=16)
-    max_response_bytes: int = Field(20_000_000, gt=0)
+    max_response_bytes: int = Field(20_000_000, gt=0, le=1_000_000_000)
     max_redirects: int = Field(5, ge=0, le=30)
     respect_robots: bool = True
     #: the most one request may take, retries and a slow (trickling) body included
@@ -102,7 +110,7 @@ class HttpSettings(_Section):
 
 
 class ScrapeSettings(_Section):
-    broken_after: int = Field(3, ge=1)
+    broken_after: int = Field(3, ge=1, le=1000)
     shrink_ratio: float = Field(0.5, ge=0, le=1)
     #: the most one source may run; then it stops, keeping what it fetched, and fails
     source_deadline: float = Field(3600.0, gt=0)
@@ -118,11 +126,19 @@ class MailSettings(_Section):
     smtp_security: Literal["none", "starttls", "ssl"] = "none"
     smtp_username: str | None = None
     smtp_password: str | None = None
-    smtp_timeout: float = Field(30.0, gt=0)
+    smtp_timeout: float = Field(30.0, gt=0, le=600)
     from_address: str = "calltracker@localhost"
     from_name: str = "calltracker"
     reply_to: str | None = None
     staff_addresses: list[str] = Field(default_factory=list)
+    #: A delivery a killed sender left "sending" (the server may have it): "resend" it with the same
+    #: Message-ID after the claim lease (never lost, perhaps twice), or "hold" it as in_doubt for staff.
+    in_doubt: Literal["resend", "hold"] = "resend"
+
+    @field_validator("from_name")
+    @classmethod
+    def _header_text(cls, value: str) -> str:
+        return _no_line_breaks(value)
 
     @field_validator("from_address", "reply_to")
     @classmethod
@@ -150,12 +166,24 @@ class WebSettings(_Section):
     def _url(cls, value: str) -> str:
         return _check_url(value).rstrip("/")
 
+    @field_validator("signing_key")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        if value is not None and len(value.encode("utf-8")) < 32:
+            raise ValueError(f"a signing key needs at least 32 bytes, got {len(value.encode('utf-8'))}")
+        return value
+
 
 class DigestSettings(_Section):
-    closing_soon_days: int = Field(45, ge=1)
+    closing_soon_days: int = Field(45, ge=1, le=366)
     alert_lead_days: list[int] = Field(default_factory=lambda: [30, 14, 3])
     nothing_new_note: bool = False
     list_id: str = "calltracker.lac-dap.it"
+
+    @field_validator("list_id")
+    @classmethod
+    def _header_text(cls, value: str) -> str:
+        return _no_line_breaks(value)
 
 
 class ScheduleSettings(_Section):
@@ -163,8 +191,8 @@ class ScheduleSettings(_Section):
     scrape: str = "0 6 * * *"
     digest: str = "0 7 * * mon"
     alerts: str = "30 7 * * *"
-    misfire_grace_seconds: int = Field(3600, ge=1)
-    lock_lease_seconds: int = Field(3600, ge=10)
+    misfire_grace_seconds: int = Field(3600, ge=1, le=7 * 86400)
+    lock_lease_seconds: int = Field(3600, ge=10, le=7 * 86400)
     healthcheck_url: str | None = None
 
     @field_validator("timezone")
@@ -208,7 +236,7 @@ class SourceSettings(BaseModel):
     enabled: bool = True
     base_url: str
     type: Literal["coded", "rss", "html", "json"] = "coded"
-    min_delay: float | None = Field(None, ge=0)
+    min_delay: float | None = Field(None, ge=0, le=600)
     concurrency: int | None = Field(None, ge=1, le=16)
     #: hosts ("host" or "host:port") a redirect may lead to, besides the hosts of the source's URLs
     allowed_hosts: list[str] = Field(default_factory=list)

@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class CalltrackerError(Exception):
     """Base of every error calltracker raises on purpose."""
@@ -92,3 +94,11 @@ class TransportError(DeliveryError):
 def one_line(exc: BaseException | None) -> str:
     """A driver's multi-line message folded into one line."""
     return " ".join(str(exc).split())
+
+
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/:@'\"]*:)[^\s@/'\"]+@")
+
+
+def redact_urls(text: str) -> str:
+    """`text` with the password of every URL in it (`scheme://user:password@host`) replaced by ***."""
+    return _URL_PASSWORD.sub(r"\1***@", text)

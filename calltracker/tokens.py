@@ -56,7 +56,7 @@ def make_token(key: str, purpose: str, member_id: int, version: int, now: dateti
 def read_token(key: str, purpose: str, token: str, now: datetime, max_age_days: int | None = None) -> TokenClaims:
     """Verify a token and return its claims; raises TokenError for anything but a valid, current token."""
     payload, sep, mac = token.partition(".")
-    if not sep or not payload or not mac:
+    if not sep or not payload or not mac or not token.isascii():  # compare_digest refuses non-ASCII text
         raise TokenError("malformed token")
     if not hmac.compare_digest(mac, _mac(key, purpose, payload)):
         raise TokenError("bad signature")

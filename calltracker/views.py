@@ -239,7 +239,9 @@ def member_wants(themes: Iterable[str], region: str | None, min_fit: int, c: _Cl
     return not (region and not c.eligible.get(region, False))
 
 
-DELIVERY_STATUSES = ("pending", "sent", "failed", "cancelled")
+#: "sending": claimed and handed to the mail server (recorded before DATA); "in_doubt": a sender died while
+#: sending it, and the `mail.in_doubt = "hold"` policy keeps it for staff rather than risk a duplicate.
+DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "cancelled", "in_doubt")
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,10 +269,24 @@ class NewDelivery:
     member_id: int
     kind: str
     period_key: str
-    subject: str
-    message_id: str
+    subject: str | None
+    message_id: str | None
     payload: Mapping[str, Any]
     message: bytes | None = None
+    #: Set when the message could not be built: the delivery is written as failed with this reason.
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one claimed delivery ended: sent, failed, cancelled, or pending again (a retry at `retry_at`)."""
+
+    delivery_id: int
+    status: str
+    at: datetime
+    error: str | None = None
+    retry_at: datetime | None = None
+    payload: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

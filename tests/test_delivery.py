@@ -22,7 +22,7 @@ from tests.digest_support import add_member, fixture_records, scraped, store_fix
 from tests.smtp_sink import SinkHandler, SmtpSink
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-KEY = "test-signing-key"
+KEY = "test-signing-key-0123456789abcdef"
 
 
 class Clock:

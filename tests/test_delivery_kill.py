@@ -97,7 +97,7 @@ def write_config(tmp_path: Path, db_url: str, port: int) -> Path:
         f'[database]\nurl = "{db_url}"\n'
         f'[mail]\ntransport = "smtp"\nsmtp_host = "127.0.0.1"\nsmtp_port = {port}\nsmtp_timeout = 10.0\n'
         f'from_address = "bandi@lac.example.it"\nfrom_name = "Bandi LAC"\noutbox_dir = "{tmp_path / "outbox"}"\n'
-        f'[web]\nbase_url = "https://bandi.example.org"\nsigning_key = "kill-test-key"\n',
+        f'[web]\nbase_url = "https://bandi.example.org"\nsigning_key = "kill-test-key-0123456789abcdef0123"\n',
         encoding="utf-8",
     )
     return path
@@ -172,7 +172,7 @@ def test_a_sender_killed_mid_batch_then_rerun_delivers_each_digest_exactly_once(
     assert len(left) == MEMBERS
     assert sorted(r.email for r in left if r.status == "sent") == sorted(e for e, _ in accepted)
     claimed = [r for r in left if r.claimed_by is not None]
-    assert [(r.email, r.status, r.attempts) for r in claimed] == [(in_flight[0], "pending", 1)]
+    assert [(r.email, r.status, r.attempts) for r in claimed] == [(in_flight[0], "sending", 1)]
     assert claimed[0].message_id == in_flight[1]
     untouched = [r for r in left if r.status == "pending" and r.claimed_by is None]
     assert len(untouched) == MEMBERS - ACCEPT_BEFORE_KILL - 1

@@ -132,7 +132,7 @@ def test_sigterm_mid_job_finishes_the_item_and_exits_0(config_file: Path, db_url
 
 def test_secrets_never_reach_the_log_or_the_terminal(config_file: Path, tmp_path: Path) -> None:
     secrets = {"CALLTRACKER_DATABASE_PASSWORD": "db-p@ss w0rd!", "CALLTRACKER_SMTP_PASSWORD": "smtp-Secr3t-pw",
-               "CALLTRACKER_SIGNING_KEY": "sign-K3y-0123456789abcdef"}
+               "CALLTRACKER_SIGNING_KEY": "sign-K3y-0123456789abcdef0123456789"}
     env = _env(**secrets)
     proc = subprocess.run([sys.executable, "-m", "tests.opsjobs", "alerts=leaky_alerts", "--",
                            "--config", str(config_file), "--debug",

@@ -14,7 +14,7 @@ import click
 
 from calltracker import __version__
 from calltracker.cli.context import CliState, set_config_path
-from calltracker.errors import CalltrackerError, ConfigError
+from calltracker.errors import CalltrackerError, ConfigError, redact_urls
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -107,9 +107,10 @@ class CalltrackerGroup(click.Group):
     @staticmethod
     def _fail(ctx: click.Context, message: str, code: int) -> None:
         obj = ctx.obj
+        redact = obj.redact if isinstance(obj, CliState) else redact_urls
         if isinstance(obj, CliState) and obj.debug:
-            traceback.print_exc()
-        click.echo(message, err=True)
+            click.echo(redact(traceback.format_exc()).rstrip("\n"), err=True)
+        click.echo(redact(message), err=True)
         ctx.exit(code)
 
 

@@ -17,6 +17,8 @@ if TYPE_CHECKING:  # imported when first used: `calltracker --help` needs neithe
     from calltracker.bootstrap import App, JobsFactory
     from calltracker.config import Settings
 
+from calltracker.errors import redact_urls
+
 
 class JsonLogFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -73,13 +75,12 @@ class SecretRedactor(logging.Filter):
         self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
+        text = redact_urls(text)
         for secret in self.secrets:
             text = text.replace(secret, "***")
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
         record.msg = self.redact(record.getMessage())
         record.args = None
         if record.exc_info:
@@ -153,6 +154,12 @@ class CliState:
 
             self._app = build_app(self.settings, create=False)
         return self._app
+
+    def redact(self, text: str) -> str:
+        """`text` without any secret: URL passwords always, configured secrets once settings are loaded."""
+        if self._settings is None:
+            return redact_urls(text)
+        return SecretRedactor(secret_values(self._settings)).redact(text)
 
     def close(self) -> None:
         if self._app is not None:

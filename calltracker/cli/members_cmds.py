@@ -9,7 +9,7 @@ import click
 from calltracker.cli.context import known_cluster, state
 from calltracker.cli.output import emit_json, emit_table, json_option
 from calltracker.errors import InputError
-from calltracker.members_csv import read_members_csv
+from calltracker.members_csv import read_members_file
 
 
 @click.group()
@@ -24,23 +24,31 @@ def members() -> None:
 @click.option("--dry-run", is_flag=True, help="Check the file and report, without saving anything.")
 @json_option
 def members_import(file: Path, cluster: str, dry_run: bool, as_json: bool) -> None:
-    """Import or update members from a CSV with columns email, name, organisation, region, language, themes.
+    """Import or update members from a CSV with columns email, name, organisation, region, language, themes
+    (or in Italian: email, nome, organizzazione, regione, lingua, temi; other columns are ignored).
 
-    Several themes are separated by ';'. Valid rows are imported in one transaction; every invalid row is
-    reported with its line number, and the exit status is 1 when any row was rejected.
+    Several themes are separated by ';'. The file may be UTF-8 (with or without BOM) or Windows-1252.
+    Valid rows are imported in one transaction; every invalid row is reported with its line number, and
+    the exit status is 1 when any row was rejected.
     """
     app = state().app
     target = app.store.cluster(cluster)  # unknown clusters fail before the file is read
     try:
-        text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}") from None
-    good, bad = read_members_csv(text)
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {file}: {exc.strerror}") from None
+    found = read_members_file(data)
+    good, bad = found.good, found.bad
+    if found.encoding != "utf-8":
+        click.echo(f"{file}: read as {found.encoding}", err=True)
+    if found.ignored_columns:
+        click.echo(f"{file}: ignored column(s): {', '.join(found.ignored_columns)}", err=True)
     created = updated = unchanged = 0
     if not dry_run:
         created, updated, unchanged = app.store.import_members(target.code, [m for _, m in good], app.clock())
     if as_json:
-        emit_json({"cluster": target.code, "file": str(file), "dry_run": dry_run, "valid": len(good),
+        emit_json({"cluster": target.code, "file": str(file), "encoding": found.encoding,
+                   "ignored_columns": list(found.ignored_columns), "dry_run": dry_run, "valid": len(good),
                    "created": created, "updated": updated, "unchanged": unchanged,
                    "rejected": [{"line": p.line, "message": p.message} for p in bad]})
     else:

@@ -47,6 +47,8 @@ def serve(host: str | None, port: int | None) -> None:
     sock = bind(host, port)  # before anything else: a busy port fails fast and says so
     asgi = create_app(st.app, debug=st.debug)
     click.echo(f"serving on http://{host}:{port} (links in digests use {settings.web.base_url})", err=True)
+    # calltracker's own access log (one line per request, tokens hidden) replaces uvicorn's, which would
+    # write every member link's token into the log.
     config = uvicorn.Config(asgi, host=host, port=port, log_level="debug" if st.debug else "warning",
-                            proxy_headers=True, server_header=False)
+                            proxy_headers=True, server_header=False, access_log=False, log_config=None)
     uvicorn.Server(config).run(sockets=[sock])

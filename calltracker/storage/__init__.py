@@ -32,6 +32,7 @@ from calltracker.views import (
     MemberView,
     NewClassification,
     NewDelivery,
+    Outcome,
     PageMemo,
     QuarantinedRecord,
     RunView,
@@ -46,8 +47,8 @@ class Store(CallsRepo, LocksRepo, ClassificationsRepo, MembersRepo, OutboxRepo, 
 
 __all__ = [
     "CallFilter", "CallView", "ChangeView", "ClassificationView", "ClusterView", "DeliveryRow", "DeliveryView",
-    "DueDelivery", "FieldChange", "MemberInput", "MemberView", "NewClassification", "NewDelivery", "PageMemo",
-    "QuarantinedRecord", "RowProblem", "RunView",
+    "DueDelivery", "FieldChange", "MemberInput", "MemberView", "NewClassification", "NewDelivery", "Outcome",
+    "PageMemo", "QuarantinedRecord", "RowProblem", "RunView",
     "SaveResult", "Store", "UtcDateTime", "make_engine", "metadata", "one_line",
     "parse_member_row", "read_members_csv", "schema_state",
 ]

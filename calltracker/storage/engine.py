@@ -15,7 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from calltracker.errors import StorageError, one_line
+from calltracker.errors import StorageError, one_line, redact_urls
 from calltracker.storage.schema import metadata
 
 log = logging.getLogger(__name__)
@@ -46,11 +46,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         return create_engine(url, echo=echo, pool_pre_ping=True)
     except ImportError as exc:
         hint = " (install the PostgreSQL driver: pip install -e '.[postgres]')" if "psycopg" in str(exc) else ""
-        raise StorageError(f"database.url: cannot use {url!r}: {exc}{hint}") from None
+        raise StorageError(f"database.url: cannot use {redact_urls(repr(url))}: {redact_urls(str(exc))}{hint}") \
+            from None
     except ArgumentError as exc:
-        raise StorageError(f"database.url: cannot use {url!r}: {exc}") from None
+        raise StorageError(f"database.url: cannot use {redact_urls(repr(url))}: {redact_urls(str(exc))}") from None
     except OSError as exc:
-        raise StorageError(f"database.url: cannot create the database folder for {url!r}: {exc}") from None
+        raise StorageError(f"database.url: cannot create the database folder for {redact_urls(repr(url))}: "
+                           f"{exc}") from None
 
 
 # Deliveries are claimed and finished once per message sent: built once, these skip the statement

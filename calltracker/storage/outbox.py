@@ -29,6 +29,7 @@ from calltracker.views import (
     DeliveryView,
     DueDelivery,
     NewDelivery,
+    Outcome,
 )
 
 log = logging.getLogger(__name__)
@@ -38,9 +39,12 @@ _CLAIM = (update(DeliveryRow)
                  or_(DeliveryRow.next_attempt_at.is_(None), DeliveryRow.next_attempt_at <= bindparam("at")),
                  or_(DeliveryRow.claimed_at.is_(None), DeliveryRow.claimed_at < bindparam("stale")))
           .values(claimed_at=bindparam("at"), claimed_by=bindparam("worker"), attempts=DeliveryRow.attempts + 1))
+#: Claimed and handed to the server in one step, recorded before DATA: a sender killed from here until its
+#: outcome is recorded leaves the delivery "sending", which `resolve_in_doubt` settles after the lease.
+_START = _CLAIM.values(status="sending")
 _FINISH = (update(DeliveryRow)
            .where(DeliveryRow.id == bindparam("delivery_id"), DeliveryRow.claimed_by == bindparam("worker"),
-                  DeliveryRow.status == "pending")
+                  DeliveryRow.status.in_(("pending", "sending")))
            .values(status=bindparam("new_status"), last_error=bindparam("error"), claimed_at=None, claimed_by=None,
                    next_attempt_at=bindparam("retry_at"), sent_at=bindparam("sent")))
 _FINISH_WITH_PAYLOAD = _FINISH.values(payload=bindparam("new_payload"))
@@ -60,7 +64,8 @@ class OutboxRepo(Repo):
         from sqlalchemy.dialects import postgresql, sqlite
 
         dialect_insert: Any = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
-        values = [{"member_id": r.member_id, "kind": r.kind, "period_key": r.period_key, "status": "pending",
+        values = [{"member_id": r.member_id, "kind": r.kind, "period_key": r.period_key,
+                   "status": "failed" if r.error else "pending", "last_error": r.error,
                    "attempts": 0, "message_id": r.message_id, "subject": r.subject, "payload": dict(r.payload),
                    "created_at": now} for r in rows]
         messages = {(r.member_id, r.kind, r.period_key): r.message for r in rows if r.message is not None}
@@ -187,8 +192,70 @@ class OutboxRepo(Repo):
         """Give a claim back untried (the transport was down): the attempt is not counted."""
         with self._tx() as conn:
             conn.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id, DeliveryRow.claimed_by == worker,
-                                                   DeliveryRow.status == "pending")
-                         .values(claimed_at=None, claimed_by=None, attempts=DeliveryRow.attempts - 1))
+                                                   DeliveryRow.status.in_(("pending", "sending")))
+                         .values(status="pending", claimed_at=None, claimed_by=None,
+                                 attempts=DeliveryRow.attempts - 1))
+
+    def start_delivery(self, delivery_id: int, worker: str, now: datetime, *, lease: timedelta,
+                       finished: Sequence[Outcome] = ()) -> bool:
+        """Claim one delivery and record it as "sending", in the transaction that also records the outcomes
+        of the deliveries this worker sent before it: one commit per message. Send only if this returns True.
+        """
+        with self._tx() as conn:
+            self._finish(conn, worker, finished)
+            changed = conn.execute(_START, {"delivery_id": delivery_id, "at": now, "stale": now - lease,
+                                            "worker": worker}).rowcount
+        return changed == 1
+
+    def finish_deliveries(self, worker: str, outcomes: Sequence[Outcome]) -> int:
+        """Record the outcomes of claimed deliveries in one transaction; returns how many claims still held."""
+        if not outcomes:
+            return 0
+        with self._tx() as conn:
+            return self._finish(conn, worker, outcomes)
+
+    @staticmethod
+    def _finish(conn: Any, worker: str, outcomes: Sequence[Outcome]) -> int:
+        held = 0
+        for o in outcomes:
+            if o.status not in DELIVERY_STATUSES:
+                raise ValueError(f"unknown delivery status {o.status!r}")
+            values: dict[str, Any] = {"delivery_id": o.delivery_id, "worker": worker, "new_status": o.status,
+                                      "error": o.error, "retry_at": o.retry_at,
+                                      "sent": o.at if o.status == "sent" else None}
+            if o.payload is not None:
+                values["new_payload"] = dict(o.payload)
+            changed = conn.execute(_FINISH if o.payload is None else _FINISH_WITH_PAYLOAD, values).rowcount
+            if changed != 1:
+                log.warning("delivery %s finished as %s but its claim had expired; another sender may resend it",
+                            o.delivery_id, o.status)
+            held += changed
+        return held
+
+    def cancel_deliveries(self, delivery_ids: Sequence[int], now: datetime, *, lease: timedelta,
+                          reason: str) -> list[int]:
+        """Cancel claimable deliveries (their member no longer receives mail); returns the ids cancelled."""
+        if not delivery_ids:
+            return []
+        with self._tx() as conn:
+            return list(conn.scalars(
+                update(DeliveryRow).where(DeliveryRow.id.in_(list(delivery_ids)), *self._claimable(now, lease))
+                .values(status="cancelled", last_error=reason, claimed_at=None, claimed_by=None)
+                .returning(DeliveryRow.id)))
+
+    def resolve_in_doubt(self, now: datetime, *, lease: timedelta, resend: bool) -> list[int]:
+        """Settle deliveries left "sending" by a sender that died (claim older than `lease`): the server may
+        or may not have accepted them. `resend`: pending again, to be sent with the same Message-ID (no
+        member misses a message; one may get it twice). Otherwise "in_doubt", for staff to check. Returns ids."""
+        stuck = [DeliveryRow.status == "sending", DeliveryRow.claimed_at < now - lease]
+        note = ("in doubt: the sender stopped while the mail server had it; "
+                + ("resent with the same Message-ID" if resend else "held for staff (mail.in_doubt = hold)"))
+        with self._tx() as conn:
+            return list(conn.scalars(
+                update(DeliveryRow).where(*stuck)
+                .values(status="pending" if resend else "in_doubt", last_error=note, claimed_at=None,
+                        claimed_by=None)
+                .returning(DeliveryRow.id)))
 
     def deliveries(self, kind: str | None = None, *, status: str | None = None) -> list[DeliveryView]:
         stmt = (select(DeliveryRow.__table__, MemberRow.email).join(MemberRow, MemberRow.id == DeliveryRow.member_id)

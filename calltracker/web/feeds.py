@@ -9,11 +9,22 @@ from datetime import datetime, timedelta
 from icalendar import Calendar, Event
 
 from calltracker.storage import CallView
+from calltracker.text import plain_text, safe_url
 from calltracker.web.i18n import FIT_LABELS, THEME_LABELS, format_deadline, label, text
+from calltracker.web.site import strip_unsafe
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 ICS_TYPE = "text/calendar; charset=utf-8"
+
+
+def _text(value: str | None) -> str:
+    """Scraped text as one clean line for a feed."""
+    return plain_text(strip_unsafe(value or ""))
+
+
+def _lines(value: str) -> str:
+    return "\n".join(" ".join(line.split()) for line in strip_unsafe(value).splitlines())
 
 
 def _summary(call: CallView, lang: str) -> str:
@@ -31,8 +42,10 @@ def _summary(call: CallView, lang: str) -> str:
         lines.append(f"{text(lang, 'fit_score')}: {label(FIT_LABELS, c.fit_score, lang)}. {reason}")
     if call.summary:
         lines.append(call.summary)
-    lines.append(f"{text(lang, 'official_page')}: {call.url}")
-    return "\n".join(lines)
+    official = safe_url(call.url)
+    if official:
+        lines.append(f"{text(lang, 'official_page')}: {official}")
+    return _lines("\n".join(lines))
 
 
 def atom_feed(calls: Sequence[CallView], *, feed_id: str, title: str, self_url: str,
@@ -58,11 +71,13 @@ def atom_feed(calls: Sequence[CallView], *, feed_id: str, title: str, self_url: 
         entry = sub(feed, "entry")
         page = call_url(call)
         sub(entry, "id", page)
-        sub(entry, "title", call.title)
+        sub(entry, "title", _text(call.title))
         sub(entry, "updated", call.last_changed_at.isoformat())
         sub(entry, "published", call.first_seen_at.isoformat())
         sub(entry, "link", rel="alternate", type="text/html", href=page)
-        sub(entry, "link", rel="related", href=call.url)
+        official = safe_url(call.url)
+        if official:
+            sub(entry, "link", rel="related", href=official)
         for theme in call.themes:
             sub(entry, "category", term=theme, label=label(THEME_LABELS, theme, lang))
         sub(entry, "summary", _summary(call, lang), type="text")
@@ -87,7 +102,7 @@ def ical_feed(calls: Sequence[CallView], *, name: str, host: str, call_url: Call
             event = Event()
             event.add("uid", f"call-{call.id}-deadline-{position}@{host}")
             event.add("dtstamp", now)
-            event.add("summary", f"{text(lang, 'deadline')}: {call.title}")
+            event.add("summary", f"{text(lang, 'deadline')}: {_text(call.title)}")
             if deadline.date_only:
                 event.add("dtstart", deadline.day)
                 event.add("dtend", deadline.day + timedelta(days=1))
@@ -95,7 +110,7 @@ def ical_feed(calls: Sequence[CallView], *, name: str, host: str, call_url: Call
                 # No DTEND: RFC 5545 then makes the event an instant, which is what a deadline is.
                 event.add("dtstart", deadline.at)
             event.add("url", call_url(call))
-            event.add("description", (f"{deadline.label}\n" if deadline.label else "") + _summary(call, lang))
+            event.add("description", (f"{_text(deadline.label)}\n" if deadline.label else "") + _summary(call, lang))
             event.add("last-modified", call.last_changed_at)
             cal.add_component(event)
     cal.add_missing_timezones()

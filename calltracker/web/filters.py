@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from calltracker.domain import Region, Theme
 from calltracker.storage import CallFilter, CallView, MemberView
+from calltracker.text import plain_text
 
 THEMES = tuple(t.value for t in Theme)
 REGIONS = tuple(r.value for r in Region)
@@ -100,7 +101,7 @@ def parse_query(params: Mapping[str, str]) -> BrowseQuery:
     return BrowseQuery(
         theme=choice("theme", THEMES), region=choice("region", REGIONS),
         status=choice("status", STATUSES, "active"), fit=number("fit", 0, 3),
-        closing=number("closing", 1, MAX_CLOSING_DAYS), q=" ".join((params.get("q") or "").split())[:MAX_TEXT],
+        closing=number("closing", 1, MAX_CLOSING_DAYS), q=plain_text(params.get("q"))[:MAX_TEXT],
         page=page, ignored=tuple(ignored))
 
 

@@ -26,7 +26,7 @@ from calltracker.web.consortium_texts import ctext
 from calltracker.web.i18n import pick_language, text
 
 if TYPE_CHECKING:
-    from calltracker.web.app import Web
+    from calltracker.web.site import Web
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from calltracker.web.i18n import pick_language
 from calltracker.web.interest import NO_STORE, same_origin
 
 if TYPE_CHECKING:
-    from calltracker.web.app import Web
+    from calltracker.web.site import Web
 
 log = logging.getLogger(__name__)
 

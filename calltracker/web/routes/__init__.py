@@ -1,0 +1,1 @@
+"""The web's routes, one module per audience: the public calls browser, personal feeds, member links."""
