@@ -28,7 +28,7 @@ from tests.digest_support import store_fixture_calls
 from tests.smtp_sink import SmtpSink
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-KEY = "test-signing-key"
+KEY = "test-signing-key-0123456789abcdef01"
 JOINT = "HORIZON-CL5-2027-03-D5-05"  # green_aviation + industry_5_0, tri-regional, all regions eligible
 SINGLE = "HORIZON-JU-IHI-2026-13-two-stage-01"  # artificial_intelligence, not a joint bid
 
