@@ -92,3 +92,15 @@ def test_a_minimum_project_consortium_is_required() -> None:
                           text="Minimum project consortium of 1 implementation partner from each partner country "
                                "and 1 research entity from any of the participating countries."))
     assert c.consortium.value == "required"
+
+
+def test_german_and_french_words_for_drones_and_low_carbon_aircraft() -> None:
+    c = classify(CallText(id="de", title="BMVI - Förderprogramm Innovative Luftmobilität", language="de",
+                          text="Zur Unterstützung der Forschung, Entwicklung und Erprobung innovativer Technologien im "
+                               "Bereich der unbemannten Luftfahrt (Drohnen und Flugtaxis)."))
+    assert c.theme_ids == ["air_mobility"]
+    f = classify(CallText(id="fr", title="Appel à projets : Produire en France des aéronefs bas carbone",
+                          language="fr",
+                          text="L'appel à projets soutient le secteur aéronautique afin de contribuer à la mise sur "
+                               "le marché d'aéronefs bas-carbone (aviation électrique, hybride)."))
+    assert f.theme_ids == ["green_aviation"]
