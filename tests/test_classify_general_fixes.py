@@ -104,3 +104,12 @@ def test_german_and_french_words_for_drones_and_low_carbon_aircraft() -> None:
                           text="L'appel à projets soutient le secteur aéronautique afin de contribuer à la mise sur "
                                "le marché d'aéronefs bas-carbone (aviation électrique, hybride)."))
     assert f.theme_ids == ["green_aviation"]
+
+
+def test_an_english_page_of_a_foreign_body_names_its_nationality() -> None:
+    c = classify(CallText(id="be", title="ESA BIC Flanders - general procedure", language="en",
+                          text="The main requirement for acceptance into the ESA Business Incubation scheme is that "
+                               "the product is based on space technology. Another prerequisite is that the project "
+                               "has already got or is able to get a Flemish subsidy of at least 25.000 euro."))
+    assert dict(c.eligible) == NONE
+    assert any(e.kind == "place elsewhere" and "BE" in (e.note or "") for e in c.evidence["regions"])
