@@ -113,3 +113,14 @@ def test_an_english_page_of_a_foreign_body_names_its_nationality() -> None:
                                "has already got or is able to get a Flemish subsidy of at least 25.000 euro."))
     assert dict(c.eligible) == NONE
     assert any(e.kind == "place elsewhere" and "BE" in (e.note or "") for e in c.evidence["regions"])
+
+
+def test_smes_and_their_networks_as_beneficiaries_is_optional() -> None:
+    for text in ("Il voucher stanzia 26 milioni di euro per il sostegno di piccole e medie imprese e reti di imprese "
+                 "nella strategia di accesso ai mercati internazionali.",
+                 "Il bando fornisce risorse a fondo perduto a piccole e medie imprese, anche cooperative, e a reti "
+                 "d'impresa.",
+                 "Possono presentare domanda tutte le micro, piccole e medie imprese (MPMI) e loro aggregazioni "
+                 "(consorzi, societa cooperative, reti d'impresa)."):
+        c = classify(CallText(id="n", title="Voucher per l'internazionalizzazione", programme="MIMIT", text=text))
+        assert c.consortium.value == "optional", text
