@@ -33,6 +33,9 @@ def _fold_table() -> dict[int, str]:
 
 
 _FOLD = _fold_table()
+# The characters the table changes, in runs: most texts have a few accents, and translating only those runs is
+# several times faster than translating the whole text through the dict (same result).
+_FOLDABLE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_FOLD)) + "]+")
 _WORD = re.compile(r"[a-z0-9]+")
 _WORD_SPLIT = re.compile(r"([a-z0-9]+)")
 _NOT_UPPER = bytes(c for c in range(256) if not 65 <= c <= 90)
@@ -41,7 +44,13 @@ _NOT_LOWER = bytes(c for c in range(256) if not 97 <= c <= 122)
 
 def fold(text: str) -> str:
     """Accents off, typographic quotes and dashes plain; same length as the input."""
-    return text if text.isascii() and "`" not in text else text.translate(_FOLD)
+    if text.isascii() and "`" not in text:
+        return text
+    return _FOLDABLE.sub(_fold_run, text)
+
+
+def _fold_run(match: re.Match[str]) -> str:
+    return match.group().translate(_FOLD)
 
 
 def words_of(phrase: str) -> tuple[str, ...]:
