@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from calltracker.classify.text import _FOLD, fold
+from pathlib import Path
+
+from calltracker.classify import CallText
+from calltracker.classify.engine import default_rules
+from calltracker.classify.text import _FOLD, Field, fold
+from calltracker.evaluation import load_labelled
 
 
 def test_fold_by_runs_equals_translating_the_whole_text() -> None:
@@ -10,3 +15,27 @@ def test_fold_by_runs_equals_translating_the_whole_text() -> None:
     for text in (every, "Perché è così: l’aeronautica – “Ærø” ß", "plain `tick`", "città", "ascii only"):
         assert fold(text) == text.translate(_FOLD)
         assert len(fold(text)) == len(text)
+
+
+def _labelled_calls() -> list[CallText]:
+    folder = Path(__file__).parent / "fixtures" / "labeled"
+    return [it.call for name in ("dev.jsonl", "extra.jsonl")
+            for it in load_labelled((folder / name).read_text(encoding="utf-8").splitlines())]
+
+
+def test_one_prefilter_pass_over_the_joined_fields_keeps_every_pattern_that_matches_a_field() -> None:
+    rules = default_rules()
+    bank = rules.field_bank
+    assert bank is not None
+    patterns = sorted(bank.possible("\x00é\u0416"), key=lambda p: p.pattern)  # not prefiltered: all of them
+    assert bank.possible("") < frozenset(patterns)  # the prefilter does leave patterns out
+    checked = 0
+    for call in _labelled_calls():
+        fields = [Field(name, value or "") for name, value in
+                  (("title", call.title), ("text", call.text), ("programme", call.programme))]
+        possible = bank.possible("\n".join(f.low for f in fields))
+        for pattern in patterns:
+            if any(pattern.search(f.low) for f in fields):
+                assert pattern in possible, (call.id, pattern.pattern)
+                checked += 1
+    assert checked > 20

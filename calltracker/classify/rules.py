@@ -242,7 +242,9 @@ def _gazetteer_items(places: Mapping[str, Any]) -> list[LexiconItem]:
 
 def _banks(parts: Mapping[str, Any], consortium_cues: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
            ) -> tuple[RegexBank, RegexBank]:
-    """One RE2 prefilter for the regexes read on a field's text (traps included), one for consortium cues."""
+    """One RE2 prefilter for the regexes read on a field's text (traps included), one for consortium cues: one
+    pass over the call's fields joined tells which of them may match any field. Two sets, not one: RE2 runs
+    both sets in about half the time of their union (whose automaton grows much larger)."""
     field_patterns = [*parts["eligibility_cues"], *parts["tool_contexts"], parts["course_subjects"],
                       parts["national_restrictions"], *sorted(parts["negative_parts"], key=lambda p: p.pattern)]
     field_patterns += [p for p in (parts["national_shares"], parts["off_focus"], parts["ancillary"],

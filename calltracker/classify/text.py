@@ -255,7 +255,8 @@ class Lexicon:
 # patterns without look-arounds, back-references or `$`); a text with other characters is mapped first so
 # that every character keeps its class (space, word, other), and a text with non-ASCII letters or digits is
 # not prefiltered at all.
-_RE2_UNSAFE = re.compile(r"\(\?<?[=!]|\\[1-9]|\$|\\Z|\(\?P=")
+# Anchors at the start are unsafe too: the bank is asked about several fields joined by newlines at once.
+_RE2_UNSAFE = re.compile(r"\(\?<?[=!]|\\[1-9]|\$|\\Z|\(\?P=|(?<!\[)\^|\\A")
 _NON_PLAIN = re.compile(r"[\x0b\x1c-\x1f\x80-\U0010ffff]")
 
 
@@ -310,7 +311,11 @@ def re2_view(text: str) -> str | None:
 
 
 class RegexBank:
-    """Many compiled `re` patterns, prefiltered together: `possible(text)` is the set of those that may match."""
+    """Many compiled `re` patterns, prefiltered together: `possible(text)` is the set of those that may match.
+
+    `text` may be several fields joined by newlines: the answer then holds every pattern that may match any one
+    of them (no pattern the bank reads with RE2 is anchored, and a newline is a word boundary like a text's end).
+    """
 
     def __init__(self, patterns: Iterable[re.Pattern[str]]) -> None:
         import re2  # type: ignore[import-untyped]  # C extension, pure computation; loaded with the rules
