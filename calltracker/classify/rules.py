@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from calltracker.classify.text import Lexicon, RegexBank
+from calltracker.classify.text import Lexicon, LexiconIndex, RegexBank
 from calltracker.domain import Consortium, Region, Scope, Theme
 
 TIERS = ("strong", "weak")
@@ -265,8 +265,7 @@ def load_rules(directory: str | Path | None = None) -> Rules:
     parts: dict[str, Any] = {**_theme_rules(themes_doc), **_theme_contexts(themes_doc), **_programmes(territory),
                              **_territory(territory, raw.get("places.json"))}
     field_bank, consortium_bank = _banks(parts, cues)
-    vocabulary = frozenset().union(*(parts[k].vocabulary for k in ("themes", "gate", "programme_lexicon", "regions")))
-    for key in ("themes", "gate", "programme_lexicon", "regions"):
-        parts[key].share(vocabulary)
+    # One dict probe per word of a field finds the phrases of all four lexicons.
+    LexiconIndex([parts[k] for k in ("themes", "gate", "programme_lexicon", "regions")])
     return Rules(version=version, consortium_cues=cues, field_bank=field_bank, consortium_bank=consortium_bank,
                  **parts)

@@ -66,8 +66,8 @@ class Field:
     which the consortium and territory cues read.
     """
 
-    __slots__ = ("name", "raw", "low", "folded", "_scan_low", "_scan_folded", "words", "_spans", "_shouting",
-                 "possible", "_candidates")
+    __slots__ = ("name", "raw", "low", "folded", "_scan_low", "_scan_folded", "words", "_parts", "_spans",
+                 "_shouting", "possible", "_hits")
 
     def __init__(self, name: str, text: str, blank_raw: Sequence[re.Pattern[str]] = ()) -> None:
         self.name = name
@@ -91,17 +91,27 @@ class Field:
     def _set_scan(self, scan_low: str, scan_folded: str) -> None:
         self._scan_low = scan_low
         self._scan_folded = scan_folded
-        self.words: list[str] = _WORD.findall(scan_low)
+        # Gaps and words alternate in the split: the words, and (summing lengths) where each one is.
+        self._parts: list[str] = _WORD_SPLIT.split(scan_low)
+        self.words: list[str] = self._parts[1::2]
         self._spans: list[int] | None = None
         self._shouting: bool | None = None
-        self._candidates: tuple[frozenset[str], list[int]] | None = None
+        self._hits: tuple[object, list[list[tuple[int, list[Entry]]]]] | None = None
 
-    def candidates(self, vocabulary: frozenset[str]) -> list[int]:
-        """Positions of the words that start a phrase of some lexicon: one pass serves every lexicon."""
-        cached = self._candidates
-        if cached is None or cached[0] is not vocabulary:
-            cached = (vocabulary, [i for i, w in enumerate(self.words) if w in vocabulary])
-            self._candidates = cached
+    def hits(self, shared: LexiconIndex) -> list[list[tuple[int, list[Entry]]]]:
+        """For each lexicon of `shared`, the positions of the words that start one of its phrases, with those
+        phrases: one pass over the words serves every lexicon (computed on the first scan)."""
+        cached = self._hits
+        if cached is None or cached[0] is not shared:
+            buckets: list[list[tuple[int, list[Entry]]]] = [[] for _ in range(shared.size)]
+            get = shared.index.get
+            for i, word in enumerate(self.words):
+                found = get(word)
+                if found is not None:
+                    for slot, entries in found:
+                        buckets[slot].append((i, entries))
+            cached = (shared, buckets)
+            self._hits = cached
         return cached[1]
 
     def blanked(self, patterns: Sequence[re.Pattern[str]], parts: frozenset[re.Pattern[str]] = frozenset(),
@@ -128,7 +138,7 @@ class Field:
         """Character span of word `i` (computed on first use: most fields match few words)."""
         if self._spans is None:
             # Gaps and words alternate in the split; running sums of their lengths are the word boundaries.
-            self._spans = list(accumulate(map(len, _WORD_SPLIT.split(self._scan_low))))
+            self._spans = list(accumulate(map(len, self._parts)))
         return self._spans[2 * i], self._spans[2 * i + 1]
 
     def word_as_written(self, i: int) -> str:
@@ -183,8 +193,23 @@ class Match:
     text: str
 
 
+class LexiconIndex:
+    """The first words of several lexicons' phrases in one dict: word -> ((lexicon slot, its entries), ...)."""
+
+    def __init__(self, lexicons: Sequence[Lexicon]) -> None:
+        index: dict[str, list[tuple[int, list[Entry]]]] = {}
+        for slot, lexicon in enumerate(lexicons):
+            for word, entries in lexicon._index.items():
+                index.setdefault(word, []).append((slot, entries))
+            lexicon._shared = (self, slot)
+        self.index = {word: tuple(found) for word, found in index.items()}
+        self.vocabulary = frozenset(self.index)
+        self.size = len(lexicons)
+
+
 class Lexicon:
-    """Longest-match phrase lookup over the words of a field: one dict probe per word."""
+    """Longest-match phrase lookup over the words of a field: one dict probe per word (shared by the lexicons of
+    a `LexiconIndex`)."""
 
     def __init__(self, items: Iterable[tuple[str, tuple[str, ...], bool, frozenset[str] | None]]) -> None:
         self.vocabulary: frozenset[str] = frozenset()
@@ -209,25 +234,23 @@ class Lexicon:
             entries.sort(key=lambda e: (-len(e.words), e.exact is None))
         self._index = index
         self.vocabulary = frozenset(index)
+        self._shared: tuple[LexiconIndex, int] | None = None
 
-    def share(self, vocabulary: frozenset[str]) -> None:
-        """Use `vocabulary` (a superset of this lexicon's first words, shared by several lexicons) to find
-        candidate words: one pass over a field's words then serves every lexicon."""
-        assert self.vocabulary <= vocabulary
-        self.vocabulary = vocabulary
+    def _hits(self, field: Field) -> Iterable[tuple[int, list[Entry]]]:
+        if self._shared is not None:
+            shared, slot = self._shared
+            return field.hits(shared)[slot]
+        index = self._index
+        return [(i, index[w]) for i, w in enumerate(field.words) if w in index]
 
     def scan(self, field: Field, language: str | None = None) -> list[Match]:
         words = field.words
-        index = self._index
         found: list[Match] = []
         n = len(words)
         taken_to = 0
         # Most words start no phrase: the field finds, once for all lexicons, the few that may.
-        for i in field.candidates(self.vocabulary):
+        for i, entries in self._hits(field):
             if i < taken_to:
-                continue
-            entries = index.get(words[i])
-            if entries is None:
                 continue
             for entry in entries:
                 size = len(entry.words)
