@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, compress
 
 _SPECIAL = {
     "\u2019": "'", "\u2018": "'", "\u201b": "'", "`": "'", "\u00b4": "'", "\u201c": '"', "\u201d": '"',
@@ -104,12 +104,11 @@ class Field:
         cached = self._hits
         if cached is None or cached[0] is not shared:
             buckets: list[list[tuple[int, list[Entry]]]] = [[] for _ in range(shared.size)]
-            get = shared.index.get
-            for i, word in enumerate(self.words):
-                found = get(word)
-                if found is not None:
-                    for slot, entries in found:
-                        buckets[slot].append((i, entries))
+            # The probes and the selection of the words found run in C (map, compress): most words start nothing.
+            found = list(map(shared.index.get, self.words))
+            for i in compress(range(len(found)), found):
+                for slot, entries in found[i]:  # type: ignore[union-attr]  # compress kept only the found
+                    buckets[slot].append((i, entries))
             cached = (shared, buckets)
             self._hits = cached
         return cached[1]
@@ -256,7 +255,7 @@ class Lexicon:
                 size = len(entry.words)
                 if i + size > n:
                     continue
-                if size > 1 and tuple(words[i:i + size]) != entry.words:
+                if size > 1 and (words[i + 1] != entry.words[1] or tuple(words[i:i + size]) != entry.words):
                     continue
                 if entry.exact is not None:
                     if field.shouting:
