@@ -6,7 +6,7 @@ from pathlib import Path
 
 from calltracker.classify import CallText
 from calltracker.classify.engine import default_rules
-from calltracker.classify.text import _FOLD, Field, fold
+from calltracker.classify.text import _FOLD, _NON_PLAIN, Field, fold, re2_view
 from calltracker.evaluation import load_labelled
 
 
@@ -39,3 +39,25 @@ def test_one_prefilter_pass_over_the_joined_fields_keeps_every_pattern_that_matc
                 assert pattern in possible, (call.id, pattern.pattern)
                 checked += 1
     assert checked > 20
+
+
+def _view_one_by_one(text: str) -> str | None:
+    out = []
+    for char in text:
+        if _NON_PLAIN.fullmatch(char) is None:
+            out.append(char)
+        elif char.isalnum() or char == "_":
+            return None
+        else:
+            out.append("\x0c" if char.isspace() else "\x01")
+    return "".join(out)
+
+
+def test_re2_view_maps_every_character_as_the_one_by_one_mapping_does() -> None:
+    for code in (*range(0x3100), *range(0x3100, 0x110000, 61)):  # every character a call text is likely to hold
+        char = chr(code)
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        assert re2_view(f"a {char} b") == _view_one_by_one(f"a {char} b"), hex(code)
+    assert re2_view("plain text") == "plain text"
+    assert re2_view("5 €\u2003x\x1f") == "5 \x01\x0cx\x0c"

@@ -280,6 +280,8 @@ class Lexicon:
 # Anchors at the start are unsafe too: the bank is asked about several fields joined by newlines at once.
 _RE2_UNSAFE = re.compile(r"\(\?<?[=!]|\\[1-9]|\$|\\Z|\(\?P=|(?<!\[)\^|\\A")
 _NON_PLAIN = re.compile(r"[\x0b\x1c-\x1f\x80-\U0010ffff]")
+_NON_PLAIN_WORD = re.compile(r"(?=[\x0b\x1c-\x1f\x80-\U0010ffff])\w")  # `re`'s \w is isalnum() or "_"
+_NON_PLAIN_SPACE = re.compile(r"(?=[\x0b\x1c-\x1f\x80-\U0010ffff])\s")  # `re`'s \s is isspace()
 
 
 def _plain_char(match: re.Match[str]) -> str:
@@ -326,10 +328,11 @@ def re2_view(text: str) -> str | None:
     """`text` as RE2 should read it, or None when RE2 cannot stand in for `re` on it."""
     if _NON_PLAIN.search(text) is None:
         return text
-    try:
-        return _NON_PLAIN.sub(_plain_char, text)
-    except _NotPlain:
+    # What _plain_char does one character at a time, in three C passes: any letter or digit gives up, spaces
+    # become a form feed, every other such character \x01.
+    if _NON_PLAIN_WORD.search(text) is not None:
         return None
+    return _NON_PLAIN.sub("\x01", _NON_PLAIN_SPACE.sub("\x0c", text))
 
 
 class RegexBank:

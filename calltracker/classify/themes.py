@@ -10,7 +10,6 @@ from calltracker.classify.rules import Programme, Rules
 from calltracker.classify.text import Field
 from calltracker.domain import Theme
 
-
 _THEMES = {t.value: t for t in Theme}
 
 
@@ -76,7 +75,7 @@ class _Contexts:
         spans = self._spans.get(kind)
         if spans is None:
             spans = self._get(kind)
-        for a, b in spans:
+        for a, b in spans:  # noqa: SIM110 - a loop, not any() over a generator: called for every strong word
             if a <= pos < b:
                 return True
         return False
