@@ -5,21 +5,29 @@
 - the text-preparation floor: only folding, lower-casing and splitting into words the fields classify reads
   (what any classifier of these texts must do), same calls, same timing;
 - `calltracker classify --jsonl` on the same 5,000 calls written to a file, through click's runner, calls/s.
+
+`--against REV` measures an earlier revision side by side: `git archive REV calltracker` is unpacked in a
+temporary folder and both versions run in child processes in alternating order (`--rounds`, default 3), same
+calls (this checkout's labelled files), same interpreter; the medians and their ratios are printed.
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
+import os
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout, installed or not
+# Run from a checkout, installed or not; --against points a child process at another revision's package.
+sys.path.insert(0, os.environ.get("BENCH_CLASSIFY_PACKAGE_ROOT") or str(Path(__file__).resolve().parent.parent))
 
 from click.testing import CliRunner  # noqa: E402
 
@@ -100,5 +108,48 @@ def measure(total: int = 5000, reps: int = 3) -> dict[str, float]:
     return {"classify_per_s": round(statistics.median(rates))}
 
 
+def _child(root: Path | None, total: int) -> dict[str, float]:
+    env = dict(os.environ)
+    if root is not None:
+        env["BENCH_CLASSIFY_PACKAGE_ROOT"] = str(root)
+    done = subprocess.run([sys.executable, __file__, "--json", "--calls", str(total)], env=env, check=True,
+                          capture_output=True, text=True)
+    return dict(json.loads(done.stdout.splitlines()[-1]))
+
+
+def against(rev: str, rounds: int, total: int) -> dict[str, float]:
+    """This checkout and revision `rev`, alternating, in child processes: medians and ratios."""
+    repo = Path(__file__).resolve().parent.parent
+    runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", str(repo), "archive", rev, "calltracker"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        for n in range(rounds):
+            order = [("before", Path(tmp)), ("after", None)]
+            for name, root in order if n % 2 == 0 else order[::-1]:
+                runs[name].append(_child(root, total))
+    keys = ("classify_per_s", "floor_per_s", "jsonl_per_s")
+    med = {name: {k: statistics.median(r[k] for r in rs) for k in keys} for name, rs in runs.items()}
+    out = io.StringIO()
+    out.write(f"classify: {rev} (before) vs this checkout (after), {total:,} calls, {rounds} alternating rounds, "
+              "medians of best-of-3 CPU-time rates\n")
+    out.write(f"  {'':26} {'before':>9} {'after':>9}  ratio\n")
+    for key, label in (("classify_per_s", "classify() calls/s"), ("floor_per_s", "text-preparation floor"),
+                       ("jsonl_per_s", f"classify --jsonl {total:,}")):
+        before, after = med["before"][key], med["after"][key]
+        out.write(f"  {label:26} {before:>9,.0f} {after:>9,.0f}  {after / before:.2f}x\n")
+    sys.stdout.write(out.getvalue())
+    return {f"{name}_{k}": v for name, m in med.items() for k, v in m.items()}
+
+
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--against", metavar="REV", help="also measure this git revision, alternating with it")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--calls", type=int, default=5000)
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object (last line)")
+    args = parser.parse_args()
+    figures = against(args.against, args.rounds, args.calls) if args.against else main(args.calls)
+    if args.json:
+        print(json.dumps(figures))

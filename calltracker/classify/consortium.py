@@ -32,6 +32,8 @@ def _cue(r: Rules, title: Field, text: Field) -> tuple[Consortium, list[Evidence
     both = title.low + "\n" + text.low  # one search per cue class instead of one per field
     possible = r.consortium_bank.possible(both) if r.consortium_bank is not None else None
     for cls, patterns in r.consortium_cues:
+        if possible is not None and possible.isdisjoint(patterns):
+            continue  # no cue of this class can match
         m = None
         for pattern in patterns:
             if possible is not None and pattern not in possible:

@@ -36,9 +36,12 @@ def classify(call: CallText, rules: Rules | None = None) -> Classification:
     r = rules if rules is not None else default_rules()
     # Programme names and places are read before the trap phrases are blanked ("Spazio Alpino" is a
     # programme even though it is no space theme).
-    title_raw = _field("title", call.title or "", r, (_IDENTIFIER,))
-    text_raw = _field("text", call.text or "", r, (_IDENTIFIER,))
-    prog_raw = _field("programme", call.programme or "", r)
+    title_raw = Field("title", call.title or "", (_IDENTIFIER,))
+    text_raw = Field("text", call.text or "", (_IDENTIFIER,))
+    prog_raw = Field("programme", call.programme or "")
+    if r.field_bank is not None:  # one prefilter pass for the three fields
+        possible = r.field_bank.possible("\n".join((title_raw.low, text_raw.low, prog_raw.low)))
+        title_raw.possible = text_raw.possible = prog_raw.possible = possible
     title, text, prog = (f.blanked(r.negatives, r.negative_parts, r.field_bank)
                          for f in (title_raw, text_raw, prog_raw))
     language = (call.language or "").lower()[:2] or None

@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from calltracker.classify.text import Lexicon, RegexBank
+from calltracker.classify.text import Lexicon, LexiconIndex, RegexBank
 from calltracker.domain import Consortium, Region, Scope, Theme
 
 TIERS = ("strong", "weak")
@@ -242,7 +242,9 @@ def _gazetteer_items(places: Mapping[str, Any]) -> list[LexiconItem]:
 
 def _banks(parts: Mapping[str, Any], consortium_cues: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
            ) -> tuple[RegexBank, RegexBank]:
-    """One RE2 prefilter for the regexes read on a field's text (traps included), one for consortium cues."""
+    """One RE2 prefilter for the regexes read on a field's text (traps included), one for consortium cues: one
+    pass over the call's fields joined tells which of them may match any field. Two sets, not one: RE2 runs
+    both sets in about half the time of their union (whose automaton grows much larger)."""
     field_patterns = [*parts["eligibility_cues"], *parts["tool_contexts"], parts["course_subjects"],
                       parts["national_restrictions"], *sorted(parts["negative_parts"], key=lambda p: p.pattern)]
     field_patterns += [p for p in (parts["national_shares"], parts["off_focus"], parts["ancillary"],
@@ -263,8 +265,7 @@ def load_rules(directory: str | Path | None = None) -> Rules:
     parts: dict[str, Any] = {**_theme_rules(themes_doc), **_theme_contexts(themes_doc), **_programmes(territory),
                              **_territory(territory, raw.get("places.json"))}
     field_bank, consortium_bank = _banks(parts, cues)
-    vocabulary = frozenset().union(*(parts[k].vocabulary for k in ("themes", "gate", "programme_lexicon", "regions")))
-    for key in ("themes", "gate", "programme_lexicon", "regions"):
-        parts[key].share(vocabulary)
+    # One dict probe per word of a field finds the phrases of all four lexicons.
+    LexiconIndex([parts[k] for k in ("themes", "gate", "programme_lexicon", "regions")])
     return Rules(version=version, consortium_cues=cues, field_bank=field_bank, consortium_bank=consortium_bank,
                  **parts)

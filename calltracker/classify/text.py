@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, compress
 
 _SPECIAL = {
     "\u2019": "'", "\u2018": "'", "\u201b": "'", "`": "'", "\u00b4": "'", "\u201c": '"', "\u201d": '"',
@@ -33,6 +33,9 @@ def _fold_table() -> dict[int, str]:
 
 
 _FOLD = _fold_table()
+# The characters the table changes, in runs: most texts have a few accents, and translating only those runs is
+# several times faster than translating the whole text through the dict (same result).
+_FOLDABLE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_FOLD)) + "]+")
 _WORD = re.compile(r"[a-z0-9]+")
 _WORD_SPLIT = re.compile(r"([a-z0-9]+)")
 _NOT_UPPER = bytes(c for c in range(256) if not 65 <= c <= 90)
@@ -41,7 +44,13 @@ _NOT_LOWER = bytes(c for c in range(256) if not 97 <= c <= 122)
 
 def fold(text: str) -> str:
     """Accents off, typographic quotes and dashes plain; same length as the input."""
-    return text if text.isascii() and "`" not in text else text.translate(_FOLD)
+    if text.isascii() and "`" not in text:
+        return text
+    return _FOLDABLE.sub(_fold_run, text)
+
+
+def _fold_run(match: re.Match[str]) -> str:
+    return match.group().translate(_FOLD)
 
 
 def words_of(phrase: str) -> tuple[str, ...]:
@@ -57,8 +66,8 @@ class Field:
     which the consortium and territory cues read.
     """
 
-    __slots__ = ("name", "raw", "low", "folded", "_scan_low", "_scan_folded", "words", "_spans", "_shouting",
-                 "possible", "_candidates")
+    __slots__ = ("name", "raw", "low", "folded", "_scan_low", "_scan_folded", "words", "_parts", "_spans",
+                 "_shouting", "possible", "_hits")
 
     def __init__(self, name: str, text: str, blank_raw: Sequence[re.Pattern[str]] = ()) -> None:
         self.name = name
@@ -82,17 +91,26 @@ class Field:
     def _set_scan(self, scan_low: str, scan_folded: str) -> None:
         self._scan_low = scan_low
         self._scan_folded = scan_folded
-        self.words: list[str] = _WORD.findall(scan_low)
+        # Gaps and words alternate in the split: the words, and (summing lengths) where each one is.
+        self._parts: list[str] = _WORD_SPLIT.split(scan_low)
+        self.words: list[str] = self._parts[1::2]
         self._spans: list[int] | None = None
         self._shouting: bool | None = None
-        self._candidates: tuple[frozenset[str], list[int]] | None = None
+        self._hits: tuple[object, list[list[tuple[int, list[Entry]]]]] | None = None
 
-    def candidates(self, vocabulary: frozenset[str]) -> list[int]:
-        """Positions of the words that start a phrase of some lexicon: one pass serves every lexicon."""
-        cached = self._candidates
-        if cached is None or cached[0] is not vocabulary:
-            cached = (vocabulary, [i for i, w in enumerate(self.words) if w in vocabulary])
-            self._candidates = cached
+    def hits(self, shared: LexiconIndex) -> list[list[tuple[int, list[Entry]]]]:
+        """For each lexicon of `shared`, the positions of the words that start one of its phrases, with those
+        phrases: one pass over the words serves every lexicon (computed on the first scan)."""
+        cached = self._hits
+        if cached is None or cached[0] is not shared:
+            buckets: list[list[tuple[int, list[Entry]]]] = [[] for _ in range(shared.size)]
+            # The probes and the selection of the words found run in C (map, compress): most words start nothing.
+            found = list(map(shared.index.get, self.words))
+            for i in compress(range(len(found)), found):
+                for slot, entries in found[i]:  # type: ignore[union-attr]  # compress kept only the found
+                    buckets[slot].append((i, entries))
+            cached = (shared, buckets)
+            self._hits = cached
         return cached[1]
 
     def blanked(self, patterns: Sequence[re.Pattern[str]], parts: frozenset[re.Pattern[str]] = frozenset(),
@@ -119,7 +137,7 @@ class Field:
         """Character span of word `i` (computed on first use: most fields match few words)."""
         if self._spans is None:
             # Gaps and words alternate in the split; running sums of their lengths are the word boundaries.
-            self._spans = list(accumulate(map(len, _WORD_SPLIT.split(self._scan_low))))
+            self._spans = list(accumulate(map(len, self._parts)))
         return self._spans[2 * i], self._spans[2 * i + 1]
 
     def word_as_written(self, i: int) -> str:
@@ -174,8 +192,23 @@ class Match:
     text: str
 
 
+class LexiconIndex:
+    """The first words of several lexicons' phrases in one dict: word -> ((lexicon slot, its entries), ...)."""
+
+    def __init__(self, lexicons: Sequence[Lexicon]) -> None:
+        index: dict[str, list[tuple[int, list[Entry]]]] = {}
+        for slot, lexicon in enumerate(lexicons):
+            for word, entries in lexicon._index.items():
+                index.setdefault(word, []).append((slot, entries))
+            lexicon._shared = (self, slot)
+        self.index = {word: tuple(found) for word, found in index.items()}
+        self.vocabulary = frozenset(self.index)
+        self.size = len(lexicons)
+
+
 class Lexicon:
-    """Longest-match phrase lookup over the words of a field: one dict probe per word."""
+    """Longest-match phrase lookup over the words of a field: one dict probe per word (shared by the lexicons of
+    a `LexiconIndex`)."""
 
     def __init__(self, items: Iterable[tuple[str, tuple[str, ...], bool, frozenset[str] | None]]) -> None:
         self.vocabulary: frozenset[str] = frozenset()
@@ -200,31 +233,29 @@ class Lexicon:
             entries.sort(key=lambda e: (-len(e.words), e.exact is None))
         self._index = index
         self.vocabulary = frozenset(index)
+        self._shared: tuple[LexiconIndex, int] | None = None
 
-    def share(self, vocabulary: frozenset[str]) -> None:
-        """Use `vocabulary` (a superset of this lexicon's first words, shared by several lexicons) to find
-        candidate words: one pass over a field's words then serves every lexicon."""
-        assert self.vocabulary <= vocabulary
-        self.vocabulary = vocabulary
+    def _hits(self, field: Field) -> Iterable[tuple[int, list[Entry]]]:
+        if self._shared is not None:
+            shared, slot = self._shared
+            return field.hits(shared)[slot]
+        index = self._index
+        return [(i, index[w]) for i, w in enumerate(field.words) if w in index]
 
     def scan(self, field: Field, language: str | None = None) -> list[Match]:
         words = field.words
-        index = self._index
         found: list[Match] = []
         n = len(words)
         taken_to = 0
         # Most words start no phrase: the field finds, once for all lexicons, the few that may.
-        for i in field.candidates(self.vocabulary):
+        for i, entries in self._hits(field):
             if i < taken_to:
-                continue
-            entries = index.get(words[i])
-            if entries is None:
                 continue
             for entry in entries:
                 size = len(entry.words)
                 if i + size > n:
                     continue
-                if size > 1 and tuple(words[i:i + size]) != entry.words:
+                if size > 1 and (words[i + 1] != entry.words[1] or tuple(words[i:i + size]) != entry.words):
                     continue
                 if entry.exact is not None:
                     if field.shouting:
@@ -246,8 +277,11 @@ class Lexicon:
 # patterns without look-arounds, back-references or `$`); a text with other characters is mapped first so
 # that every character keeps its class (space, word, other), and a text with non-ASCII letters or digits is
 # not prefiltered at all.
-_RE2_UNSAFE = re.compile(r"\(\?<?[=!]|\\[1-9]|\$|\\Z|\(\?P=")
+# Anchors at the start are unsafe too: the bank is asked about several fields joined by newlines at once.
+_RE2_UNSAFE = re.compile(r"\(\?<?[=!]|\\[1-9]|\$|\\Z|\(\?P=|(?<!\[)\^|\\A")
 _NON_PLAIN = re.compile(r"[\x0b\x1c-\x1f\x80-\U0010ffff]")
+_NON_PLAIN_WORD = re.compile(r"(?=[\x0b\x1c-\x1f\x80-\U0010ffff])\w")  # `re`'s \w is isalnum() or "_"
+_NON_PLAIN_SPACE = re.compile(r"(?=[\x0b\x1c-\x1f\x80-\U0010ffff])\s")  # `re`'s \s is isspace()
 
 
 def _plain_char(match: re.Match[str]) -> str:
@@ -294,14 +328,19 @@ def re2_view(text: str) -> str | None:
     """`text` as RE2 should read it, or None when RE2 cannot stand in for `re` on it."""
     if _NON_PLAIN.search(text) is None:
         return text
-    try:
-        return _NON_PLAIN.sub(_plain_char, text)
-    except _NotPlain:
+    # What _plain_char does one character at a time, in three C passes: any letter or digit gives up, spaces
+    # become a form feed, every other such character \x01.
+    if _NON_PLAIN_WORD.search(text) is not None:
         return None
+    return _NON_PLAIN.sub("\x01", _NON_PLAIN_SPACE.sub("\x0c", text))
 
 
 class RegexBank:
-    """Many compiled `re` patterns, prefiltered together: `possible(text)` is the set of those that may match."""
+    """Many compiled `re` patterns, prefiltered together: `possible(text)` is the set of those that may match.
+
+    `text` may be several fields joined by newlines: the answer then holds every pattern that may match any one
+    of them (no pattern the bank reads with RE2 is anchored, and a newline is a word boundary like a text's end).
+    """
 
     def __init__(self, patterns: Iterable[re.Pattern[str]]) -> None:
         import re2  # type: ignore[import-untyped]  # C extension, pure computation; loaded with the rules

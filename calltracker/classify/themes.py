@@ -10,6 +10,8 @@ from calltracker.classify.rules import Programme, Rules
 from calltracker.classify.text import Field
 from calltracker.domain import Theme
 
+_THEMES = {t.value: t for t in Theme}
+
 
 def _sentences_around(patterns: tuple[re.Pattern[str], ...], fld: Field) -> list[tuple[int, int]]:
     """The sentences (or ;-clauses) that contain a match of any of `patterns`."""
@@ -70,7 +72,13 @@ class _Contexts:
         return spans
 
     def inside(self, kind: str, pos: int) -> bool:
-        return any(a <= pos < b for a, b in self._get(kind))
+        spans = self._spans.get(kind)
+        if spans is None:
+            spans = self._get(kind)
+        for a, b in spans:  # noqa: SIM110 - a loop, not any() over a generator: called for every strong word
+            if a <= pos < b:
+                return True
+        return False
 
 
 def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, language: str | None,
@@ -90,7 +98,7 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
         for m in r.themes.scan(fld, language):
             kind = "acronym" if m.entry.exact is not None else "keyword"
             for _, key, tier in m.entry.payloads:
-                theme = Theme(key)
+                theme = _THEMES[key]
                 if tier == "gated":
                     if not aviation_context:
                         continue
@@ -158,6 +166,8 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
     tagged: list[ThemeResult] = []
     below: list[ThemeResult] = []
     for theme in Theme:
+        if theme not in strong and theme not in rule_ev and theme not in weak:
+            continue  # nothing names it: no score
         kw = strong.get(theme, [])
         # Only a keyword in the call's own focus confirms a conditional rule or lets weak words count.
         focused = any(e.note is None for e in kw)

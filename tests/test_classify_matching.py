@@ -1,0 +1,63 @@
+"""The classifier's matching machinery gives the same answers as the plain, slower way of computing them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from calltracker.classify import CallText
+from calltracker.classify.engine import default_rules
+from calltracker.classify.text import _FOLD, _NON_PLAIN, Field, fold, re2_view
+from calltracker.evaluation import load_labelled
+
+
+def test_fold_by_runs_equals_translating_the_whole_text() -> None:
+    every = "".join(chr(c) for c in range(0x20, 0x2100))
+    for text in (every, "Perché è così: l’aeronautica – “Ærø” ß", "plain `tick`", "città", "ascii only"):
+        assert fold(text) == text.translate(_FOLD)
+        assert len(fold(text)) == len(text)
+
+
+def _labelled_calls() -> list[CallText]:
+    folder = Path(__file__).parent / "fixtures" / "labeled"
+    return [it.call for name in ("dev.jsonl", "extra.jsonl")
+            for it in load_labelled((folder / name).read_text(encoding="utf-8").splitlines())]
+
+
+def test_one_prefilter_pass_over_the_joined_fields_keeps_every_pattern_that_matches_a_field() -> None:
+    rules = default_rules()
+    bank = rules.field_bank
+    assert bank is not None
+    patterns = sorted(bank.possible("\x00é\u0416"), key=lambda p: p.pattern)  # not prefiltered: all of them
+    assert bank.possible("") < frozenset(patterns)  # the prefilter does leave patterns out
+    checked = 0
+    for call in _labelled_calls():
+        fields = [Field(name, value or "") for name, value in
+                  (("title", call.title), ("text", call.text), ("programme", call.programme))]
+        possible = bank.possible("\n".join(f.low for f in fields))
+        for pattern in patterns:
+            if any(pattern.search(f.low) for f in fields):
+                assert pattern in possible, (call.id, pattern.pattern)
+                checked += 1
+    assert checked > 20
+
+
+def _view_one_by_one(text: str) -> str | None:
+    out = []
+    for char in text:
+        if _NON_PLAIN.fullmatch(char) is None:
+            out.append(char)
+        elif char.isalnum() or char == "_":
+            return None
+        else:
+            out.append("\x0c" if char.isspace() else "\x01")
+    return "".join(out)
+
+
+def test_re2_view_maps_every_character_as_the_one_by_one_mapping_does() -> None:
+    for code in (*range(0x3100), *range(0x3100, 0x110000, 61)):  # every character a call text is likely to hold
+        char = chr(code)
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        assert re2_view(f"a {char} b") == _view_one_by_one(f"a {char} b"), hex(code)
+    assert re2_view("plain text") == "plain text"
+    assert re2_view("5 €\u2003x\x1f") == "5 \x01\x0cx\x0c"
