@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -21,9 +19,10 @@ from starlette.routing import Route
 from calltracker.consortium import fits_joint_bid, interest_counts, partners
 from calltracker.errors import InputError
 from calltracker.introductions import queue_introductions
-from calltracker.tokens import TokenClaims, TokenError, read_token
+from calltracker.tokens import TokenError, read_token
 from calltracker.web.consortium_texts import ctext
 from calltracker.web.i18n import pick_language, text
+from calltracker.web.site import valid_member_csrf
 
 if TYPE_CHECKING:
     from calltracker.web.site import Web
@@ -33,31 +32,7 @@ log = logging.getLogger(__name__)
 #: An interest link must work as long as the call it came with may be open.
 INTEREST_MAX_AGE_DAYS = 400
 PREFS_MAX_AGE_DAYS = 180
-CSRF_MAX_AGE_DAYS = 1
 NO_STORE = {"cache-control": "no-store"}
-
-
-def same_origin(request: Request, base_url: str) -> bool:
-    """A browser's form post names where it came from; refuse one from another site."""
-    origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        return origin is None
-    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
-    public = "{0.scheme}://{0.netloc}".format(urlsplit(base_url))
-    return origin in (own, public)
-
-
-def _member_csrf_ok(web: Web, request: Request, form: FormData, link: TokenClaims) -> bool:
-    if not same_origin(request, web.base_url):
-        return False
-    value = form.get("csrf")
-    if not isinstance(value, str):
-        return False
-    try:
-        claims = read_token(web.key, "csrf", value, web.now(), max_age_days=CSRF_MAX_AGE_DAYS)
-    except TokenError:
-        return False
-    return (claims.member_id, claims.version) == (link.member_id, link.version)
 
 
 def routes(web: Web) -> list[Route]:
@@ -94,7 +69,7 @@ def routes(web: Web) -> list[Route]:
         lang = pick_language(request.query_params.get("lang"), member.language)
         if request.method == "POST":
             form = await request.form()
-            if not _member_csrf_ok(web, request, form, claims):
+            if not valid_member_csrf(web, request, form, claims):
                 return error(request, 403)
             action = form.get("action")
             if action == "withdraw":
@@ -140,7 +115,7 @@ def routes(web: Web) -> list[Route]:
         except TokenError:
             return error(request, 400)
         form = await request.form()
-        if not _member_csrf_ok(web, request, form, claims):
+        if not valid_member_csrf(web, request, form, claims):
             return error(request, 403)
         saved = await run_in_threadpool(lambda: store.save_sharing(
             claims.member_id, claims.version, web.now(), share_profile=form.get("share_profile") == "on",

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment
 from markupsafe import Markup
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -219,3 +220,31 @@ def other_lang(lang: str) -> str:
 def next_deadline(deadlines: Sequence[Deadline], now: datetime) -> Deadline:
     """The first deadline still ahead, else the last one (a closed call shows when it closed)."""
     return domain_next_deadline(deadlines, now) or deadlines[-1]
+
+
+#: How long a member form's CSRF token stays valid.
+CSRF_MAX_AGE_DAYS = 1
+
+
+def same_origin(request: Request, base_url: str) -> bool:
+    """A browser's form post names where it came from; refuse one from another site (CSRF defence in depth)."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    public = "{0.scheme}://{0.netloc}".format(urlsplit(base_url))
+    return origin in (own, public)
+
+
+def valid_member_csrf(web: Web, request: Request, form: FormData, link: TokenClaims) -> bool:
+    """The form token must be ours, fresh, and minted for the very member (and link version) of the URL."""
+    if not same_origin(request, web.base_url):
+        return False
+    value = form.get("csrf")
+    if not isinstance(value, str):
+        return False
+    try:
+        claims = read_token(web.key, "csrf", value, web.now(), max_age_days=CSRF_MAX_AGE_DAYS)
+    except TokenError:
+        return False
+    return (claims.member_id, claims.version) == (link.member_id, link.version)

@@ -26,7 +26,8 @@ from calltracker.staff_auth import hash_password, needs_rehash, new_secret, secr
 from calltracker.storage.staff import StaffSession
 from calltracker.web.consortium_texts import ctext
 from calltracker.web.i18n import pick_language
-from calltracker.web.interest import NO_STORE, same_origin
+from calltracker.web.interest import NO_STORE
+from calltracker.web.site import same_origin
 
 if TYPE_CHECKING:
     from calltracker.web.site import Web

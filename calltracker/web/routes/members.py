@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -20,10 +19,10 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from calltracker.storage import MemberView
-from calltracker.tokens import TokenClaims, TokenError, make_token, read_token
+from calltracker.tokens import TokenClaims, make_token
 from calltracker.web.filters import THEMES
 from calltracker.web.i18n import FIT_LABELS, FREQUENCY_LABELS, LANGUAGES, pick_language, text
-from calltracker.web.site import LinkError, Web, lang_param, other_lang
+from calltracker.web.site import LinkError, Web, lang_param, other_lang, valid_member_csrf
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +31,6 @@ FREQUENCIES = tuple(FREQUENCY_LABELS)
 UNSUBSCRIBE_MAX_AGE_DAYS = 400
 PREFS_MAX_AGE_DAYS = 180
 #: A preferences form must be sent within this long of being shown.
-CSRF_MAX_AGE_DAYS = 1
 
 
 def routes(web: Web) -> list[Route]:
@@ -104,7 +102,7 @@ async def prefs(web: Web, request: Request) -> Response:
         notice = {"saved": "prefs_saved", "resubscribed": "resubscribed", "revoked": "feeds_revoked"}.get(done or "")
         return _prefs_response(web, member, token, lang, notice=text(lang, notice) if notice else None)
     form = await request.form()
-    if not _valid_csrf(web, request, form, claims):
+    if not valid_member_csrf(web, request, form, claims):
         return _prefs_response(web, member, token, lang, status=403, error=text(lang, "form_expired"))
     store = web.app.store
     action = form.get("action") or "save"
@@ -123,30 +121,6 @@ async def prefs(web: Web, request: Request) -> Response:
     log.info("member %s saved preferences%s", claims.member_id, " and resubscribed" if resubscribe else "")
     return RedirectResponse(f"{web.prefix}/p/{token}?done={'resubscribed' if resubscribe else 'saved'}",
                             status_code=303)
-
-
-def _same_origin(request: Request, base_url: str) -> bool:
-    """A browser's form post names where it came from; refuse one from another site (CSRF defence in depth)."""
-    origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        return origin is None
-    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
-    public = "{0.scheme}://{0.netloc}".format(urlsplit(base_url))
-    return origin in (own, public)
-
-
-def _valid_csrf(web: Web, request: Request, form: FormData, link: TokenClaims) -> bool:
-    """The form token must be ours, fresh, and minted for the very member (and link version) of the URL."""
-    if not _same_origin(request, web.base_url):
-        return False
-    value = form.get("csrf")
-    if not isinstance(value, str):
-        return False
-    try:
-        claims = read_token(web.key, "csrf", value, web.now(), max_age_days=CSRF_MAX_AGE_DAYS)
-    except TokenError:
-        return False
-    return (claims.member_id, claims.version) == (link.member_id, link.version)
 
 
 def _read_prefs(form: FormData) -> tuple[dict[str, Any], list[str]]:
