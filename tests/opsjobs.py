@@ -56,6 +56,9 @@ def slow_scrape(app: Any, stop: Any = None) -> dict[str, Any]:
         if stop.stopped:
             break
         run_id = app.store.start_run("eu_ft", app.clock())
+        if done == 0:  # what a test waiting for the job to be under way reads (its run row and lock exist)
+            sys.stdout.write("slow_scrape: started\n")
+            sys.stdout.flush()
         time.sleep(0.25)
         app.store.finish_run(run_id, outcome="ok", finished_at=app.clock(), seen=1)
         done += 1

@@ -7,9 +7,6 @@ sharing preference, and the staff pages (sign-in, cookies, CSRF, rate limit, the
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +22,7 @@ from calltracker.staff_auth import hash_password
 from calltracker.storage import MemberInput, Store
 from calltracker.tokens import make_token
 from tests.digest_support import store_fixture_calls
+from tests.process_support import serving
 from tests.smtp_sink import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,25 +69,8 @@ def server(store: Store, config_file: Path, tmp_path: Path) -> Iterator[Server]:
     config.write_text(config_file.read_text(encoding="utf-8") + f'[web]\nbase_url = "{base}"\n', "utf-8")
     key = signing_key(load_settings(config))
     joint = _seed(store)
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "calltracker", "--config", str(config), "serve",
-                                "--port", str(port)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the server did not start: " + (tmp_path / "serve.log").read_text())
-            time.sleep(0.1)
+    with serving(config, tmp_path / "serve.log", "--port", str(port)):
         yield Server(base, store, key, joint)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 def _csrf(html: str) -> str:

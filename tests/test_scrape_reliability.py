@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +29,7 @@ from calltracker.scraping import Page, Request
 from calltracker.storage import Store
 from scrapers.lombardia import LombardiaScraper
 from tests.opsjobs import make_app, make_runner
+from tests.process_support import wait_for_line
 from tests.smtp_sink import SmtpSink
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
@@ -254,15 +254,15 @@ def test_run_once_killed_mid_scrape_is_not_skipped_on_the_rerun(config_file: Pat
     app = make_app(db_url, tmp_path / "data")
     try:
         slow = [part.replace("SCRAPE", "slow_scrape") for part in command]
-        proc = subprocess.Popen(slow, cwd=root, env=base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(slow, cwd=root, env=base, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + 30
-            while not app.store.runs("eu_ft") and time.monotonic() < deadline and proc.poll() is None:
-                time.sleep(0.05)  # polling with a bound: the job has started once it wrote a run row
-            assert proc.poll() is None and app.store.job_locks(), "the scrape job never started"
+            assert proc.stdout is not None
+            started = wait_for_line(proc.stdout, b"slow_scrape: started", 30)  # its run row and lock exist
+            assert started and proc.poll() is None and app.store.job_locks(), "the scrape job never started"
         finally:
             proc.kill()
             proc.wait(30)
+            proc.stdout.close()
         assert app.store.job_locks(), "a killed process leaves its lock behind"
         quick = [part.replace("SCRAPE", "record_scrape") for part in command]
         rerun = subprocess.run(quick, cwd=root, env=base, capture_output=True, text=True, timeout=60)

@@ -5,17 +5,16 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import pytest
 
 from calltracker.bootstrap import signing_key
 from calltracker.config import load_settings
 from calltracker.storage import MemberInput, Store
 from calltracker.tokens import make_token
+from tests.process_support import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,31 +38,14 @@ def test_serve_takes_host_and_port_from_config_and_honours_one_click(store: Stor
     carla = store.member("carla@lig.example")
     token = make_token(key, "unsubscribe", carla.id, carla.token_version, now)
     log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "calltracker", "--config", str(config), "serve"],
-                                   cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        started = time.monotonic()
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() - started > 30:
-                pytest.fail("the server did not start: " + log.read_text())
-            time.sleep(0.1)
-        with httpx.Client(base_url=base, follow_redirects=False) as client:
-            assert client.get(f"/u/{token}").status_code == 200
-            assert store.member("carla@lig.example").receives_mail
-            response = client.post(f"/u/{token}", content=b"List-Unsubscribe=One-Click",
-                                   headers={"content-type": "application/x-www-form-urlencoded"})
-            assert response.status_code == 200 and "set-cookie" not in response.headers
-            assert store.member("carla@lig.example").unsubscribed_at is not None
-            assert client.post(f"/u/{token[:-1]}x", data={"List-Unsubscribe": "One-Click"}).status_code == 400
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with serving(config, log), httpx.Client(base_url=base, follow_redirects=False) as client:
+        assert client.get(f"/u/{token}").status_code == 200
+        assert store.member("carla@lig.example").receives_mail
+        response = client.post(f"/u/{token}", content=b"List-Unsubscribe=One-Click",
+                               headers={"content-type": "application/x-www-form-urlencoded"})
+        assert response.status_code == 200 and "set-cookie" not in response.headers
+        assert store.member("carla@lig.example").unsubscribed_at is not None
+        assert client.post(f"/u/{token[:-1]}x", data={"List-Unsubscribe": "One-Click"}).status_code == 400
     assert f"serving on http://127.0.0.1:{port}" in log.read_text()
 
 

@@ -10,9 +10,6 @@ from __future__ import annotations
 import os
 import re
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +24,7 @@ from calltracker.config import load_settings
 from calltracker.domain import Deadline, Scope, ScrapedCall, Status
 from calltracker.storage import MemberInput, Store
 from calltracker.tokens import make_token
+from tests.process_support import serving
 
 pytestmark = pytest.mark.e2e
 
@@ -125,25 +123,8 @@ def server(store: Store, config_file: Path, tmp_path: Path) -> Iterator[Server]:
     config.write_text(config_file.read_text(encoding="utf-8") + f'[web]\nbase_url = "{base_url}"\n', "utf-8")
     key = signing_key(load_settings(config))  # made before the server starts, so both read the same file
     seed(store)
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "calltracker", "--config", str(config), "serve",
-                                "--port", str(port)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the server did not start: " + (tmp_path / "serve.log").read_text())
-            time.sleep(0.1)
+    with serving(config, tmp_path / "serve.log", "--port", str(port)):
         yield Server(base_url=base_url, store=store, key=key)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 def shot(page: object, request: pytest.FixtureRequest, name: str) -> None:
