@@ -69,8 +69,9 @@ def fits_joint_bid(call: CallView) -> bool:
 
 
 def next_deadline(call: CallView, now: datetime) -> datetime | None:
-    future = [d.at for d in call.deadlines if d.at >= now]
-    return min(future) if future else None
+    """When the call's next deadline falls, by the one closing rule (a date alone lasts all of its day)."""
+    found = call.next_deadline(now)
+    return found.at if found else None
 
 
 @dataclass(frozen=True, slots=True)

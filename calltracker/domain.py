@@ -189,6 +189,11 @@ def next_deadline(deadlines: Iterable[Deadline], now: datetime) -> Deadline | No
     return min(ahead, key=lambda d: d.closes_at) if ahead else None
 
 
+def shown_deadline(deadlines: Sequence[Deadline], now: datetime) -> Deadline | None:
+    """The deadline to show: the next one still open, else the last (a closed call shows when it closed)."""
+    return next_deadline(deadlines, now) or (deadlines[-1] if deadlines else None)
+
+
 def all_passed(deadlines: Sequence[Deadline], now: datetime) -> bool:
     """True when there are deadlines and every one has passed: the call is over."""
     return bool(deadlines) and all(d.passed(now) for d in deadlines)

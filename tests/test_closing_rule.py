@@ -251,3 +251,11 @@ def test_status_filters_follow_the_status_at_now(store: Store) -> None:
     assert (ids("open", LAST_EVENING), ids("closed", LAST_EVENING)) == ([call_id], [])
     # past its deadline, before any run has closed it
     assert (ids("open", AFTER_MIDNIGHT), ids("closed", AFTER_MIDNIGHT)) == ([], [call_id])
+
+
+def test_the_interest_board_shows_a_date_only_deadline_on_its_last_evening(store: Store) -> None:
+    from calltracker.consortium import next_deadline as board_deadline
+
+    call = store.get_call(_save(store))
+    assert board_deadline(call, LAST_EVENING) == due_15th().at  # it read `at >= now`: gone at 00:00 of the 15th
+    assert board_deadline(call, AFTER_MIDNIGHT) is None

@@ -11,7 +11,8 @@ from calltracker.domain import Consortium, Region, Scope, Theme
 from calltracker.domain import Document as Document  # re-exported: what CallText.documents holds
 
 REGIONS = (Region.LOMBARDIA, Region.PIEMONTE, Region.LIGURIA)
-REGION_LABELS = {Region.LOMBARDIA: "Lombardia", Region.PIEMONTE: "Piemonte", Region.LIGURIA: "Liguria"}
+#: Region names inside a fit reason, in both languages: the shared labels' own (Italian) names.
+REGION_LABELS = {r: labels.region(r.value, "it") for r in REGIONS}
 #: (English, Italian) theme names inside a fit reason: the shared labels, lower-cased as they sit mid-sentence.
 THEME_LABELS = {t: (labels.theme(t.value, "en").lower(), labels.theme(t.value, "it").lower()) for t in Theme}
 

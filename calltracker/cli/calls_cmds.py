@@ -9,7 +9,7 @@ import click
 
 from calltracker.cli.context import state
 from calltracker.cli.output import emit_json, emit_table, json_option, terminal_width
-from calltracker.domain import Region, Theme
+from calltracker.domain import Region, Theme, shown_deadline
 
 if TYPE_CHECKING:
     from calltracker.domain import Deadline
@@ -34,7 +34,8 @@ def deadline_text(call: CallView, now: datetime | None = None) -> str:
     """The next deadline in its official zone (a date alone when the source gives no time)."""
     if not call.deadlines:
         return call.deadline_text or ""
-    return _when(call.next_deadline(now or datetime.now(UTC)) or call.deadlines[-1])
+    shown = shown_deadline(call.deadlines, now or datetime.now(UTC))
+    return _when(shown) if shown else call.deadline_text or ""
 
 
 def _when(d: Deadline) -> str:

@@ -20,13 +20,14 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp
 
 from calltracker.bootstrap import App, signing_key
+from calltracker.domain import shown_deadline
 from calltracker.text import safe_url
 from calltracker.web import interest as consortium_web
 from calltracker.web import staff as staff_web
 from calltracker.web.i18n import pick_language, text
 from calltracker.web.routes import calls, members, personal
 from calltracker.web.routes.members import FREQUENCIES
-from calltracker.web.site import AccessLog, SecurityHeaders, Web, finalize, next_deadline
+from calltracker.web.site import AccessLog, SecurityHeaders, Web, finalize
 
 __all__ = ["FREQUENCIES", "create_app"]
 
@@ -48,7 +49,7 @@ def create_app(app: App, *, debug: bool = False) -> Starlette:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=finalize)
     env.globals["safe_url"] = safe_url  # one rule for every link to a scraped address
     web = Web(app=app, key=signing_key(app.settings), env=env)
-    env.filters["next_deadline"] = lambda deadlines: next_deadline(deadlines, web.now())
+    env.filters["next_deadline"] = lambda deadlines: shown_deadline(deadlines, web.now())
 
     async def server_error(request: Request, exc: Exception) -> Response:
         # The details go to the log (redacted by the CLI's handlers), never to the client.

@@ -98,10 +98,9 @@ def routes(web: Web) -> list[Route]:
             found = partners(call, candidates, interested_ids=ids, for_region=region)
         notice = {"added": "interest_recorded", "withdrawn": "interest_withdrawn"}.get(
             request.query_params.get("done") or "")
-        future = sorted((d for d in call.deadlines if d.at >= web.now()), key=lambda d: d.at)
         response = web.render(
             "interest.html", lang, call=call, member=member, interested=interested, partners=found,
-            next_deadline=future[0] if future else None, csrf=web.token_for("csrf", member),
+            next_deadline=call.next_deadline(web.now()), csrf=web.token_for("csrf", member),
             action=f"{web.prefix}/i/{token}", call_url=f"{web.prefix}/calls/{call.id}",
             prefs_url=f"{web.prefix}/p/{web.token_for('prefs', member)}",
             notice=ctext(lang, notice) if notice else None, error=None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -20,8 +19,6 @@ from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from calltracker.bootstrap import App
-from calltracker.domain import Deadline
-from calltracker.domain import next_deadline as domain_next_deadline
 from calltracker.storage import MemberView
 from calltracker.tokens import TokenClaims, TokenError, make_token, read_token
 from calltracker.web.i18n import (
@@ -215,11 +212,6 @@ def lang_param(request: Request) -> str | None:
 
 def other_lang(lang: str) -> str:
     return "en" if lang == "it" else "it"
-
-
-def next_deadline(deadlines: Sequence[Deadline], now: datetime) -> Deadline:
-    """The first deadline still ahead, else the last one (a closed call shows when it closed)."""
-    return domain_next_deadline(deadlines, now) or deadlines[-1]
 
 
 #: How long a member form's CSRF token stays valid.
