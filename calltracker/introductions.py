@@ -86,8 +86,8 @@ def queue_introductions(app: App, call_id: int, *, templates: TemplateSet | None
     for intro in due:
         member = intro.recipient
         lang = _lang(member.language)
-        future = sorted((d for d in call.deadlines if d.at >= now), key=lambda d: d.at)
-        deadline = format_deadline(future[0], lang) if future else ""
+        upcoming = call.next_deadline(now)
+        deadline = format_deadline(upcoming, lang) if upcoming else ""
         links = composer.links(member, now) | {
             "interest": interest_url(composer.base_url, key, member.id, member.token_version, call.id, now)}
         context = intro_context(intro, call.title, deadline, f"{composer.base_url}/calls/{call.id}", links, lang)

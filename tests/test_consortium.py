@@ -376,3 +376,39 @@ def test_the_digest_job_sends_due_introductions_and_the_staff_report_once(
         "a@lac.example", "b@lig.example", "boss@lac.example"]
     again = runner.run("digest")
     assert again.ok and "introductions: 0 sent" in again.summary and len(sink.handler.messages) == 3
+
+
+def test_an_introduction_names_a_date_only_deadline_on_its_last_evening(store: Store, tmp_path: Path) -> None:
+    from dataclasses import replace
+    from zoneinfo import ZoneInfo
+
+    from calltracker.domain import Deadline, Scope, ScrapedCall
+    from calltracker.introductions import queue_introductions
+
+    rome = ZoneInfo("Europe/Rome")
+    last_evening = datetime(2026, 10, 15, 23, 30, tzinfo=rome)
+    saved = store.save_calls("piemonte", [ScrapedCall(
+        source="piemonte", external_id="due-15th", title="Bando aerospazio", url="https://example.org/b",
+        scope=Scope.REGIONAL, deadlines=(Deadline(datetime(2026, 10, 15, tzinfo=rome), date_only=True),))],
+        run_id=None, now=last_evening - timedelta(days=3))
+    (call_id,) = saved.new_ids
+    app = replace(make_app(store, tmp_path), clock=lambda: last_evening)
+    for cluster, address, region in (("LAC", "a@lac.example", "lombardia"), ("DAP", "b@dap.example", "piemonte")):
+        m = store.member(member(store, cluster, address, region, share=True))
+        assert store.add_interest(m.id, m.token_version, call_id, last_evening)
+    assert queue_introductions(app, call_id) == 2
+    texts = [store_message(store, d.id) for d in store.deliveries(INTRO_KIND)]
+    # it read `at >= now`: a call due "15/10/2026" had no deadline left to name on the evening of the 15th
+    assert texts and all("Scadenza: 15 ottobre 2026" in text for text in texts), texts
+
+
+def store_message(store: Store, delivery_id: int) -> str:
+    from email import message_from_bytes, policy
+
+    (due,) = [d for d in store.due_deliveries(INTRO_KIND, NOW + timedelta(days=400), lease=timedelta(minutes=15))
+              if d.id == delivery_id]
+    assert due.message is not None
+    msg = message_from_bytes(due.message, policy=policy.default)
+    body = msg.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
