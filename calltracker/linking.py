@@ -8,6 +8,7 @@ the official URL itself; and the normalised title with each region and deadline 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -73,6 +74,11 @@ def link_keys(call: ScrapedCall) -> set[str]:
             for deadline in call.deadlines:
                 keys.add(f"title:{title}|{region.value}|{deadline.day.isoformat()}")
     return keys
+
+
+def key_hash(key: str) -> int:
+    """A stable signed 64-bit digest of a link key: what storage indexes keys by (their text is compared too)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 def same_call(a: ScrapedCall, b: ScrapedCall) -> bool:

@@ -19,7 +19,6 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy import literal as sa_literal
@@ -29,7 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from calltracker.domain import Deadline, ScrapedCall, Status, closing_span, deadline_key, zone_name
 from calltracker.errors import InputError, StorageError, one_line
-from calltracker.linking import link_keys
+from calltracker.linking import key_hash, link_keys
 from calltracker.storage.bounds import LINK_KEY_LEN, bounded_call, distinct_cut
 from calltracker.storage.quarantine import QuarantineRepo, quarantine
 from calltracker.storage.runs import RunsRepo
@@ -42,7 +41,7 @@ from calltracker.storage.schema import (
     ClassificationRow,
     SourceRow,
 )
-from calltracker.storage.sql import analyze, chunks, insert_many, is_postgres, one_of, upsert
+from calltracker.storage.sql import analyze, chunks, insert_arrays, insert_many, is_postgres, one_of, upsert
 from calltracker.views import (
     CallFilter,
     CallView,
@@ -53,6 +52,7 @@ from calltracker.views import (
 )
 
 log = logging.getLogger(__name__)
+
 
 class CallsRepo(RunsRepo, QuarantineRepo):
     # -- calls -------------------------------------------------------------------------------------------
@@ -308,10 +308,16 @@ def _write_page(conn: Connection, source: str, prepared: Mapping[str, _Prepared]
     if new_ext:
         rows = [{"source": source, "external_id": ext, "first_seen_at": now, "last_seen_at": now,
                  "last_changed_at": now, "canonical_id": None, **prepared[ext].row_values(now)} for ext in new_ext]
-        # A plain executemany, then one query for the ids: INSERT ... RETURNING of many rows is several
-        # times slower on PostgreSQL (SQLAlchemy turns it into multi-row VALUES statements).
-        insert_many(conn, CallRow.__table__, rows, conflict=["source", "external_id"])
-        for ext, found in _lookup(conn, source, new_ext, after_insert=True).items():
+        if is_postgres(conn):  # one statement; it returns the rows it inserted, not those a concurrent writer did
+            mine = insert_arrays(conn, CallRow.__table__, {c: [r[c] for r in rows] for c in rows[0]},
+                                 tail="ON CONFLICT (source, external_id) DO NOTHING", returning=["id", "external_id"])
+            inserted.update((r.external_id, r.id) for r in mine)
+            late = [ext for ext in new_ext if ext not in inserted]
+        else:  # a plain executemany, then one query for the ids (the writer holds SQLite's write lock)
+            insert_many(conn, CallRow.__table__, rows, conflict=["source", "external_id"])
+            late = new_ext
+        found_late = _lookup(conn, source, late, after_insert=True) if late else {}
+        for ext, found in found_late.items():
             if found[3]:
                 inserted[ext] = found[0]
             else:  # inserted meanwhile by a concurrent writer: compare with what it stored
@@ -400,22 +406,23 @@ def _link(conn: Connection, source: str, calls: Mapping[int, ScrapedCall], *, ne
     if not calls:
         return
     keys = {call_id: {distinct_cut(k, LINK_KEY_LEN) for k in link_keys(call)} for call_id, call in calls.items()}
+    hashes = {k: key_hash(k) for ks in keys.values() for k in ks}
     for id_chunk in chunks(conn, sorted(set(calls) - new_ids)):
         conn.execute(delete(CallLinkKeyRow).where(one_of(conn, CallLinkKeyRow.call_id, id_chunk)))
-    pairs = [(k, call_id) for call_id, ks in keys.items() for k in sorted(ks)]
-    if pairs and is_postgres(conn):  # one statement, two array parameters, whatever the number of keys
-        conn.execute(text("INSERT INTO call_link_keys (key, call_id) SELECT * FROM unnest(CAST(:keys AS varchar[]), "
-                          "CAST(:ids AS integer[])) ON CONFLICT DO NOTHING"),
-                     {"keys": [k for k, _ in pairs], "ids": [i for _, i in pairs]})
-    elif pairs:
-        insert_many(conn, CallLinkKeyRow.__table__, [{"key": k, "call_id": i} for k, i in pairs])
-    wanted = sorted({k for call_id in new_ids for k in keys[call_id]})
-    first: dict[str, tuple[int, int | None]] = {}  # key -> (id, canonical id) of its oldest other-source call
-    for key_chunk in chunks(conn, wanted):
+    rows = [(hashes[k], call_id, k) for call_id, ks in keys.items() for k in ks]
+    if rows and is_postgres(conn):  # one statement, three array parameters, whatever the number of keys
+        insert_arrays(conn, CallLinkKeyRow.__table__, {"key_hash": [r[0] for r in rows],
+                                                       "call_id": [r[1] for r in rows], "key": [r[2] for r in rows]})
+    elif rows:
+        insert_many(conn, CallLinkKeyRow.__table__, [{"key_hash": h, "call_id": i, "key": k} for h, i, k in rows])
+    wanted = {k for call_id in new_ids for k in keys[call_id]}
+    # key -> (id, canonical id) of its oldest other-source call; found by digest, matched by text below
+    first: dict[str, tuple[int, int | None]] = {}
+    for hash_chunk in chunks(conn, sorted({hashes[k] for k in wanted})):
         for r in conn.execute(
                 select(CallLinkKeyRow.key, CallRow.id, CallRow.canonical_id)
                 .join(CallRow, CallLinkKeyRow.call_id == CallRow.id)
-                .where(one_of(conn, CallLinkKeyRow.key, key_chunk), CallRow.source != source)):
+                .where(one_of(conn, CallLinkKeyRow.key_hash, hash_chunk), CallRow.source != source)):
             if r.key not in first or r.id < first[r.key][0]:
                 first[r.key] = (r.id, r.canonical_id)
     links = []
@@ -467,8 +474,10 @@ def _stored_comparable(row: Mapping[str, Any], deadlines: Sequence[Deadline]) ->
 def _write_deadlines(conn: Connection, calls: Sequence[tuple[int, Sequence[Deadline]]]) -> None:
     rows = [{"call_id": call_id, "position": i, "at": d.at, "timezone": zone_name(d.at), "date_only": d.date_only,
              "label": d.label} for call_id, deadlines in calls for i, d in enumerate(deadlines)]
-    if rows:
-        conn.execute(insert(CallDeadlineRow), rows)
+    if rows and is_postgres(conn):
+        insert_arrays(conn, CallDeadlineRow.__table__, {c: [r[c] for r in rows] for c in rows[0]}, tail="")
+    elif rows:
+        insert_many(conn, CallDeadlineRow.__table__, rows)
 
 
 def _deadlines(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[Deadline, ...]]:

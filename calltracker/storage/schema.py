@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Dialect,
@@ -127,12 +128,22 @@ class CallDeadlineRow(Base):
 
 
 class CallLinkKeyRow(Base):
-    """Keys under which another source's record of the same call can be found (see calltracker.linking)."""
+    """Keys under which another source's record of the same call can be found (see calltracker.linking).
+
+    Looked up by a 64-bit digest of the key (`linking.key_hash`), its text kept beside it and compared on
+    every match, so a digest collision never links two calls: two narrow indexes instead of two on text
+    of up to 512 characters. No foreign key (0010_link_key_hash): the rows are derived from their call and
+    rewritten with it, the match query joins `calls`, and calls are never deleted; a per-row foreign key
+    check was the largest cost of saving a new call on PostgreSQL (five keys a call). The primary key leads
+    with the call (a new page's keys are appended in order, a changed call's keys deleted by it); on SQLite
+    the table has no rowid, one b-tree fewer.
+    """
 
     __tablename__ = "call_link_keys"
-    __table_args__ = (Index("ix_call_link_keys_call_id", "call_id"),)
-    key: Mapped[str] = mapped_column(String(512), primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
+    __table_args__ = (Index("ix_call_link_keys_key_hash", "key_hash"), {"sqlite_with_rowid": False})
+    call_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    key_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(String(512))
 
 
 class CallChangeRow(Base):

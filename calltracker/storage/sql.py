@@ -8,10 +8,11 @@ in chunks below its limit on bound parameters.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ARRAY, any_, bindparam, text
+from sqlalchemy import ARRAY, JSON, Float, any_, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
@@ -93,3 +94,41 @@ def insert_many(conn: Connection, table: Any, rows: Sequence[dict[str, Any]],
             values = out
         columns.append(values)
     conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+
+
+def insert_arrays(conn: Connection, table: Any, columns: dict[str, list[Any]], *, tail: str = "ON CONFLICT DO NOTHING",
+                  returning: Sequence[str] = ()) -> list[Any]:
+    """PostgreSQL: `INSERT INTO table (...) SELECT ... FROM unnest(...) <tail> [RETURNING ...]` with one array
+    parameter per column, sent in binary: one statement whatever the number of rows.
+
+    Text arrays sent as text must be quoted by the driver and parsed by the server element by element; in
+    binary that work all but disappears (five times less for a page's link keys). JSON values travel as text
+    (the default serializer, as SQLAlchemy writes them); floats are made floats (a binary array has one type).
+    """
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    names = list(columns)
+    params: dict[str, list[Any]] = {}
+    holders, selects = [], []
+    for i, name in enumerate(names):
+        column = table.c[name]
+        values = columns[name]
+        if isinstance(column.type, JSON):
+            kind, values = "text", [json.dumps(v) for v in values]
+            selects.append(f"CAST(u.c{i} AS {column.type.compile(dialect=dialect)})")
+        else:
+            kind = column.type.compile(dialect=dialect)
+            if isinstance(column.type, Float):
+                values = [None if v is None else float(v) for v in values]
+            elif (process := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None:
+                values = [process(v) for v in values]
+            selects.append(f"u.c{i}")
+        params[f"c{i}"] = values
+        holders.append(f"%(c{i})b::{kind}[]")
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) SELECT {', '.join(selects)} "
+           f"FROM unnest({', '.join(holders)}) AS u({', '.join(f'c{i}' for i in range(len(names)))}) {tail}")
+    if returning:
+        sql += " RETURNING " + ", ".join(quote(c) for c in returning)
+        return list(conn.exec_driver_sql(sql, params))
+    conn.exec_driver_sql(sql, params)
+    return []
