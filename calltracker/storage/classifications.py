@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    bindparam,
     delete,
     or_,
     select,
-    text,
 )
 from sqlalchemy.engine import RowMapping
 
@@ -22,27 +19,11 @@ from calltracker.storage.schema import (
     CallRow,
     CallThemeRow,
     ClassificationRow,
-    UtcDateTime,
 )
-from calltracker.storage.sql import chunks, insert_many, is_postgres, one_of
+from calltracker.storage.sql import chunks, insert_arrays, insert_many, is_postgres, one_of
 from calltracker.views import NewClassification
 
 log = logging.getLogger(__name__)
-
-_PG_ARRAYS = (("call_id", "integer"), ("rules_version", "varchar"), ("scope", "varchar"), ("consortium", "varchar"),
-              ("eligible_lombardia", "boolean"), ("eligible_piemonte", "boolean"), ("eligible_liguria", "boolean"),
-              ("tri_regional_fit", "boolean"), ("fit_score", "integer"), ("fit_reason", "text"),
-              ("fit_reason_it", "text"))
-_PG_COLUMNS = [name for name, _ in _PG_ARRAYS]
-_PG_UPSERT = text(
-    f"INSERT INTO classifications ({', '.join(_PG_COLUMNS)}, evidence, classified_at) "
-    f"SELECT {', '.join(_PG_COLUMNS)}, CAST(evidence AS json), :classified_at FROM unnest("
-    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _PG_ARRAYS)
-    + f", CAST(:evidence AS text[])) AS u({', '.join(_PG_COLUMNS)}, evidence) "
-    "ON CONFLICT (call_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in [*_PG_COLUMNS[1:], "evidence", "classified_at"])
-).bindparams(bindparam("classified_at", type_=UtcDateTime()))
-
 
 class ClassificationsRepo(Repo):
     # -- classification ----------------------------------------------------------------------------------
@@ -71,20 +52,17 @@ class ClassificationsRepo(Repo):
         themes = [{"call_id": item.call_id, "theme": t, "score": float(s)}
                   for item in latest.values() for t, s in item.themes.items()]
         with self._tx() as conn:
-            if is_postgres(conn):  # one statement, one array parameter per column
-                conn.execute(_PG_UPSERT, {
-                    **{name: [r[name] for r in rows] for name, _ in _PG_ARRAYS},
-                    "evidence": [json.dumps(r["evidence"]) for r in rows], "classified_at": now})
+            if is_postgres(conn):  # one statement, one binary array parameter per column
+                insert_arrays(conn, ClassificationRow.__table__, {c: [r[c] for r in rows] for c in rows[0]},
+                              tail="ON CONFLICT (call_id) DO UPDATE SET " + ", ".join(
+                                  f"{c} = excluded.{c}" for c in rows[0] if c != "call_id"))
             else:
                 insert_many(conn, ClassificationRow.__table__, rows, conflict=["call_id"],
                                 update=[k for k in rows[0] if k != "call_id"])
             for chunk in chunks(conn, sorted(latest)):
                 conn.execute(delete(CallThemeRow).where(one_of(conn, CallThemeRow.call_id, chunk)))
-            if themes and is_postgres(conn):  # one statement, three array parameters
-                conn.execute(text("INSERT INTO call_themes (call_id, theme, score) SELECT * FROM unnest("
-                                  "CAST(:ids AS integer[]), CAST(:themes AS varchar[]), CAST(:scores AS float8[]))"),
-                             {"ids": [t["call_id"] for t in themes], "themes": [t["theme"] for t in themes],
-                              "scores": [t["score"] for t in themes]})
+            if themes and is_postgres(conn):  # one statement, three binary array parameters
+                insert_arrays(conn, CallThemeRow.__table__, {c: [t[c] for t in themes] for c in themes[0]}, tail="")
             elif themes:  # (nothing conflicts: the call's themes were just deleted)
                 insert_many(conn, CallThemeRow.__table__, themes)
 
