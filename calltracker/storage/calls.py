@@ -407,16 +407,9 @@ def _link(conn: Connection, source: str, calls: Mapping[int, ScrapedCall], *, ne
         return
     keys = {call_id: {distinct_cut(k, LINK_KEY_LEN) for k in link_keys(call)} for call_id, call in calls.items()}
     hashes = {k: key_hash(k) for ks in keys.values() for k in ks}
-    for id_chunk in chunks(conn, sorted(set(calls) - new_ids)):
-        conn.execute(delete(CallLinkKeyRow).where(one_of(conn, CallLinkKeyRow.call_id, id_chunk)))
-    rows = [(hashes[k], call_id, k) for call_id, ks in keys.items() for k in ks]
-    if rows and is_postgres(conn):  # one statement, three array parameters, whatever the number of keys
-        insert_arrays(conn, CallLinkKeyRow.__table__, {"key_hash": [r[0] for r in rows],
-                                                       "call_id": [r[1] for r in rows], "key": [r[2] for r in rows]})
-    elif rows:
-        insert_many(conn, CallLinkKeyRow.__table__, [{"key_hash": h, "call_id": i, "key": k} for h, i, k in rows])
+    # key -> (id, canonical id) of its oldest other-source call: found by digest, matched by text below. Asked
+    # before this page's keys are written: they are all of this source, which the query leaves out anyway.
     wanted = {k for call_id in new_ids for k in keys[call_id]}
-    # key -> (id, canonical id) of its oldest other-source call; found by digest, matched by text below
     first: dict[str, tuple[int, int | None]] = {}
     for hash_chunk in chunks(conn, sorted({hashes[k] for k in wanted})):
         for r in conn.execute(
@@ -425,6 +418,14 @@ def _link(conn: Connection, source: str, calls: Mapping[int, ScrapedCall], *, ne
                 .where(one_of(conn, CallLinkKeyRow.key_hash, hash_chunk), CallRow.source != source)):
             if r.key not in first or r.id < first[r.key][0]:
                 first[r.key] = (r.id, r.canonical_id)
+    for id_chunk in chunks(conn, sorted(set(calls) - new_ids)):
+        conn.execute(delete(CallLinkKeyRow).where(one_of(conn, CallLinkKeyRow.call_id, id_chunk)))
+    rows = [(hashes[k], call_id, k) for call_id, ks in keys.items() for k in ks]
+    if rows and is_postgres(conn):  # one statement, three array parameters, whatever the number of keys
+        insert_arrays(conn, CallLinkKeyRow.__table__, {"key_hash": [r[0] for r in rows],
+                                                       "call_id": [r[1] for r in rows], "key": [r[2] for r in rows]})
+    elif rows:
+        insert_many(conn, CallLinkKeyRow.__table__, [{"key_hash": h, "call_id": i, "key": k} for h, i, k in rows])
     links = []
     for call_id in sorted(new_ids):
         matches = [first[k] for k in keys[call_id] if k in first]
