@@ -53,6 +53,9 @@ from calltracker.views import (
 
 log = logging.getLogger(__name__)
 
+_ANALYZED = ["calls (id, source, external_id, canonical_id)", "call_link_keys (call_id, key_hash)",
+             "call_deadlines (call_id)"]
+
 
 class CallsRepo(RunsRepo, QuarantineRepo):
     # -- calls -------------------------------------------------------------------------------------------
@@ -118,7 +121,8 @@ class CallsRepo(RunsRepo, QuarantineRepo):
                 log.info("%s: concurrent writer, page retried (%s)", source, exc)
         raise AssertionError("unreachable")
 
-    # Statistics: PostgreSQL plans a fresh table as empty until it is analysed; refresh them as it grows.
+    # Statistics: PostgreSQL plans a fresh table as empty until it is analysed; refresh them as it grows
+    # (the row counts, and the columns saving a page looks rows up by: not a call's kilobytes of text).
     _inserted_since_analyze: int = 0
     _inserted_at_analyze: int = 0
 
@@ -128,7 +132,7 @@ class CallsRepo(RunsRepo, QuarantineRepo):
         self._inserted_since_analyze += count
         if self._inserted_since_analyze >= max(1_000, self._inserted_at_analyze):
             with self._tx() as conn:
-                analyze(conn, ["calls", "call_link_keys", "call_deadlines"])
+                analyze(conn, _ANALYZED)
             self._inserted_at_analyze += self._inserted_since_analyze
             self._inserted_since_analyze = 0
 
