@@ -19,17 +19,21 @@ from calltracker.domain import ScrapedCall
 _LOMBARDIA_CODE = re.compile(r"(?<![A-Z0-9])(R[A-Z]{2}\d{11})(?![0-9])")
 _EU_TOPIC = re.compile(r"/topic-details/([A-Za-z0-9][A-Za-z0-9._-]+)")
 _PUBLICCOMPETITION = re.compile(r"/publiccompetition/(\d+):")
+_NON_WORDS = re.compile(r"[\W_]+")
+_SPACES = re.compile(r"\s+")
 
 
 def normalise_title(title: str) -> str:
     """Lower-case ASCII words: accents, quotes, punctuation and spacing do not matter."""
-    spaced = re.sub(r"[\W_]+", " ", title.lower())  # ’ and ' both separate words
+    spaced = _NON_WORDS.sub(" ", title.lower())  # ’ and ' both separate words
+    if spaced.isascii():  # (NFKD leaves ASCII as it is)
+        return " ".join(spaced.split())
     ascii_text = unicodedata.normalize("NFKD", spaced).encode("ascii", "ignore").decode()
     return " ".join(ascii_text.split())
 
 
 def normalise_identifier(identifier: str) -> str:
-    return re.sub(r"\s+", "", identifier).upper()
+    return _SPACES.sub("", identifier).upper()
 
 
 def normalise_url(url: str) -> str | None:
@@ -56,7 +60,10 @@ def _identifiers(call: ScrapedCall, urls: Iterable[str]) -> set[str]:
         found.add(f"id:{normalise_identifier(call.identifier)}")
     for text in [*urls, call.identifier or ""]:
         found.update(f"id:{code}" for code in _LOMBARDIA_CODE.findall(text))
-        found.update(f"id:{normalise_identifier(t)}" for t in _EU_TOPIC.findall(text))
+        if "/topic-details/" in text:  # (the two patterns below cannot match without their literal part)
+            found.update(f"id:{normalise_identifier(t)}" for t in _EU_TOPIC.findall(text))
+        if "/publiccompetition/" not in text:
+            continue
         for number in _PUBLICCOMPETITION.findall(text):
             host = (urlsplit(text).netloc or "").lower().removeprefix("www.")
             found.add(f"publiccompetition:{host}:{number}")
@@ -69,10 +76,10 @@ def link_keys(call: ScrapedCall) -> set[str]:
     keys = _identifiers(call, urls)
     keys.update(f"url:{u}" for u in (normalise_url(x) for x in urls) if u)
     title = normalise_title(call.title)
-    if title:
+    if title and call.deadlines:
+        days = [deadline.day.isoformat() for deadline in call.deadlines]
         for region in call.regions:
-            for deadline in call.deadlines:
-                keys.add(f"title:{title}|{region.value}|{deadline.day.isoformat()}")
+            keys.update(f"title:{title}|{region.value}|{day}" for day in days)
     return keys
 
 
