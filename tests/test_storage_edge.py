@@ -3,10 +3,12 @@ blocking the rest of their page. Both engines."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 
 from calltracker.domain import Deadline, Region, Scope, ScrapedCall, Status
@@ -106,3 +108,15 @@ def test_a_record_the_database_refuses_is_quarantined_and_the_rest_of_the_page_s
     assert kept.error == result.quarantined[0].error
     assert "bad\\u0000" in kept.record  # the raw record, NUL byte included
     assert store.quarantined(source="eu_ft") == []
+
+
+def test_a_page_mixing_whole_and_fractional_budgets_and_none_is_saved_whole(store: Store,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """PostgreSQL writes a page's column as one typed array: an int among floats must not refuse the page
+    (which would then be saved record by record)."""
+    page = [call("B-1", budget_eur=1_000_000), call("B-2", budget_eur=2.5e6), call("B-3", budget_eur=None)]
+    with caplog.at_level(logging.INFO, logger="calltracker.storage.calls"):
+        result = store.save_calls("liguria", page, run_id=None, now=NOW)
+    assert "one by one" not in caplog.text
+    assert len(result.new_ids) == 3 and result.quarantined == []
+    assert [store.get_call(i).budget_eur for i in result.new_ids] == [1e6, 2.5e6, None]
