@@ -13,7 +13,15 @@ from zoneinfo import ZoneInfo
 
 from calltracker.bootstrap import App
 from calltracker.delivery.compose import Composed, Composer, outbox_row
-from calltracker.digest import DigestContent, MemberLike, Rendered, TemplateSet, choose_alerts, choose_digest
+from calltracker.digest import (
+    DigestContent,
+    MemberLike,
+    Rendered,
+    TemplateSet,
+    choose_alerts,
+    choose_digest,
+    selection_key,
+)
 from calltracker.errors import InputError
 from calltracker.mailtemplates import load_templates
 from calltracker.storage import CallFilter, ChangeView, MemberView, NewDelivery, Store
@@ -186,15 +194,20 @@ def prepare_digests(app: App, period: str, cluster: str | None, report: Delivery
     unchecked = unchecked_sources(store, now)
     checked = checked_sources(store, now)
     rows: list[NewDelivery] = []
+    chosen: dict[tuple[Any, ...], DigestContent] = {}  # members alike in what choose_digest reads share calls
     for member in todo:
-        content = choose_digest(member, calls, changes, since=cutoffs.get(member.id), now=now,
-                                closing_soon_days=settings.digest.closing_soon_days)
+        since = cutoffs.get(member.id)
+        alike = (selection_key(member), since)
+        content = chosen.get(alike)
+        if content is None:
+            content = chosen[alike] = choose_digest(member, calls, changes, since=since, now=now,
+                                                    closing_soon_days=settings.digest.closing_soon_days)
         if not content.news and not settings.digest.nothing_new_note:
             report.skipped += 1
             continue
         try:
-            msg, _ = composer.digest(member, content, period=period, now=now, unchecked=unchecked,
-                                     checked=checked)
+            msg = composer.digest_message(member, content, period=period, now=now, unchecked=unchecked,
+                                          checked=checked)
         except Exception as exc:  # one member's bad data must not stop everyone's digest
             rows.append(_failed_row(member, "digest", period, exc, report))
             continue
