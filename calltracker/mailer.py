@@ -145,7 +145,9 @@ class SmtpTransport(_MessageSender):
                 self._drop()
                 raise DeliveryError(f"SMTP connection to {self.host} failed: {exc}", permanent=False) from None
             try:
-                conn.data(data)
+                code, resp = conn.data(data)
+                if code != 250:  # smtplib's data() hands back the reply to the end of DATA without checking it
+                    raise smtplib.SMTPDataError(code, resp)
             except smtplib.SMTPDataError as exc:
                 self._rset()
                 raise DeliveryError(f"message refused: {_reply(exc)}", permanent=exc.smtp_code >= 500) from None

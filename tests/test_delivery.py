@@ -160,6 +160,20 @@ def test_a_refused_recipient_fails_alone_and_the_others_are_delivered(
     assert failed[0].last_error is not None and "550" in failed[0].last_error
 
 
+def test_a_message_refused_at_the_end_of_data_is_failed_or_retried_not_recorded_as_sent(
+        store: Store, tmp_path: Path) -> None:
+    setup_members(store)
+    refusals = {"john@example.com": "554 5.7.1 content rejected", "space@example.it": "451 4.3.0 try later"}
+    with SmtpSink(SinkHandler(refuse_data=refusals)) as sink:
+        app = make_app(store, tmp_path, sink.port, Clock(NOW))
+        report = send_digests(app, period="2026-W48")
+        assert (report.sent, report.failed, report.retrying) == (1, 1, 1)
+        assert sorted(by_recipient(sink.handler.parsed())) == ["giulia@example.it"]
+    status = {d.email: (d.status, d.last_error or "") for d in store.deliveries("digest")}
+    assert status["john@example.com"][0] == "failed" and "554" in status["john@example.com"][1]
+    assert status["space@example.it"][0] == "pending" and "451" in status["space@example.it"][1]
+
+
 def test_a_dropped_connection_mid_batch_is_reopened_and_nothing_is_lost(store: Store, tmp_path: Path) -> None:
     setup_members(store)
     with SmtpSink(SinkHandler(drop_on_mail={2})) as sink:
