@@ -80,9 +80,12 @@ class Attachment:
     filename: str
 
 
-def _leaf(content_type: str, body: bytes, extra: bytes = b"") -> bytes:
-    """A single part: CTE chosen from the body (`body` is UTF-8 text with CRLF line endings)."""
-    if max(map(len, body.split(b"\r\n"))) <= LINE_LIMIT:
+def _leaf(content_type: str, body: bytes, extra: bytes = b"", longest: int | None = None) -> bytes:
+    """A single part: CTE chosen from the body (`body` is UTF-8 text with CRLF line endings) by its longest
+    line (`longest`, when the caller knows it)."""
+    if longest is None:
+        longest = max(map(len, body.split(b"\r\n")))
+    if longest <= LINE_LIMIT:
         cte, payload = b"8bit", body if body.endswith(b"\r\n") else body + b"\r\n"
     else:
         cte, payload = b"base64", base64.encodebytes(body).replace(b"\n", b"\r\n")
@@ -147,11 +150,36 @@ class BodyTemplate:
         self._text = _STAND_IN.split(crlf(text).encode("utf-8"))
         self._html = _STAND_IN.split(crlf(html).encode("utf-8"))
         self._files = _attachment_part(attachment) if attachment is not None else None
+        self._text_lines, self._html_lines = self._lines(self._text), self._lines(self._html)
         literals = [*self._text[::2], *self._html[::2], self._files or b""]
         self._alternative = _boundary(literals)
         self._mixed = _boundary([*literals, self._alternative])
         #: The slots the body uses (a caller computes only these values).
         self.slots = frozenset(s.decode("ascii") for s in (*self._text[1::2], *self._html[1::2]))
+
+    @staticmethod
+    def _lines(segments: Sequence[bytes]) -> tuple[int, list[tuple[int, list[bytes]]]]:
+        """The longest line without a slot, and (length without its slots, slots) of each line with one:
+        a filled part's longest line is known without splitting it."""
+        lines: list[tuple[int, list[bytes]]] = []
+        length, slots = 0, []
+        for i, segment in enumerate(segments):
+            if i % 2:
+                slots.append(segment)
+                continue
+            pieces = segment.split(b"\r\n")
+            length += len(pieces[0])
+            for piece in pieces[1:]:
+                lines.append((length, slots))
+                length, slots = len(piece), []
+        lines.append((length, slots))
+        return max((n for n, s in lines if not s), default=0), [(n, s) for n, s in lines if s]
+
+    @staticmethod
+    def _longest(lines: tuple[int, list[tuple[int, list[bytes]]]], values: Mapping[bytes, bytes]) -> int:
+        fixed, slotted = lines
+        return max([fixed, *(n + sum(len(values.get(s, s)) + (0 if s in values else 6) for s in slots)
+                             for n, slots in slotted)])
 
     @staticmethod
     def _join(segments: Sequence[bytes], values: Mapping[bytes, bytes]) -> bytes:
@@ -166,13 +194,15 @@ class BodyTemplate:
         values = [*text.values(), *html.values()]
         if any("\r" in v or "\n" in v for v in values):
             return None
-        plain = self._join(self._text, {k.encode("ascii"): v.encode("utf-8") for k, v in text.items()})
-        markup = self._join(self._html, {k.encode("ascii"): v.encode("utf-8") for k, v in html.items()})
+        text_values = {k.encode("ascii"): v.encode("utf-8") for k, v in text.items()}
+        html_values = {k.encode("ascii"): v.encode("utf-8") for k, v in html.items()}
+        plain, markup = self._join(self._text, text_values), self._join(self._html, html_values)
         if any(b in body for b in (self._alternative, self._mixed) for body in (plain, markup)):
             return None
-        alternative = _multipart("alternative", [_leaf('text/plain; charset="utf-8"', plain),
-                                                 _leaf('text/html; charset="utf-8"', markup)],
-                                 boundary=self._alternative)
+        alternative = _multipart("alternative", [
+            _leaf('text/plain; charset="utf-8"', plain, longest=self._longest(self._text_lines, text_values)),
+            _leaf('text/html; charset="utf-8"', markup, longest=self._longest(self._html_lines, html_values))],
+            boundary=self._alternative)
         if self._files is None:
             return alternative
         return _multipart("mixed", [alternative, self._files], boundary=self._mixed)

@@ -135,3 +135,15 @@ def test_a_value_that_does_not_fit_the_shared_body_is_left_to_the_caller() -> No
     boundary = re.search(rb"==_[0-9a-f]{24}_==", template.fill({"name": "A"}, {}) or b"")
     assert boundary is not None
     assert template.fill({"name": boundary.group(0).decode()}, {}) is None
+
+
+@pytest.mark.parametrize("template", [
+    "\ue000a\ue000", "x\ue000a\ue000y\ue000b\ue000\r\n\r\nzz\ue000a\ue000\r\n", "long line " * 20 + "\r\n\ue000b\ue000",
+    "\ue000a\ue000\r\n\ue000missing\ue000 and \ue000b\ue000\r\n",
+])
+@pytest.mark.parametrize("a", ["", "Niccolò", "y" * (LINE_LIMIT - 1)])
+def test_the_longest_filled_line_is_known_without_splitting_the_part(template: str, a: str) -> None:
+    values = {b"a": a.encode(), b"b": b"https://bandi.example.org/u/abc"}
+    segments = re.split(rb"\xee\x80\x80([0-9a-z]+)\xee\x80\x80", template.encode())
+    filled = BodyTemplate._join(segments, values)
+    assert BodyTemplate._longest(BodyTemplate._lines(segments), values) == max(map(len, filled.split(b"\r\n")))
