@@ -117,7 +117,9 @@ class SmtpTransport(_MessageSender):
                 conn.close()
 
     def _connect(self) -> smtplib.SMTP:
-        context = self.ssl_context or ssl.create_default_context()
+        context = self.ssl_context
+        if context is None and self.security in ("ssl", "starttls"):
+            context = ssl.create_default_context()  # loads the certificate store (~20 ms): only for TLS
         try:
             if self.security == "ssl":
                 conn: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)

@@ -419,3 +419,13 @@ def test_stored_messages_are_compressed_and_read_back_as_they_were(store: Store)
         conn.execute(text("UPDATE delivery_messages SET data = :d"), {"d": data})
     (due,) = store.due_deliveries("digest", NOW, lease=CLAIM_LEASE)
     assert due.message == data
+
+
+def test_plain_smtp_does_not_load_the_certificate_store(sink: SmtpSink, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse() -> None:
+        raise AssertionError("no TLS context needed for security = none")
+
+    monkeypatch.setattr("ssl.create_default_context", refuse)
+    with SmtpTransport("127.0.0.1", sink.port, timeout=5.0) as tx:
+        tx.send_bytes("a@example.it", ["b@example.it"], b"Subject: one\r\n\r\none\r\n")
+    assert len(sink.handler.messages) == 1
