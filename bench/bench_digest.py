@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -58,8 +58,10 @@ class RecordingTransport(SmtpTransport):
         super().__init__("127.0.0.1", port, timeout=30.0)
         self.sent: list[tuple[str, list[str], bytes]] = []
 
-    def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes) -> None:
-        super().send_bytes(sender, recipients, data)
+    def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes, *,
+                   before_data: Callable[[], None] | None = None,
+                   meanwhile: Callable[[], None] | None = None) -> None:
+        super().send_bytes(sender, recipients, data, before_data=before_data, meanwhile=meanwhile)
         self.sent.append((sender, list(recipients), data))
 
 

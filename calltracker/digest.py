@@ -134,6 +134,11 @@ class Entry:
     changes: tuple[ChangeLike, ...] = ()
     closing_in_days: int | None = None
 
+    def key(self) -> tuple[Any, ...]:
+        """What a rendered card depends on, within one batch (where a call id stands for its data)."""
+        return (self.call.id, self.new, self.closing_in_days,
+                tuple((ch.field, repr(ch.old), repr(ch.new)) for ch in self.changes))
+
 
 @dataclass(frozen=True, slots=True)
 class DigestContent:
@@ -150,6 +155,11 @@ class DigestContent:
     def entries(self) -> list[Entry]:
         return [*self.joint, *self.other, *self.closing, *self.changed]
 
+    def key(self) -> tuple[Any, ...]:
+        """What a rendered digest depends on of its content, within one batch (see `Entry.key`)."""
+        return (self.news, *(tuple(e.key() for e in section)
+                             for section in (self.joint, self.other, self.closing, self.changed)))
+
 
 def closing_lead_days(consortium: str | None, closing_soon_days: int) -> int:
     """How many days before a deadline a call counts as closing soon, given who must apply."""
@@ -160,6 +170,11 @@ def closing_lead_days(consortium: str | None, closing_soon_days: int) -> int:
 def status_at(call: CallLike, now: datetime) -> str:
     """The call's status at `now` (closed once every deadline has passed, by `Deadline.passed`)."""
     return stored_status_at(call.status, call.deadlines, now)
+
+
+def selection_key(member: MemberLike) -> tuple[Any, ...]:
+    """What `choose_digest` and `is_of_interest` read of a member: members alike in it get the same calls."""
+    return (tuple(sorted(member.themes)), member.region, member.min_fit)
 
 
 def is_of_interest(member: MemberLike, call: CallLike, now: datetime) -> bool:
@@ -417,8 +432,7 @@ class CardRenderer:
 
     def card(self, entry: Entry, language: str, kind: str = "") -> RenderedCard:
         lang = _lang(language)
-        key = (entry.call.id, lang, kind, entry.new, entry.closing_in_days,
-               tuple((ch.field, repr(ch.old), repr(ch.new)) for ch in entry.changes))
+        key = (lang, kind, *entry.key())
         found = self._cards.get(key)
         if found is None:
             c = call_card(entry, lang, self.now)

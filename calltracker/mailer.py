@@ -11,6 +11,12 @@ every message and reconnects when the server dropped it. Errors come out as Deli
 A connection found closed when a new message *starts* (idle timeout, server restart between messages) is
 reopened and the message sent on the new connection: the server cannot have accepted it yet. A connection
 lost *during* DATA is reported as temporary and not retried here, because the server may have accepted it.
+
+`send_bytes` takes two optional hooks, so a caller can use the time the server spends on each command:
+`before_data` is called once per message while the server reads MAIL FROM, always before the message can
+be accepted (the outbox claims the delivery there); if it raises, the transaction is reset, nothing is
+sent and the exception propagates. `meanwhile` is called while the server reads each later command and
+the message itself (the outbox prepares the next messages there); it must not raise.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import re
 import smtplib
 import ssl
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
@@ -42,7 +48,9 @@ class Transport(Protocol):
 
     def send(self, msg: EmailMessage) -> None: ...
 
-    def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes) -> None: ...
+    def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes, *,
+                   before_data: Callable[[], None] | None = None,
+                   meanwhile: Callable[[], None] | None = None) -> None: ...
 
     def __enter__(self) -> Transport: ...
 
@@ -75,7 +83,9 @@ class _MessageSender:
         sender, recipients = envelope(msg)
         self.send_bytes(sender, recipients, _flatten(msg))
 
-    def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes) -> None:
+    def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes, *,
+                   before_data: Callable[[], None] | None = None,
+                   meanwhile: Callable[[], None] | None = None) -> None:
         raise NotImplementedError
 
 
@@ -107,7 +117,9 @@ class SmtpTransport(_MessageSender):
                 conn.close()
 
     def _connect(self) -> smtplib.SMTP:
-        context = self.ssl_context or ssl.create_default_context()
+        context = self.ssl_context
+        if context is None and self.security in ("ssl", "starttls"):
+            context = ssl.create_default_context()  # loads the certificate store (~20 ms): only for TLS
         try:
             if self.security == "ssl":
                 conn: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
@@ -126,14 +138,17 @@ class SmtpTransport(_MessageSender):
         self.connections += 1
         return conn
 
-    def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes) -> None:
+    def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes, *,
+                   before_data: Callable[[], None] | None = None,
+                   meanwhile: Callable[[], None] | None = None) -> None:
         _require_recipients(recipients)
+        gate = [before_data] if before_data is not None else []  # called once, even if MAIL is sent twice
         for attempt in (1, 2):
             if self._conn is None:
                 self._conn = self._connect()
             conn = self._conn
             try:
-                self._envelope(conn, sender, recipients, data)
+                self._envelope(conn, sender, recipients, data, gate, meanwhile)
             except smtplib.SMTPServerDisconnected:
                 # Dropped before DATA: the server has nothing of this message, so a fresh connection may
                 # send it. A second drop in a row is the server's problem, not ours to loop on.
@@ -145,7 +160,7 @@ class SmtpTransport(_MessageSender):
                 self._drop()
                 raise DeliveryError(f"SMTP connection to {self.host} failed: {exc}", permanent=False) from None
             try:
-                conn.data(data)
+                self._data(conn, data, meanwhile)
             except smtplib.SMTPDataError as exc:
                 self._rset()
                 raise DeliveryError(f"message refused: {_reply(exc)}", permanent=exc.smtp_code >= 500) from None
@@ -155,22 +170,41 @@ class SmtpTransport(_MessageSender):
             return
         raise AssertionError("unreachable")
 
-    def _envelope(self, conn: smtplib.SMTP, sender: str, recipients: Sequence[str], data: bytes) -> None:
-        options: list[str] = []
+    def _reply(self, conn: smtplib.SMTP, meanwhile: Callable[[], None] | None) -> tuple[int, bytes]:
+        """The reply to the command just written, after doing `meanwhile` while the server works on it."""
+        if meanwhile is not None:
+            try:
+                meanwhile()
+            except BaseException:
+                self._drop()  # a reply left unread: the connection's state is unknown
+                raise
+        return conn.getreply()
+
+    def _envelope(self, conn: smtplib.SMTP, sender: str, recipients: Sequence[str], data: bytes,
+                  gate: list[Callable[[], None]], meanwhile: Callable[[], None] | None) -> None:
+        options = ""
         if conn.does_esmtp:
             if conn.has_extn("size"):
-                options.append(f"SIZE={len(data)}")
+                options += f" SIZE={len(data)}"
             if conn.has_extn("8bitmime"):
-                options.append("BODY=8BITMIME")
+                options += " BODY=8BITMIME"
         try:
-            code, resp = conn.mail(sender, options)
+            conn.putcmd("mail", f"FROM:{smtplib.quoteaddr(sender)}{options}")
+            if gate:
+                try:
+                    gate.pop()()
+                except BaseException:
+                    self._withdraw(conn)
+                    raise
+            code, resp = conn.getreply()
             if code != 250:
                 if code == 421:
                     raise smtplib.SMTPServerDisconnected("421 " + resp.decode(errors="replace"))
                 raise smtplib.SMTPSenderRefused(code, resp, sender)
             refused: dict[str, tuple[int, bytes]] = {}
             for rcpt in recipients:
-                code, resp = conn.rcpt(rcpt)
+                conn.putcmd("rcpt", f"TO:{smtplib.quoteaddr(rcpt)}")
+                code, resp = self._reply(conn, meanwhile)
                 if code not in (250, 251):
                     refused[rcpt] = (code, resp)
             if len(refused) == len(recipients):
@@ -183,6 +217,28 @@ class SmtpTransport(_MessageSender):
             codes = [c for c, _ in exc.recipients.values()]
             text = "; ".join(f"{r}: {c} {m.decode(errors='replace')}" for r, (c, m) in exc.recipients.items())
             raise DeliveryError(f"recipient refused: {text}", permanent=all(c >= 500 for c in codes)) from None
+
+    def _data(self, conn: smtplib.SMTP, data: bytes, meanwhile: Callable[[], None] | None) -> None:
+        """DATA, as `smtplib.SMTP.data` sends it; a refusal of the message itself is an SMTPDataError."""
+        conn.putcmd("data")
+        code, resp = self._reply(conn, meanwhile)
+        if code != 354:
+            raise smtplib.SMTPDataError(code, resp)
+        # Dot-stuffing as smtplib does it; most messages have no line to stuff, and finding that out is
+        # much cheaper than the substitution.
+        body = _LEADING_DOT.sub(b"..", data) if data.startswith(b".") or b"\n." in data else data
+        conn.send(body + (b".\r\n" if body.endswith(b"\r\n") else b"\r\n.\r\n"))
+        code, resp = self._reply(conn, meanwhile)
+        if code != 250:
+            raise smtplib.SMTPDataError(code, resp)
+
+    def _withdraw(self, conn: smtplib.SMTP) -> None:
+        """Abandon the transaction begun by the MAIL FROM just written: read its reply, then RSET."""
+        try:
+            conn.getreply()
+            conn.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
 
     def _rset(self) -> None:
         if self._conn is None:
@@ -205,6 +261,7 @@ def _reply(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+_LEADING_DOT = re.compile(rb"(?m)^\.")
 _MESSAGE_ID = re.compile(rb"^Message-ID:\s*<([^>\r\n]+)>", re.I | re.M)
 
 
@@ -221,8 +278,12 @@ class OutboxTransport(_MessageSender):
                  tb: TracebackType | None) -> None:
         return None
 
-    def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes) -> None:
+    def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes, *,
+                   before_data: Callable[[], None] | None = None,
+                   meanwhile: Callable[[], None] | None = None) -> None:
         _require_recipients(recipients)
+        if before_data is not None:
+            before_data()
         head = data.split(b"\r\n\r\n", 1)[0]
         found = _MESSAGE_ID.search(head)
         name = re.sub(r"[^A-Za-z0-9._-]", "_", found.group(1).decode(errors="replace")) if found else None

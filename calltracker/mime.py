@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import base64
 import email.policy
+import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 #: SMTP allows 998 octets per line; keep a margin.
@@ -79,9 +80,12 @@ class Attachment:
     filename: str
 
 
-def _leaf(content_type: str, body: bytes, extra: bytes = b"") -> bytes:
-    """A single part: CTE chosen from the body (`body` is UTF-8 text with CRLF line endings)."""
-    if max(map(len, body.split(b"\r\n"))) <= LINE_LIMIT:
+def _leaf(content_type: str, body: bytes, extra: bytes = b"", longest: int | None = None) -> bytes:
+    """A single part: CTE chosen from the body (`body` is UTF-8 text with CRLF line endings) by its longest
+    line (`longest`, when the caller knows it)."""
+    if longest is None:
+        longest = max(map(len, body.split(b"\r\n")))
+    if longest <= LINE_LIMIT:
         cte, payload = b"8bit", body if body.endswith(b"\r\n") else body + b"\r\n"
     else:
         cte, payload = b"base64", base64.encodebytes(body).replace(b"\n", b"\r\n")
@@ -98,8 +102,8 @@ def _boundary(parts: Iterable[bytes]) -> bytes:
             return boundary
 
 
-def _multipart(subtype: str, parts: Sequence[bytes], extra: bytes = b"") -> bytes:
-    boundary = _boundary(parts)
+def _multipart(subtype: str, parts: Sequence[bytes], extra: bytes = b"", boundary: bytes | None = None) -> bytes:
+    boundary = boundary or _boundary(parts)
     out = [b"Content-Type: multipart/", subtype.encode("ascii"), b'; boundary="', boundary, b'"\r\n', extra, b"\r\n"]
     for part in parts:
         out += [b"--", boundary, b"\r\n", part, b"\r\n"]
@@ -107,14 +111,98 @@ def _multipart(subtype: str, parts: Sequence[bytes], extra: bytes = b"") -> byte
     return b"".join(out)
 
 
+def with_headers(headers: Sequence[bytes], body: bytes) -> bytes:
+    """A whole message from folded header lines and a `BodyTemplate.fill` body."""
+    return b"".join(headers) + b"MIME-Version: 1.0\r\n" + body
+
+
 def message_bytes(headers: Sequence[bytes], text: str, html: str, attachment: Attachment | None = None) -> bytes:
     """The whole message: `headers` (folded lines from `fold_header`), the two alternatives, the attachment."""
     alternatives = [_leaf('text/plain; charset="utf-8"', crlf(text).encode("utf-8")),
                     _leaf('text/html; charset="utf-8"', crlf(html).encode("utf-8"))]
-    head = b"".join(headers) + b"MIME-Version: 1.0\r\n"
+    head = with_headers(headers, b"")
     if attachment is None:
         return head + _multipart("alternative", alternatives)
+    return head + _multipart("mixed", [_multipart("alternative", alternatives), _attachment_part(attachment)])
+
+
+def _attachment_part(attachment: Attachment) -> bytes:
     disposition = fold_header("Content-Disposition", f'attachment; filename="{attachment.filename}"')
-    files = _leaf(attachment.content_type, attachment.content.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"),
-                  disposition)
-    return head + _multipart("mixed", [_multipart("alternative", alternatives), files])
+    return _leaf(attachment.content_type, attachment.content.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"),
+                 disposition)
+
+
+#: A stand-in for what differs between messages sharing a body: `\ue000name\ue000`, as UTF-8 bytes.
+_STAND_IN = re.compile(rb"\xee\x80\x80([0-9a-z]+)\xee\x80\x80")
+
+
+class BodyTemplate:
+    """The body of messages that differ only in stand-ins (`\\ue000<slot>\\ue000`, slot: lowercase letters
+    and digits): written once, then filled per message by joining bytes, giving what `message_bytes` gives
+    for the filled-in text and HTML (the same bytes but for the random boundaries).
+
+    `fill` returns None when the values do not fit the shared shape (a line break, or a value that makes
+    a boundary): the caller then builds that message with `message_bytes`. Each part still chooses its own
+    transfer encoding from the filled-in lines.
+    """
+
+    def __init__(self, text: str, html: str, attachment: Attachment | None = None) -> None:
+        self._text = _STAND_IN.split(crlf(text).encode("utf-8"))
+        self._html = _STAND_IN.split(crlf(html).encode("utf-8"))
+        self._files = _attachment_part(attachment) if attachment is not None else None
+        self._text_lines, self._html_lines = self._lines(self._text), self._lines(self._html)
+        literals = [*self._text[::2], *self._html[::2], self._files or b""]
+        self._alternative = _boundary(literals)
+        self._mixed = _boundary([*literals, self._alternative])
+        #: The slots the body uses (a caller computes only these values).
+        self.slots = frozenset(s.decode("ascii") for s in (*self._text[1::2], *self._html[1::2]))
+
+    @staticmethod
+    def _lines(segments: Sequence[bytes]) -> tuple[int, list[tuple[int, list[bytes]]]]:
+        """The longest line without a slot, and (length without its slots, slots) of each line with one:
+        a filled part's longest line is known without splitting it."""
+        lines: list[tuple[int, list[bytes]]] = []
+        length, slots = 0, []
+        for i, segment in enumerate(segments):
+            if i % 2:
+                slots.append(segment)
+                continue
+            pieces = segment.split(b"\r\n")
+            length += len(pieces[0])
+            for piece in pieces[1:]:
+                lines.append((length, slots))
+                length, slots = len(piece), []
+        lines.append((length, slots))
+        return max((n for n, s in lines if not s), default=0), [(n, s) for n, s in lines if s]
+
+    @staticmethod
+    def _longest(lines: tuple[int, list[tuple[int, list[bytes]]]], values: Mapping[bytes, bytes]) -> int:
+        fixed, slotted = lines
+        return max([fixed, *(n + sum(len(values.get(s, s)) + (0 if s in values else 6) for s in slots)
+                             for n, slots in slotted)])
+
+    @staticmethod
+    def _join(segments: Sequence[bytes], values: Mapping[bytes, bytes]) -> bytes:
+        out = list(segments)
+        for i in range(1, len(out), 2):
+            # A slot without a value (scraped text that happens to look like one) stays as it was.
+            out[i] = values.get(out[i], b"\xee\x80\x80" + out[i] + b"\xee\x80\x80")
+        return b"".join(out)
+
+    def fill(self, text: Mapping[str, str], html: Mapping[str, str]) -> bytes | None:
+        """The body with `text` values in the plain part and `html` values (already escaped) in the HTML."""
+        values = [*text.values(), *html.values()]
+        if any("\r" in v or "\n" in v for v in values):
+            return None
+        text_values = {k.encode("ascii"): v.encode("utf-8") for k, v in text.items()}
+        html_values = {k.encode("ascii"): v.encode("utf-8") for k, v in html.items()}
+        plain, markup = self._join(self._text, text_values), self._join(self._html, html_values)
+        if any(b in body for b in (self._alternative, self._mixed) for body in (plain, markup)):
+            return None
+        alternative = _multipart("alternative", [
+            _leaf('text/plain; charset="utf-8"', plain, longest=self._longest(self._text_lines, text_values)),
+            _leaf('text/html; charset="utf-8"', markup, longest=self._longest(self._html_lines, html_values))],
+            boundary=self._alternative)
+        if self._files is None:
+            return alternative
+        return _multipart("mixed", [alternative, self._files], boundary=self._mixed)

@@ -25,6 +25,7 @@ class SinkHandler:
     """Keeps every accepted message; can refuse recipients with 550 and drop the connection after a DATA."""
 
     refuse: set[str] = field(default_factory=set)
+    refuse_data: dict[str, str] = field(default_factory=dict)  # recipient -> the reply to the end of DATA
     drop_on_mail: set[int] = field(default_factory=set)  # drop the connection at the n-th MAIL FROM
     mails: int = 0
     messages: list[bytes] = field(default_factory=list)
@@ -47,6 +48,9 @@ class SinkHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        refused = [self.refuse_data[r] for r in envelope.rcpt_tos if r in self.refuse_data]
+        if refused:
+            return refused[0]
         with self.lock:
             if self.keep:
                 self.messages.append(envelope.content)

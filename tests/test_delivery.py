@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -160,6 +160,20 @@ def test_a_refused_recipient_fails_alone_and_the_others_are_delivered(
     assert failed[0].last_error is not None and "550" in failed[0].last_error
 
 
+def test_a_message_refused_at_the_end_of_data_is_failed_or_retried_not_recorded_as_sent(
+        store: Store, tmp_path: Path) -> None:
+    setup_members(store)
+    refusals = {"john@example.com": "554 5.7.1 content rejected", "space@example.it": "451 4.3.0 try later"}
+    with SmtpSink(SinkHandler(refuse_data=refusals)) as sink:
+        app = make_app(store, tmp_path, sink.port, Clock(NOW))
+        report = send_digests(app, period="2026-W48")
+        assert (report.sent, report.failed, report.retrying) == (1, 1, 1)
+        assert sorted(by_recipient(sink.handler.parsed())) == ["giulia@example.it"]
+    status = {d.email: (d.status, d.last_error or "") for d in store.deliveries("digest")}
+    assert status["john@example.com"][0] == "failed" and "554" in status["john@example.com"][1]
+    assert status["space@example.it"][0] == "pending" and "451" in status["space@example.it"][1]
+
+
 def test_a_dropped_connection_mid_batch_is_reopened_and_nothing_is_lost(store: Store, tmp_path: Path) -> None:
     setup_members(store)
     with SmtpSink(SinkHandler(drop_on_mail={2})) as sink:
@@ -171,7 +185,9 @@ def test_a_dropped_connection_mid_batch_is_reopened_and_nothing_is_lost(store: S
         assert sink.handler.mails == 4  # the dropped MAIL FROM was sent again on a new connection
 
 
-def test_an_unreachable_server_keeps_everything_queued_for_the_next_run(store: Store, tmp_path: Path) -> None:
+def test_an_unreachable_server_keeps_everything_queued_for_the_next_run(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("calltracker.delivery.send.FIRST_CHUNK", 1)  # the rest is still to prepare when it fails
     setup_members(store)
     from tests.smtp_sink import free_port
 
@@ -215,11 +231,15 @@ class CrashingTransport(SmtpTransport):
         super().__init__("127.0.0.1", port, timeout=5.0)
         self.count, self.crash_at, self.after_accept = 0, crash_at, after_accept
 
-    def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes) -> None:
+    def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes, *,
+                   before_data: Callable[[], None] | None = None,
+                   meanwhile: Callable[[], None] | None = None) -> None:
         self.count += 1
         if self.count == self.crash_at and not self.after_accept:
+            if before_data is not None:
+                before_data()  # killed after MAIL FROM, where the delivery is claimed
             raise SystemExit("killed")
-        super().send_bytes(sender, recipients, data)
+        super().send_bytes(sender, recipients, data, before_data=before_data, meanwhile=meanwhile)
         if self.count == self.crash_at:
             raise SystemExit("killed")
 
@@ -257,7 +277,9 @@ def test_temporary_failures_are_retried_with_backoff_then_given_up(store: Store,
     setup_members(store)
 
     class Busy(SmtpTransport):
-        def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes) -> None:
+        def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes, *,
+                       before_data: Callable[[], None] | None = None,
+                       meanwhile: Callable[[], None] | None = None) -> None:
             raise DeliveryError("451 try again later", permanent=False)
 
     clock = Clock(NOW)
@@ -307,3 +329,103 @@ def test_alerts_remind_once_per_lead_time(store: Store, tmp_path: Path, sink: Sm
     msg = by_recipient(sink.handler.parsed())["john@example.com"][0]
     assert msg["Subject"].startswith("Reminder: closes tomorrow")
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+class Watching(SmtpTransport):
+    """The SMTP transport, noting what the outbox holds when each message starts and the order of events."""
+
+    def __init__(self, port: int, store: Store, events: list[str]) -> None:
+        super().__init__("127.0.0.1", port, timeout=5.0)
+        self.store, self.events, self.queued = store, events, []  # type: list[int]
+
+    def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes, *,
+                   before_data: Callable[[], None] | None = None,
+                   meanwhile: Callable[[], None] | None = None) -> None:
+        assert before_data is not None and meanwhile is not None
+        self.queued.append(len(self.store.deliveries("digest")))
+
+        def claim() -> None:
+            self.events.append("claim")
+            before_data()
+
+        def work() -> None:
+            self.events.append("meanwhile")
+            meanwhile()
+
+        super().send_bytes(sender, recipients, data, before_data=claim, meanwhile=work)
+        self.events.append("accepted")
+
+
+class RecordingHandler(SinkHandler):
+    def __init__(self, events: list[str]) -> None:
+        super().__init__()
+        self.events = events
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.events.append("server has the message")
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_later_messages_are_prepared_while_earlier_ones_are_sent_each_claimed_before_data(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("calltracker.delivery.send.FIRST_CHUNK", 1)
+    monkeypatch.setattr("calltracker.delivery.send.CHUNK", 1)
+    setup_members(store)
+    events: list[str] = []
+    with SmtpSink(RecordingHandler(events)) as sink:
+        app = make_app(store, tmp_path, sink.port, Clock(NOW))
+        tx = Watching(sink.port, store, events)
+        report = send_digests(app, period="2026-W48", transport=tx)
+        assert (report.prepared, report.sent) == (3, 3)
+        assert sorted(len(v) for v in by_recipient(sink.handler.parsed()).values()) == [1, 1, 1]
+    assert tx.queued[0] == 1 and tx.queued[-1] == 3  # the first message went out before the others existed
+    # Per message: claimed (while the server reads MAIL FROM) before the server has it, then accepted.
+    per_message = [e for e in events if e != "meanwhile"]
+    assert per_message == ["claim", "server has the message", "accepted"] * 3
+    assert events.count("meanwhile") == 9  # RCPT, DATA and the message itself
+    assert {(d.status, d.attempts) for d in store.deliveries("digest")} == {("sent", 1)}
+
+
+def test_a_message_not_claimed_is_not_sent_and_the_connection_goes_on(sink: SmtpSink) -> None:
+    class TakenError(Exception):
+        pass
+
+    def taken() -> None:
+        raise TakenError
+
+    with SmtpTransport("127.0.0.1", sink.port, timeout=5.0) as tx:
+        with pytest.raises(TakenError):
+            tx.send_bytes("a@example.it", ["b@example.it"], b"Subject: one\r\n\r\none\r\n", before_data=taken)
+        tx.send_bytes("a@example.it", ["c@example.it"], b"Subject: two\r\n\r\n.two\r\n", before_data=lambda: None)
+        assert tx.connections == 1
+    (msg,) = sink.handler.parsed()
+    assert msg["Subject"] == "two" and msg.get_content().splitlines() == [".two"]  # a leading dot survives the stuffing
+
+
+def test_stored_messages_are_compressed_and_read_back_as_they_were(store: Store) -> None:
+    setup_members(store)
+    member = store.member("giulia@example.it")
+    data = b"Subject: x\r\n\r\n" + b"<p style='font-size:13px'>ciao</p>\r\n" * 2000
+    store.add_deliveries([NewDelivery(member_id=member.id, kind="digest", period_key="2026-W48", subject="x",
+                                      message_id="<x@y>", payload={"from": "a@b.it", "to": [member.email]},
+                                      message=data)], NOW)
+    with store.engine.connect() as conn:
+        (stored,) = conn.execute(text("SELECT data FROM delivery_messages")).scalars()
+    assert len(stored) < len(data) // 10
+    (due,) = store.due_deliveries("digest", NOW, lease=CLAIM_LEASE)
+    assert due.message == data
+    # A message stored before messages were compressed reads back as it is.
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE delivery_messages SET data = :d"), {"d": data})
+    (due,) = store.due_deliveries("digest", NOW, lease=CLAIM_LEASE)
+    assert due.message == data
+
+
+def test_plain_smtp_does_not_load_the_certificate_store(sink: SmtpSink, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse() -> None:
+        raise AssertionError("no TLS context needed for security = none")
+
+    monkeypatch.setattr("ssl.create_default_context", refuse)
+    with SmtpTransport("127.0.0.1", sink.port, timeout=5.0) as tx:
+        tx.send_bytes("a@example.it", ["b@example.it"], b"Subject: one\r\n\r\none\r\n")
+    assert len(sink.handler.messages) == 1

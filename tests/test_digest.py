@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from calltracker.digest import (
@@ -187,3 +188,25 @@ def test_a_batch_renders_each_card_once_per_look_and_keeps_the_looks_apart() -> 
     soon = cards.card(Entry(call=call, new=False, closing_in_days=1), "it", "closing")
     assert "Scade domani" in soon.html
     assert "Droni per la logistica" in new.html and 'style="' in new.html
+
+
+def test_templates_load_once_per_folder_and_again_when_the_stylesheet_changes(tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    from calltracker.mailtemplates import TEMPLATES_DIR
+
+    folder = tmp_path / "email"
+    shutil.copytree(TEMPLATES_DIR, folder)
+    first = load_templates(folder)
+    assert load_templates(folder) is first
+    css = folder / "email.css"
+    css.write_text(css.read_text(encoding="utf-8") + "\n.x{color:red}\n", encoding="utf-8")
+    later = css.stat().st_mtime_ns + 1_000_000_000
+    os.utime(css, ns=(later, later))
+    assert load_templates(folder) is not first
+    # An edited template is picked up by the set already loaded.
+    subject = folder / "digest" / "subject.it.txt"
+    subject.write_text("Novità {{ news }}", encoding="utf-8")
+    os.utime(subject, ns=(later + 1_000_000_000, later + 1_000_000_000))
+    assert load_templates(folder).text.get_template("digest/subject.it.txt").render(news=2) == "Novità 2"

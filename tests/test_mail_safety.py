@@ -11,12 +11,13 @@ import pytest
 
 from calltracker.bootstrap import App
 from calltracker.config import parse_settings
-from calltracker.delivery import send_digests
+from calltracker.delivery import preview_digest, send_digests
 from calltracker.errors import ConfigError, InputError
 from calltracker.members_csv import parse_member_row
 from calltracker.storage import MemberInput, Store
 from tests.digest_support import store_fixture_calls
 from tests.smtp_sink import SmtpSink
+from tests.test_mime import same_boundaries
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
@@ -160,3 +161,22 @@ def test_members_sharing_a_digest_body_each_get_their_own_name_address_and_links
             assert "Buongiorno," in text
         else:
             assert "Buongiorno Carla," in text and "Buongiorno Carla," in html
+
+
+def test_a_digest_sent_in_a_batch_is_byte_for_byte_the_one_previewed(
+        store: Store, tmp_path: Path, sink: SmtpSink) -> None:
+    """The batch fills a body shared by alike members; a preview builds each message whole: same bytes."""
+    store_fixture_calls(store, NOW - timedelta(days=2))
+    rows = [("anna@example.it", "Anna <b>&</b> Co", "it"), ("bruno@example.it", "", "it"),
+            ("carla@example.it", "Carla", "it"), ("nicco@example.it", "Niccolò Rossi-Bianchi", "it"),
+            ("dana@example.it", "Dana", "en"), ("emil@example.it", "Émile", "en")]
+    store.import_members("LAC", [MemberInput(email=e, name=n, organisation="", region=None, language=lang,
+                                             themes=()) for e, n, lang in rows], NOW)
+    app = make_app(store, tmp_path, sink.port)
+    previews = {e: preview_digest(app, e, period="2026-W48").composed.data for e, _, _ in rows}
+    assert send_digests(app, period="2026-W48").sent == len(rows)
+    sent = {msg["To"].addresses[0].addr_spec: raw for msg, raw in zip(sink.handler.parsed(), sink.handler.messages,
+                                                                      strict=True)}
+    assert set(sent) == set(previews)
+    for addr, data in previews.items():
+        assert same_boundaries(sent[addr].replace(b"\r\n", b"\n")) == same_boundaries(data.replace(b"\r\n", b"\n"))

@@ -52,3 +52,24 @@ def test_signing_key_is_generated_once_and_kept(tmp_path) -> None:  # type: igno
     assert (tmp_path / "signing.key").stat().st_mode & 0o077 == 0
     configured = parse_settings({"data_dir": str(tmp_path)}, environ={"CALLTRACKER_SIGNING_KEY": "x" * 32})
     assert signing_key(configured) == "x" * 32
+
+
+@pytest.mark.parametrize("subject", [None, 0, 123456789])
+@pytest.mark.parametrize("member_id", [1, 987654321, True])
+def test_a_token_is_base64url_of_the_compact_json_fields_then_the_truncated_mac(
+        member_id: int, subject: int | None) -> None:
+    import base64
+    import hashlib
+    import hmac
+    import json
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    fields = [member_id, 3, int(now.timestamp())] + ([subject] if subject is not None else [])
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    payload = b64(json.dumps(fields, separators=(",", ":")).encode())
+    mac = b64(hmac.new(b"k" * 32, f"interest\n{payload}".encode(), hashlib.sha256).digest()[:20])
+    assert make_token("k" * 32, "interest", member_id, 3, now, subject=subject) == f"{payload}.{mac}"

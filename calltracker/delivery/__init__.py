@@ -4,9 +4,10 @@
    message with its Message-ID, and write it to the outbox (deliveries, unique per member, kind and period;
    the bytes in delivery_messages) *before* it is sent. A member who already has a delivery for the period
    is not prepared again.
-2. Send (`send`): once the batch is written, a sender takes the pending deliveries
-   a batch at a time; per message, one commit records the previous message's outcome and claims this one
-   as "sending" with a conditional UPDATE (it sends only if exactly one row changed), before DATA. The
+2. Send (`send`): once the first messages are written, a sender takes the pending deliveries a batch at
+   a time, preparing and writing the rest while the server reads what it was sent; per message, one
+   commit records the previous message's outcome and claims this one as "sending" with a conditional
+   UPDATE (it sends only if exactly one row changed), while the server reads MAIL FROM, before DATA. The
    outcome: sent; failed (5xx, or out of attempts); or pending again with `next_attempt_at` after a
    backoff (4xx, connection lost). The bytes of sent messages are then dropped, a batch at a time.
 

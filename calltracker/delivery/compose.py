@@ -26,7 +26,7 @@ from calltracker.digest import (
     render,
 )
 from calltracker.ical import deadlines_calendar
-from calltracker.mime import Attachment, HeaderLines, fold_header, message_bytes
+from calltracker.mime import Attachment, BodyTemplate, HeaderLines, fold_header, message_bytes, with_headers
 from calltracker.storage import MemberView, NewDelivery
 from calltracker.text import plain_text
 from calltracker.tokens import make_token
@@ -46,6 +46,22 @@ def _fill(template: str, values: Mapping[str, str]) -> str:
         if placeholder in template:
             template = template.replace(placeholder, value)
     return template
+
+
+@dataclass
+class _SharedDigest:
+    """A digest body shared by alike members, with stand-ins (`_NAME`, `_EMAIL`, `_LINKS`, `_INTEREST`)."""
+
+    rendered: Rendered
+    ics: bytes | None
+    attachment: Attachment | None
+    interest_ids: tuple[int, ...]
+    _body: BodyTemplate | None = None
+
+    def body(self) -> BodyTemplate:
+        if self._body is None:
+            self._body = BodyTemplate(self.rendered.text, self.rendered.html, self.attachment)
+        return self._body
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +99,7 @@ class Composer:
         self.ics_cache: dict[tuple[int, str], bytes] = {}  # one batch, one `now`: events are shared
         self.headers = HeaderLines()
         self._cards: CardRenderer | None = None
-        self._bodies: dict[tuple[Any, ...], Rendered] = {}
+        self._bodies: dict[tuple[Any, ...], _SharedDigest] = {}
         self._calendars: dict[tuple[Any, ...], bytes] = {}
 
     def cards(self, now: datetime) -> CardRenderer:
@@ -110,12 +126,13 @@ class Composer:
         # Unique like the delivery itself (member, kind, period): a duplicate send is recognisable as such.
         return f"<{kind}.{re.sub(r'[^A-Za-z0-9-]', '.', period_key)}.{member.id}@{self.domain}>"
 
-    def build(self, member: MemberView, *, kind: str, period_key: str, rendered: Rendered, links: Mapping[str, str],
-              now: datetime, ics: bytes | None, ics_name: str) -> Composed:
+    def headers_for(self, member: MemberView, *, kind: str, period_key: str, subject: str,
+                    links: Mapping[str, str], now: datetime) -> tuple[str, list[bytes]]:
+        """The message's Message-ID and folded header lines."""
         mail = self.app.settings.mail
         shared = self.headers.line
         message_id = self.message_id(member, kind, period_key)
-        headers = [shared("Subject", rendered.subject), shared("From", self.sender),
+        headers = [shared("Subject", subject), shared("From", self.sender),
                    fold_header("To", formataddr((plain_text(member.name), member.email)))]
         if mail.reply_to:
             headers.append(shared("Reply-To", mail.reply_to))
@@ -125,48 +142,83 @@ class Composer:
                                 f"<{links['unsubscribe']}>, <mailto:{mail.from_address}?subject=unsubscribe>"),
                     shared("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
                     shared("Auto-Submitted", "auto-generated"), shared("Content-Language", member.language)]
+        return message_id, headers
+
+    def build(self, member: MemberView, *, kind: str, period_key: str, rendered: Rendered, links: Mapping[str, str],
+              now: datetime, ics: bytes | None, ics_name: str) -> Composed:
+        message_id, headers = self.headers_for(member, kind=kind, period_key=period_key, subject=rendered.subject,
+                                               links=links, now=now)
         attachment = Attachment(ics, 'text/calendar; charset="utf-8"', ics_name) if ics else None
-        return Composed(subject=rendered.subject, message_id=message_id, sender=mail.from_address,
+        return Composed(subject=rendered.subject, message_id=message_id, sender=self.app.settings.mail.from_address,
                         recipient=member.email,
                         data=message_bytes(headers, rendered.text, rendered.html, attachment))
 
     def digest(self, member: MemberView, content: DigestContent, *, period: str, now: datetime,
                unchecked: Sequence[str], checked: Sequence[str] = ()) -> tuple[Composed, Rendered]:
-        links = self.links(member, now)
-        rendered = self._digest_body(member, content, period=period, now=now, unchecked=unchecked, links=links,
+        """The member's digest and its rendered text (for previews; `digest_message` is the batch's way)."""
+        shared = self._shared_digest(member, content, period=period, now=now, unchecked=unchecked,
                                      checked=checked)
+        links = self.links(member, now)
+        text, markup = self._values(member, shared, links, now)
+        rendered = Rendered(subject=_fill(shared.rendered.subject, text), text=_fill(shared.rendered.text, text),
+                            html=_fill(shared.rendered.html, markup))
+        name = "scadenze.ics" if member.language == "it" else "deadlines.ics"
+        msg = self.build(member, kind="digest", period_key=period, rendered=rendered, links=links, now=now,
+                         ics=shared.ics, ics_name=name)
+        return msg, rendered
+
+    def digest_message(self, member: MemberView, content: DigestContent, *, period: str, now: datetime,
+                       unchecked: Sequence[str], checked: Sequence[str] = ()) -> Composed:
+        """The member's digest as `digest` builds it, from the body it shares with alike members: only
+        their name, address and links are written per member."""
+        shared = self._shared_digest(member, content, period=period, now=now, unchecked=unchecked,
+                                     checked=checked)
+        links = self.links(member, now)
+        text, markup = self._values(member, shared, links, now)
+        body = shared.body().fill({k[1:-1]: v for k, v in text.items()}, {k[1:-1]: v for k, v in markup.items()})
+        if body is None:  # a value that does not fit the shared shape: the whole message the plain way
+            return self.digest(member, content, period=period, now=now, unchecked=unchecked, checked=checked)[0]
+        subject = _fill(shared.rendered.subject, text)
+        message_id, headers = self.headers_for(member, kind="digest", period_key=period, subject=subject,
+                                               links=links, now=now)
+        return Composed(subject=subject, message_id=message_id, sender=self.app.settings.mail.from_address,
+                        recipient=member.email, data=with_headers(headers, body))
+
+    def _values(self, member: MemberView, shared: _SharedDigest, links: Mapping[str, str],
+                now: datetime) -> tuple[dict[str, str], dict[str, str]]:
+        """What each stand-in of a shared digest is for this member: as text, and escaped for the HTML."""
+        text = {_NAME: plain_text(member.name, 120), _EMAIL: member.email, _LINKS["unsubscribe"]: links["unsubscribe"],
+                _LINKS["prefs"]: links["prefs"]}
+        interest = self.interest_url(member, now)
+        for call_id in shared.interest_ids:
+            text[f"\ue000interest{call_id}\ue000"] = interest(call_id)
+        return text, {k: html.escape(v, quote=True) for k, v in text.items()}
+
+    def _shared_digest(self, member: MemberView, content: DigestContent, *, period: str, now: datetime,
+                       unchecked: Sequence[str], checked: Sequence[str]) -> _SharedDigest:
+        """The digest members who see the same cards in the same language share but for their name, address
+        and links: rendered once, with stand-ins for those, with its calendar."""
+        cards = self.cards(now)
+        has_name = bool(plain_text(member.name, 120))
+        key = (member.language, has_name, period, content.key(), tuple(unchecked), tuple(checked))
+        found = self._bodies.get(key)
+        if found is not None:
+            return found
+        stand_in = replace(member, name=_NAME if has_name else "", email=_EMAIL)
+        context = digest_context(stand_in, content, period=period, now=now, unchecked_sources=unchecked,
+                                 links=_LINKS, cards=cards, checked_sources=checked,
+                                 interest_url=lambda call_id: f"\ue000interest{call_id}\ue000")
+        rendered = render(self.templates, "digest", member.language, context)
         calls = [e.call for e in content.entries]
         ics = self._calendar(calls, now, member.language) if calls else None
         name = "scadenze.ics" if member.language == "it" else "deadlines.ics"
-        msg = self.build(member, kind="digest", period_key=period, rendered=rendered, links=links, now=now,
-                         ics=ics, ics_name=name)
-        return msg, rendered
-
-    def _digest_body(self, member: MemberView, content: DigestContent, *, period: str, now: datetime,
-                     unchecked: Sequence[str], links: Mapping[str, str], checked: Sequence[str] = ()) -> Rendered:
-        """The rendered digest. Members who see the same cards in the same language get the same body but
-        for their name, address and links: it is rendered once, with placeholders, and filled in per member."""
-        name = plain_text(member.name, 120)
-        stand_in = replace(member, name=_NAME if name else "", email=_EMAIL)
-        context = digest_context(stand_in, content, period=period, now=now, unchecked_sources=unchecked,
-                                 links=_LINKS, cards=self.cards(now), checked_sources=checked,
-                                 interest_url=lambda call_id: f"\ue000interest{call_id}\ue000")
-        key = (member.language, bool(stand_in.name), period, context["news"], tuple(context["joint"]),
-               tuple(context["other"]), tuple(context["closing"]), tuple(context["changed"]),
-               tuple(context["unchecked"]), tuple(context["checked"]))
-        template = self._bodies.get(key)
-        if template is None:
-            if len(self._bodies) >= _BODY_CACHE:
-                self._bodies.clear()
-            template = self._bodies[key] = render(self.templates, "digest", member.language, context)
-        text = {_NAME: name, _EMAIL: member.email, _LINKS["unsubscribe"]: links["unsubscribe"],
-                _LINKS["prefs"]: links["prefs"]}
-        interest = self.interest_url(member, now)
-        for call_id in {int(m) for m in _INTEREST.findall(template.text + template.html)}:
-            text[f"\ue000interest{call_id}\ue000"] = interest(call_id)
-        markup = {k: html.escape(v, quote=True) for k, v in text.items()}
-        return Rendered(subject=_fill(template.subject, text), text=_fill(template.text, text),
-                        html=_fill(template.html, markup))
+        if len(self._bodies) >= _BODY_CACHE:
+            self._bodies.clear()
+        found = self._bodies[key] = _SharedDigest(
+            rendered=rendered, ics=ics,
+            attachment=Attachment(ics, 'text/calendar; charset="utf-8"', name) if ics else None,
+            interest_ids=tuple(sorted({int(m) for m in _INTEREST.findall(rendered.text + rendered.html)})))
+        return found
 
     def _calendar(self, calls: Sequence[CallLike], now: datetime, language: str) -> bytes:
         key = (tuple(c.id for c in calls), language)

@@ -13,7 +13,15 @@ from zoneinfo import ZoneInfo
 
 from calltracker.bootstrap import App
 from calltracker.delivery.compose import Composed, Composer, outbox_row
-from calltracker.digest import DigestContent, MemberLike, Rendered, TemplateSet, choose_alerts, choose_digest
+from calltracker.digest import (
+    DigestContent,
+    MemberLike,
+    Rendered,
+    TemplateSet,
+    choose_alerts,
+    choose_digest,
+    selection_key,
+)
 from calltracker.errors import InputError
 from calltracker.mailtemplates import load_templates
 from calltracker.storage import CallFilter, ChangeView, MemberView, NewDelivery, Store
@@ -22,10 +30,6 @@ log = logging.getLogger(__name__)
 
 #: Sources whose last run is older than this were not checked "this week".
 STALE_SOURCE = timedelta(days=7)
-#: Prepared deliveries are written to the outbox this many at a time (sending starts after the first).
-CHUNK = 50
-
-
 @dataclass
 class DeliveryReport:
     """What one batch did. `planned` lists (email, subject) of what was (or, in a dry run, would be) queued."""
@@ -166,9 +170,9 @@ def _failed_row(member: MemberView, kind: str, period_key: str, exc: Exception, 
 
 
 def prepare_digests(app: App, period: str, cluster: str | None, report: DeliveryReport, *,
-                    templates: TemplateSet | None = None, chunk: int = CHUNK) -> Iterator[list[NewDelivery]]:
+                    templates: TemplateSet | None = None) -> Iterator[NewDelivery]:
     """This period's digests for every receiving member (of one cluster) that has none yet, as outbox rows,
-    `chunk` at a time (the caller writes each chunk, and may send it while the next is being built)."""
+    one by one as they are built (the caller writes them to the outbox, and may send some meanwhile)."""
     store, settings = app.store, app.settings
     now = app.clock()
     members = [m for m in store.members(cluster, receiving_only=True) if wants_digest(m, period)]
@@ -185,31 +189,30 @@ def prepare_digests(app: App, period: str, cluster: str | None, report: Delivery
     calls = store.find_calls(CallFilter(open_only=True, canonical_only=True), now=now)
     unchecked = unchecked_sources(store, now)
     checked = checked_sources(store, now)
-    rows: list[NewDelivery] = []
+    chosen: dict[tuple[Any, ...], DigestContent] = {}  # members alike in what choose_digest reads share calls
     for member in todo:
-        content = choose_digest(member, calls, changes, since=cutoffs.get(member.id), now=now,
-                                closing_soon_days=settings.digest.closing_soon_days)
+        since = cutoffs.get(member.id)
+        alike = (selection_key(member), since)
+        content = chosen.get(alike)
+        if content is None:
+            content = chosen[alike] = choose_digest(member, calls, changes, since=since, now=now,
+                                                    closing_soon_days=settings.digest.closing_soon_days)
         if not content.news and not settings.digest.nothing_new_note:
             report.skipped += 1
             continue
         try:
-            msg, _ = composer.digest(member, content, period=period, now=now, unchecked=unchecked,
-                                     checked=checked)
+            msg = composer.digest_message(member, content, period=period, now=now, unchecked=unchecked,
+                                          checked=checked)
         except Exception as exc:  # one member's bad data must not stop everyone's digest
-            rows.append(_failed_row(member, "digest", period, exc, report))
+            yield _failed_row(member, "digest", period, exc, report)
             continue
         report.planned.append((member.email, msg.subject))
         report.prepared += 1
-        rows.append(outbox_row(member, "digest", period, msg, [e.call.id for e in content.entries]))
-        if len(rows) >= chunk:
-            yield rows
-            rows = []
-    if rows:
-        yield rows
+        yield outbox_row(member, "digest", period, msg, [e.call.id for e in content.entries])
 
 
 def prepare_alerts(app: App, report: DeliveryReport, *,
-                   templates: TemplateSet | None = None) -> Iterator[list[NewDelivery]]:
+                   templates: TemplateSet | None = None) -> Iterator[NewDelivery]:
     """Today's deadline reminders (digest.alert_lead_days) not yet in the outbox, as outbox rows."""
     store, settings = app.store, app.settings
     now = app.clock()
@@ -219,7 +222,6 @@ def prepare_alerts(app: App, report: DeliveryReport, *,
     due = [(m, r) for m in members for r in choose_alerts(m, calls, now=now, lead_days=settings.digest.alert_lead_days)]
     done = store.delivery_keys("alert", period_keys=sorted({r.period_key for _, r in due}))
     composer: Composer | None = None
-    rows: list[NewDelivery] = []
     for member, reminder in due:
         if (member.id, reminder.period_key) in done:
             report.skipped += 1
@@ -228,13 +230,8 @@ def prepare_alerts(app: App, report: DeliveryReport, *,
         try:
             msg = composer.alert(member, reminder, now=now)
         except Exception as exc:  # one member's bad data must not stop everyone's alerts
-            rows.append(_failed_row(member, "alert", reminder.period_key, exc, report))
+            yield _failed_row(member, "alert", reminder.period_key, exc, report)
             continue
         report.planned.append((member.email, msg.subject))
         report.prepared += 1
-        rows.append(outbox_row(member, "alert", reminder.period_key, msg, [reminder.call.id]))
-        if len(rows) >= CHUNK:
-            yield rows
-            rows = []
-    if rows:
-        yield rows
+        yield outbox_row(member, "alert", reminder.period_key, msg, [reminder.call.id])

@@ -1,10 +1,12 @@
 """Sending what the outbox holds: claim, hand the stored bytes to the transport, record the outcome.
 
-`send_digests` and `send_alerts` prepare (delivery.prepare) and write every message to the outbox, a chunk
-at a time, then send what is queued.
+`send_digests` and `send_alerts` prepare (delivery.prepare) and write the first messages to the outbox,
+then send what is queued; the rest are prepared and written while the mail server reads what it was sent
+(`_Backlog`, the transport's `meanwhile`). Every message is in the outbox before it can be sent.
 
 Per message the sender makes one commit: it records the outcomes of the messages sent before (sent,
-failed, retry) and claims the next one as "sending", before its DATA. A sender killed mid-send therefore
+failed, retry) and claims the next one as "sending", while the server reads its MAIL FROM and before its
+DATA (the transport's `before_data`). A sender killed mid-send therefore
 leaves at most one delivery "sending" (in doubt: the server may or may not have it); every delivery the
 server accepted before is recorded, except the one whose acceptance was not yet committed, which is the
 same single in-doubt delivery. After the claim lease it is settled by `mail.in_doubt` (see README,
@@ -16,9 +18,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,7 +36,7 @@ from calltracker.delivery.prepare import (
 from calltracker.digest import TemplateSet
 from calltracker.errors import DeliveryError, TransportError
 from calltracker.mailer import Transport, build_transport
-from calltracker.storage import DueDelivery, NewDelivery, Outcome
+from calltracker.storage import DueDelivery, NewDelivery, Outcome, Store
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,11 @@ RETRY_DELAYS = (timedelta(minutes=5), timedelta(minutes=15), timedelta(minutes=4
                 timedelta(hours=4), timedelta(hours=8))
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 _BATCH = 200
+#: Prepared messages written to the outbox before sending starts (and whenever the sender runs dry).
+FIRST_CHUNK = 50
+#: While sending, prepared messages are written this many at a time, and sent messages' bytes dropped so.
+CHUNK = 8
+DROP_STEP = 4
 
 
 def send_digests(app: App, period: str | None = None, cluster: str | None = None, *, dry_run: bool = False,
@@ -57,8 +65,8 @@ def send_digests(app: App, period: str | None = None, cluster: str | None = None
     now = app.clock()
     period = parse_period(period) if period else current_period(now, app.settings.schedule.timezone)
     report = DeliveryReport(kind="digest", period=period, dry_run=dry_run)
-    chunks = prepare_digests(app, period, cluster, report, templates=templates)
-    _queue_and_send(app, "digest", chunks, report, now=now, dry_run=dry_run, transport=transport)
+    rows = prepare_digests(app, period, cluster, report, templates=templates)
+    _queue_and_send(app, "digest", rows, report, now=now, dry_run=dry_run, transport=transport)
     report.seconds = time.monotonic() - started
     log.info("%s", report.line(), extra={"summary": True})  # commands print it (cli.context.SummaryFilter)
     return report
@@ -69,26 +77,107 @@ def send_alerts(app: App, *, dry_run: bool = False, transport: Transport | None 
     """Queue and send today's deadline reminders (digest.alert_lead_days); each reminder goes out once."""
     started = time.monotonic()
     report = DeliveryReport(kind="alerts", dry_run=dry_run)
-    chunks = prepare_alerts(app, report, templates=templates)
-    _queue_and_send(app, "alert", chunks, report, now=app.clock(), dry_run=dry_run, transport=transport)
+    rows = prepare_alerts(app, report, templates=templates)
+    _queue_and_send(app, "alert", rows, report, now=app.clock(), dry_run=dry_run, transport=transport)
     report.seconds = time.monotonic() - started
     log.info("%s", report.line(), extra={"summary": True})  # commands print it (cli.context.SummaryFilter)
     return report
 
 
-def _queue_and_send(app: App, kind: str, chunks: Iterable[list[NewDelivery]], report: DeliveryReport, *,
+def _queue_and_send(app: App, kind: str, rows: Iterator[NewDelivery], report: DeliveryReport, *,
                     now: datetime, dry_run: bool, transport: Transport | None) -> None:
-    """Write each prepared chunk to the outbox, then send what is queued.
+    """Write the first prepared messages to the outbox, then send what is queued while preparing the rest.
 
-    Preparing the next messages in a thread while one is being sent was measured slower, not faster
-    (bench/bench_digest.py, ratio 0.42-0.50 against 0.61-0.67 in the same run): the sender waits for the
-    server several times per message and each time needs the GIL back from the busy preparing thread.
+    The rest are built while the mail server reads what it was sent (`_Backlog`), in the one thread:
+    preparing them in a second thread was measured slower, not faster (bench/bench_digest.py, ratio
+    0.42-0.50 against 0.61-0.67 in the same run), as the sender waits for the server several times per
+    message and each time needed the GIL back from the busy preparing thread.
     """
-    for chunk in chunks:
-        if not dry_run:
-            app.store.add_deliveries(chunk, now)
-    if not dry_run:
-        deliver_pending(app, kind, report, transport=transport)
+    if dry_run:
+        for _ in rows:
+            pass
+        return
+    backlog = _Backlog(app.store, rows, now)
+    backlog.fill(FIRST_CHUNK)
+    deliver_pending(app, kind, report, transport=transport, backlog=backlog)
+
+
+class _Backlog:
+    """Work the sender does while the mail server reads what it was sent (`send_bytes`'s `meanwhile`):
+    building the next messages and writing them to the outbox CHUNK at a time, then dropping the stored
+    bytes of sent messages DROP_STEP at a time. A message is always in the outbox before it can be sent.
+
+    One small step per call. A step never raises: its error is kept, and the sender raises it once the
+    message in flight has its outcome (`check`).
+    """
+
+    def __init__(self, store: Store, rows: Iterator[NewDelivery] | None, now: datetime) -> None:
+        self.store, self.rows, self.now = store, rows, now
+        self.built: list[NewDelivery] = []
+        self.sent: list[int] = []  # deliveries recorded as sent whose bytes are still stored
+        self.error: Exception | None = None
+
+    @property
+    def preparing(self) -> bool:
+        return self.rows is not None or bool(self.built)
+
+    def _build(self, chunk: int) -> int:
+        """Build one more message; write what was built once there are `chunk` or nothing is left to build."""
+        row = next(self.rows, None) if self.rows is not None else None
+        if row is None:
+            self.rows = None
+        else:
+            self.built.append(row)
+        if self.built and (len(self.built) >= chunk or self.rows is None):
+            rows, self.built = self.built, []
+            self.store.add_deliveries(rows, self.now)
+            return len(rows)
+        return 0
+
+    def fill(self, count: int) -> None:
+        """Build and write messages until `count` more are in the outbox or none are left to build."""
+        written = 0
+        while self.preparing and written < count:
+            written += self._build(count - written)
+
+    def step(self) -> None:
+        if self.error is not None:
+            return
+        try:
+            if self.preparing:
+                self._build(CHUNK)
+            elif self.sent:
+                ids, self.sent = self.sent[:DROP_STEP], self.sent[DROP_STEP:]
+                self.store.drop_finished_messages(ids)
+        except Exception as exc:  # raised by the sender after the message in flight (see `check`)
+            self.error = exc
+
+    def check(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
+class _NotClaimedError(Exception):
+    """Another sender holds the delivery: it is not sent by this one."""
+
+
+class _Claim:
+    """`before_data` of one delivery: one commit records the outcomes of the messages sent before and
+    claims this one as "sending" with a conditional UPDATE; if no row changed, the message is not sent."""
+
+    def __init__(self, store: Store, delivery_id: int, worker: str, now: datetime, done: list[Outcome]) -> None:
+        self.store, self.delivery_id, self.worker, self.now, self.done = store, delivery_id, worker, now, done
+        self.ran = False
+        self.claimed = False
+
+    def __call__(self) -> None:
+        self.ran = True
+        self.claimed = self.store.start_delivery(self.delivery_id, self.worker, self.now, lease=CLAIM_LEASE,
+                                                 finished=self.done)
+        self.done.clear()
+        if not self.claimed:
+            raise _NotClaimedError(self.delivery_id)
 
 
 def _worker_name() -> str:
@@ -96,11 +185,12 @@ def _worker_name() -> str:
 
 
 def deliver_pending(app: App, kind: str | None, report: DeliveryReport, *, transport: Transport | None = None,
-                    on_sent: Callable[[int], None] | None = None) -> DeliveryReport:
+                    on_sent: Callable[[int], None] | None = None, backlog: _Backlog | None = None) -> DeliveryReport:
     """Claim and send every pending delivery of `kind` that is due, a batch at a time. Deliveries a dead
-    sender left in doubt are settled first."""
+    sender left in doubt are settled first. `backlog` holds messages still to be prepared and queued."""
     store = app.store
     worker = _worker_name()
+    backlog = backlog or _Backlog(store, None, app.clock())
     settled = store.resolve_in_doubt(app.clock(), lease=CLAIM_LEASE, resend=app.settings.mail.in_doubt == "resend")
     if settled:
         report.in_doubt += len(settled)
@@ -115,13 +205,17 @@ def deliver_pending(app: App, kind: str | None, report: DeliveryReport, *, trans
                 batch = [d for d in store.due_deliveries(kind, app.clock(), lease=CLAIM_LEASE, limit=_BATCH)
                          if d.id not in seen]
                 if not batch:
+                    if backlog.preparing:
+                        backlog.fill(FIRST_CHUNK)
+                        continue
                     break
                 seen.update(d.id for d in batch)
-                if not _send_batch(app, batch, worker, tx, done, report, on_sent):
+                if not _send_batch(app, batch, worker, tx, done, report, on_sent, backlog):
+                    backlog.fill(sys.maxsize)  # the server is away: queue everything for the next run
                     return report
                 store.finish_deliveries(worker, done)
                 done.clear()
-                store.drop_finished_messages([d.id for d in batch])
+                backlog.sent.extend(d.id for d in batch)
         finally:
             store.finish_deliveries(worker, done)
     store.drop_finished_messages()
@@ -129,7 +223,7 @@ def deliver_pending(app: App, kind: str | None, report: DeliveryReport, *, trans
 
 
 def _send_batch(app: App, batch: list[DueDelivery], worker: str, tx: Transport, done: list[Outcome],
-                report: DeliveryReport, on_sent: Callable[[int], None] | None) -> bool:
+                report: DeliveryReport, on_sent: Callable[[int], None] | None, backlog: _Backlog) -> bool:
     """Send one batch; False when the transport is down (the batch stops, the rest stays queued)."""
     store = app.store
     gone = [d.id for d in batch if not d.receives_mail]
@@ -139,25 +233,32 @@ def _send_batch(app: App, batch: list[DueDelivery], worker: str, tx: Transport, 
     for d in batch:
         if not d.receives_mail:
             continue
-        started = store.start_delivery(d.id, worker, app.clock(), lease=CLAIM_LEASE, finished=done)
-        done.clear()
-        if not started:
-            continue  # another sender has it
+        claim = _Claim(store, d.id, worker, app.clock(), done)
         try:
-            tx.send_bytes(d.payload["from"], d.payload["to"], _message(d))
+            tx.send_bytes(d.payload["from"], d.payload["to"], _message(d), before_data=claim, meanwhile=backlog.step)
+        except _NotClaimedError:
+            continue  # another sender has it
         except TransportError as exc:
-            store.release_delivery(d.id, worker)
+            if claim.claimed:
+                store.release_delivery(d.id, worker)
             report.deferred += 1
             report.errors.append(str(exc))
             log.warning("%s: stopping this batch, pending deliveries stay queued", exc)
             return False
         except DeliveryError as exc:
+            if not claim.ran:  # refused before the claim (the connection failed): the attempt still counts
+                try:
+                    claim()
+                except _NotClaimedError:
+                    continue
             done.append(_failure(d, exc, app.clock(), report))
+            backlog.check()
             continue
         done.append(Outcome(d.id, "sent", app.clock(), payload=_slim(d.payload)))
         report.sent += 1
         if on_sent is not None:
             on_sent(d.id)
+        backlog.check()
     return True
 
 

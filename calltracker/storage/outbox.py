@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,6 +49,18 @@ _FINISH = (update(DeliveryRow)
            .values(status=bindparam("new_status"), last_error=bindparam("error"), claimed_at=None, claimed_by=None,
                    next_attempt_at=bindparam("retry_at"), sent_at=bindparam("sent")))
 _FINISH_WITH_PAYLOAD = _FINISH.values(payload=bindparam("new_payload"))
+#: Messages are stored zlib-compressed behind this prefix, which no message starts with (a message starts
+#: with a header name); rows stored before it are plain. Level 1 turns an 85 KB digest (mostly HTML) into
+#: 8 KB in 0.2 ms, and writing, reading and deleting a tenth of the pages saves more than that.
+_PACKED = b"\x00zlib\x00"
+
+
+def _pack(data: bytes) -> bytes:
+    return _PACKED + zlib.compress(data, 1)
+
+
+def _unpack(data: bytes) -> bytes:
+    return zlib.decompress(data[len(_PACKED):]) if data.startswith(_PACKED) else data
 
 
 
@@ -68,7 +81,7 @@ class OutboxRepo(Repo):
                    "status": "failed" if r.error else "pending", "last_error": r.error,
                    "attempts": 0, "message_id": r.message_id, "subject": r.subject, "payload": dict(r.payload),
                    "created_at": now} for r in rows]
-        messages = {(r.member_id, r.kind, r.period_key): r.message for r in rows if r.message is not None}
+        messages = {(r.member_id, r.kind, r.period_key): _pack(r.message) for r in rows if r.message is not None}
         added = 0
         with self._tx() as conn:
             for start in range(0, len(values), 200):
@@ -124,9 +137,9 @@ class OutboxRepo(Repo):
             rows = conn.execute(stmt).all()
             # The messages in a second query: joined into the first, SQLite would carry every pending
             # message through the sort before the LIMIT applies.
-            messages: dict[int, bytes] = dict(conn.execute(
+            messages: dict[int, bytes] = {delivery_id: _unpack(data) for delivery_id, data in conn.execute(
                 select(DeliveryMessageRow.delivery_id, DeliveryMessageRow.data)
-                .where(DeliveryMessageRow.delivery_id.in_([r.id for r in rows]))).all()) if rows else {}
+                .where(DeliveryMessageRow.delivery_id.in_([r.id for r in rows])))} if rows else {}
         return [DueDelivery(id=r.id, member_id=r.member_id, kind=r.kind, period_key=r.period_key,
                             attempts=r.attempts, message_id=r.message_id, payload=r.payload or {},
                             email=r.email, message=messages.get(r.id),
