@@ -97,14 +97,14 @@ class Field:
         self.words: list[str] = self._parts[1::2]
         self._spans: list[int] | None = None
         self._shouting: bool | None = None
-        self._hits: tuple[object, list[list[tuple[int, list[Entry]]]]] | None = None
+        self._hits: tuple[object, list[list[tuple[int, Starts]]]] | None = None
 
-    def hits(self, shared: LexiconIndex) -> list[list[tuple[int, list[Entry]]]]:
+    def hits(self, shared: LexiconIndex) -> list[list[tuple[int, Starts]]]:
         """For each lexicon of `shared`, the positions of the words that start one of its phrases, with those
         phrases: one pass over the words serves every lexicon (computed on the first scan)."""
         cached = self._hits
         if cached is None or cached[0] is not shared:
-            buckets: list[list[tuple[int, list[Entry]]]] = [[] for _ in range(shared.size)]
+            buckets: list[list[tuple[int, Starts]]] = [[] for _ in range(shared.size)]
             # The probes and the selection of the words found run in C (map, compress): most words start nothing.
             found = list(map(shared.index.get, self.words))
             for i in compress(range(len(found)), found):
@@ -134,12 +134,17 @@ class Field:
         twin._set_scan(_blank(self._scan_low, spans), _blank(self._scan_folded, spans))
         return twin
 
-    def span(self, i: int) -> tuple[int, int]:
-        """Character span of word `i` (computed on first use: most fields match few words)."""
+    def bounds(self) -> list[int]:
+        """Word `i` spans characters `bounds[2 * i]` to `bounds[2 * i + 1]` (computed on first use)."""
         if self._spans is None:
             # Gaps and words alternate in the split; running sums of their lengths are the word boundaries.
             self._spans = list(accumulate(map(len, self._parts)))
-        return self._spans[2 * i], self._spans[2 * i + 1]
+        return self._spans
+
+    def span(self, i: int) -> tuple[int, int]:
+        """Character span of word `i` (computed on first use: most fields match few words)."""
+        spans = self.bounds()
+        return spans[2 * i], spans[2 * i + 1]
 
     def word_as_written(self, i: int) -> str:
         start, end = self.span(i)
@@ -193,11 +198,25 @@ class Match:
     text: str
 
 
+# The phrases a word starts, in matching order, grouped by their second word (longer phrases, which come first)
+# with the one-word phrases last: at a word, only the phrases going on with the next word are compared.
+Starts = tuple[dict[str, tuple[Entry, ...]] | None, tuple[Entry, ...]]
+
+
+def _starts(entries: list[Entry]) -> Starts:
+    by_second: dict[str, list[Entry]] = {}
+    for entry in entries:
+        if len(entry.words) > 1:
+            by_second.setdefault(entry.words[1], []).append(entry)
+    singles = tuple(e for e in entries if len(e.words) == 1)
+    return ({w: tuple(es) for w, es in by_second.items()} if by_second else None), singles
+
+
 class LexiconIndex:
     """The first words of several lexicons' phrases in one dict: word -> ((lexicon slot, its entries), ...)."""
 
     def __init__(self, lexicons: Sequence[Lexicon]) -> None:
-        index: dict[str, list[tuple[int, list[Entry]]]] = {}
+        index: dict[str, list[tuple[int, Starts]]] = {}
         for slot, lexicon in enumerate(lexicons):
             for word, entries in lexicon._index.items():
                 index.setdefault(word, []).append((slot, entries))
@@ -232,11 +251,11 @@ class Lexicon:
         for entries in index.values():
             # Longest first; among equals, case-sensitive entries first (they are the stricter reading).
             entries.sort(key=lambda e: (-len(e.words), e.exact is None))
-        self._index = index
+        self._index = {word: _starts(entries) for word, entries in index.items()}
         self.vocabulary = frozenset(index)
         self._shared: tuple[LexiconIndex, int] | None = None
 
-    def _hits(self, field: Field) -> Iterable[tuple[int, list[Entry]]]:
+    def _hits(self, field: Field) -> Iterable[tuple[int, Starts]]:
         if self._shared is not None:
             shared, slot = self._shared
             return field.hits(shared)[slot]
@@ -248,25 +267,30 @@ class Lexicon:
         found: list[Match] = []
         n = len(words)
         taken_to = 0
+        bounds: list[int] | None = None
         # Most words start no phrase: the field finds, once for all lexicons, the few that may.
-        for i, entries in self._hits(field):
+        for i, (by_second, singles) in self._hits(field):
             if i < taken_to:
                 continue
-            for entry in entries:
+            longer = by_second.get(words[i + 1]) if by_second is not None and i + 1 < n else None
+            for entry in (longer + singles) if longer is not None else singles:
                 size = len(entry.words)
-                if i + size > n:
-                    continue
-                if size > 1 and (words[i + 1] != entry.words[1] or tuple(words[i:i + size]) != entry.words):
+                if size > 2 and (i + size > n or tuple(words[i:i + size]) != entry.words):
                     continue
                 if entry.exact is not None:
                     if field.shouting:
                         continue
-                    raw = tuple(field.word_as_written(j) for j in range(i, i + size))
+                    if bounds is None:
+                        bounds = field.bounds()
+                    folded = field.folded
+                    raw = tuple(folded[bounds[2 * j]:bounds[2 * j + 1]] for j in range(i, i + size))
                     if raw != entry.exact:
                         continue
                 if entry.languages is not None and (language or "") not in entry.languages:
                     continue
-                start, end = field.span(i)[0], field.span(i + size - 1)[1]
+                if bounds is None:
+                    bounds = field.bounds()
+                start, end = bounds[2 * i], bounds[2 * i + 2 * size - 1]
                 found.append(Match(entry, field.name, start, end, field.raw[start:end]))
                 taken_to = i + size
                 break
