@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from calltracker.classify import CallText
 from calltracker.classify.engine import default_rules
-from calltracker.classify.text import _FOLD, _NON_PLAIN, Field, fold, re2_view
+from calltracker.classify.text import _FOLD, _NON_PLAIN, Field, _branches_that_may, fold, re2_view
 from calltracker.evaluation import load_labelled
 
 
@@ -61,3 +62,30 @@ def test_re2_view_maps_every_character_as_the_one_by_one_mapping_does() -> None:
         assert re2_view(f"a {char} b") == _view_one_by_one(f"a {char} b"), hex(code)
     assert re2_view("plain text") == "plain text"
     assert re2_view("5 €\u2003x\x1f") == "5 \x01\x0cx\x0c"
+
+
+def test_blanking_with_the_branches_the_prefilter_left_blanks_what_the_whole_alternation_blanks() -> None:
+    rules = default_rules()
+    blanked = 0
+    for call in _labelled_calls():
+        for name, value in (("title", call.title), ("text", call.text), ("programme", call.programme)):
+            fld = Field(name, value or "")
+            fld.possible = rules.field_bank.possible_ids(fld.low) if rules.field_bank is not None else None
+            fast = fld.blanked(rules.negatives, rules.negative_parts, rules.field_bank)
+            whole = fld.blanked(rules.negatives)  # no parts given: no prefilter, the whole alternation
+            assert fast.words == whole.words, (call.id, name)
+            blanked += fast is not fld
+    assert blanked > 5
+
+
+def test_an_alternation_is_cut_to_the_branches_that_may_match_and_left_whole_otherwise() -> None:
+    parts = frozenset(re.compile(p) for p in ("spazio alpino", r"(?<=\bin )education", r"m\d ?c\d"))
+    whole = re.compile("|".join(f"(?:{p.pattern})" for p in sorted(parts, key=lambda p: p.pattern)))
+    text = "il programma spazio alpino, m1c2 e in education"
+    ids = frozenset(id(p) for p in parts if p.search(text) and "alpino" not in p.pattern)
+    cut = _branches_that_may(whole, parts, ids)
+    assert cut.pattern == r"(?:(?<=\bin )education)|(?:m\d ?c\d)"  # same order as in the whole alternation
+    assert [m.span() for m in cut.finditer("m1c2 in education")] == \
+        [m.span() for m in whole.finditer("m1c2 in education")]
+    other = re.compile("spazio alpino|education")  # not built from these parts: searched whole
+    assert _branches_that_may(other, parts, ids) is other

@@ -120,11 +120,14 @@ class Field:
 
         `patterns` are alternations of `parts`; when the prefilter says no part can match, nothing is searched.
         """
+        possible = None
         if parts:
             possible = self.possible if self._scan_low is self.low else (
                 bank.possible_ids(self._scan_low) if bank is not None else None)
             if possible is not None and possible.isdisjoint(map(id, parts)):
                 return self
+        if possible is not None:
+            patterns = [_branches_that_may(p, parts, possible) for p in patterns]
         spans = [m.span() for p in patterns for m in p.finditer(self._scan_low)]
         if not spans:
             return self
@@ -160,6 +163,47 @@ class Field:
             lower = len(data.translate(None, _NOT_LOWER))
             self._shouting = upper + lower >= 12 and upper > 0.6 * (upper + lower)
         return self._shouting
+
+
+# Each alternation's branches in order, as (id, source), with the alternation and its parts (held, so the ids
+# stay theirs); and the alternations cut down to the branches the prefilter left, by sources. Both bounded.
+_ORDER: dict[int, tuple[re.Pattern[str], frozenset[re.Pattern[str]], tuple[tuple[int, str], ...] | None]] = {}
+_CUT: dict[tuple[str, tuple[str, ...]], re.Pattern[str]] = {}
+_CACHE_MAX = 1024
+
+
+def _branch_order(pattern: re.Pattern[str], parts: frozenset[re.Pattern[str]]) -> tuple[tuple[int, str], ...] | None:
+    """The branches of `pattern` in order, if it is the alternation "(?:a)|(?:b)|..." of exactly `parts`."""
+    source = pattern.pattern
+    ordered = sorted(parts, key=lambda p: source.find(f"(?:{p.pattern})"))
+    if "|".join(f"(?:{p.pattern})" for p in ordered) != source or any(p.flags != pattern.flags for p in ordered):
+        return None
+    return tuple((id(p), p.pattern) for p in ordered)
+
+
+def _branches_that_may(pattern: re.Pattern[str], parts: frozenset[re.Pattern[str]],
+                       possible: frozenset[int]) -> re.Pattern[str]:
+    """`pattern`, an alternation of `parts`, without the branches that cannot match the text (not in `possible`).
+
+    Python's `re` tries every branch at every position; a branch that matches nowhere in the text never wins
+    at any position, so the alternation of the others finds the very same matches, much sooner.
+    """
+    entry = _ORDER.get(id(pattern))
+    if entry is None or entry[0] is not pattern or entry[1] is not parts:
+        entry = (pattern, parts, _branch_order(pattern, parts))
+        if len(_ORDER) < _CACHE_MAX:
+            _ORDER[id(pattern)] = entry
+    order = entry[2]
+    if order is None:
+        return pattern  # not an alternation of exactly these parts: search it whole
+    left = tuple(source for pid, source in order if pid in possible)
+    key = (pattern.pattern, left)
+    cut = _CUT.get(key)
+    if cut is None:
+        cut = re.compile("|".join(f"(?:{source})" for source in left), pattern.flags)
+        if len(_CUT) < _CACHE_MAX:
+            _CUT[key] = cut
+    return cut
 
 
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:
