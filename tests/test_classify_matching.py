@@ -7,7 +7,15 @@ from pathlib import Path
 
 from calltracker.classify import CallText
 from calltracker.classify.engine import default_rules
-from calltracker.classify.text import _FOLD, _NON_PLAIN, Field, _branches_that_may, fold, re2_view
+from calltracker.classify.text import (
+    _FOLD,
+    _NON_PLAIN,
+    Field,
+    _branches_that_may,
+    fold,
+    re2_view,
+    required_literals,
+)
 from calltracker.evaluation import load_labelled
 
 
@@ -89,3 +97,36 @@ def test_an_alternation_is_cut_to_the_branches_that_may_match_and_left_whole_oth
         [m.span() for m in whole.finditer("m1c2 in education")]
     other = re.compile("spazio alpino|education")  # not built from these parts: searched whole
     assert _branches_that_may(other, parts, ids) is other
+
+
+def test_required_literals_are_those_one_of_which_every_match_contains() -> None:
+    cases = {
+        r"consorti(?:a|um|ums)[^.;]{0,80}?\b(?:are|is) excluded": {"are excluded", "is excluded"},  # the longer
+        r"\((?:ria|ia)\)": {"(ria)", "(ia)"},
+        r"data spaces?": {"data space"},  # an optional tail adds no length
+        r"\b(?:corsi|training)\b[^.;:]{0,40}?\bsu": {"corsi", "training"},
+        r"singol[ae] o associat[aeio]": {f"singol{a} o associat{b}" for a in "ae" for b in "aeio"},
+        r"education and training(?:(?<=\bin education and training))": {"education and training"},
+    }
+    for source, expected in cases.items():
+        assert required_literals(re.compile(source)) == expected, source
+    for source in (r"m\d ?c\d", r"[^.]+", r"(?i)voucher", r"(a|\d+)"):  # no literal every match contains
+        literals = required_literals(re.compile(source))
+        assert literals is None or min(map(len, literals)) < 3, source
+
+
+def test_every_match_of_a_bank_pattern_in_the_labelled_texts_contains_one_of_its_literals() -> None:
+    rules = default_rules()
+    checked = 0
+    for bank in (rules.field_bank, rules.consortium_bank):
+        assert bank is not None
+        for pattern in bank.possible("\x00é\u0416"):  # every pattern of the bank
+            literals = required_literals(pattern)
+            if literals is None:
+                continue
+            for call in _labelled_calls():
+                for value in (call.title, call.text, call.programme):
+                    for m in pattern.finditer(Field("f", value or "").low):
+                        assert any(text in m.group() for text in literals), (pattern.pattern, m.group())
+                        checked += 1
+    assert checked > 50

@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, compress
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 _SPECIAL = {
     "\u2019": "'", "\u2018": "'", "\u201b": "'", "`": "'", "\u00b4": "'", "\u201c": '"', "\u201d": '"',
@@ -396,6 +396,125 @@ def literal_prefix(pattern: str) -> str:
     return "".join(prefix)
 
 
+# Literal sets are cut off at this many strings (a product of alternatives grows fast), and a set with a string
+# shorter than _MIN_LITERAL would be found in nearly every text.
+_MAX_LITERALS = 64
+_MIN_LITERAL = 3
+_Items = Any  # a parsed pattern (re._parser.SubPattern): a sequence of (opcode, argument)
+
+
+def required_literals(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """Strings one of which every match of `pattern` contains (None when there is no such short set).
+
+    Read from the parsed pattern: the run of items that match finitely many strings (literals, small classes,
+    alternatives, optional parts) whose shortest string is longest gives their product; zero-width items (\\b,
+    look-arounds) match "". A pattern with flags (IGNORECASE...) has none.
+    """
+    if pattern.flags & ~re.UNICODE:
+        return None
+    from re import _parser  # type: ignore[attr-defined]  # the stdlib's own parser of `re` syntax
+
+    try:
+        found = _required(list(_parser.parse(pattern.pattern, pattern.flags)))
+    except Exception:  # noqa: BLE001 - syntax this reading does not know: no literals, the pattern is read whole
+        return None
+    return frozenset(found) if found else None
+
+
+def _product(a: set[str], b: set[str]) -> set[str] | None:
+    if len(a) * len(b) > _MAX_LITERALS:
+        return None
+    return {x + y for x in a for y in b}
+
+
+def _exact(items: _Items) -> set[str] | None:
+    """The finite set of strings the sequence `items` can match, or None."""
+    out: set[str] | None = {""}
+    for op, av in items:
+        one = _exact_item(op, av)
+        if one is None or out is None:
+            return None
+        out = _product(out, one)
+    return out
+
+
+def _exact_item(op: Any, av: Any) -> set[str] | None:
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    if op is c.LITERAL:
+        return {chr(av)}
+    if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+        return {""}  # zero-width
+    if op is c.SUBPATTERN:
+        return _exact(av[-1])
+    if op is c.BRANCH:
+        out: set[str] = set()
+        for branch in av[1]:
+            one = _exact(branch)
+            if one is None:
+                return None
+            out |= one
+        return out if len(out) <= _MAX_LITERALS else None
+    if op is c.IN:
+        chars: set[str] = set()
+        for kind, value in av:
+            if kind is c.LITERAL:
+                chars.add(chr(value))
+            elif kind is c.RANGE and value[1] - value[0] < 10:
+                chars.update(chr(code) for code in range(value[0], value[1] + 1))
+            else:
+                return None  # a negated or large class, a category
+        return chars
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[1] == 1:
+        one = _exact(av[2])
+        return None if one is None else (one | {""} if av[0] == 0 else one)
+    return None  # any character, a repeat, a back-reference...
+
+
+def _shortest(strings: set[str] | None) -> int:
+    return min(map(len, strings)) if strings else 0
+
+
+def _required(items: _Items) -> set[str] | None:
+    """A set of strings one of which every match of the sequence `items` contains, or None."""
+    best: set[str] | None = None
+    run: set[str] = {""}
+    for op, av in items:
+        one = _exact_item(op, av)
+        if one is not None:
+            joined = _product(run, one)
+            if joined is None:
+                best = run if _shortest(run) > _shortest(best) else best
+                joined = one
+            run = joined
+            # Kept at its first reach of a length: an optional tail ("actions?") adds strings, not length.
+            best = run if _shortest(run) > _shortest(best) else best
+        else:
+            best = run if _shortest(run) > _shortest(best) else best
+            run = {""}
+            inner = _required_item(op, av)
+            best = inner if _shortest(inner) > _shortest(best) else best
+    return run if _shortest(run) > _shortest(best) else best
+
+
+def _required_item(op: Any, av: Any) -> set[str] | None:
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    if op is c.SUBPATTERN:
+        return _required(av[-1])
+    if op is c.BRANCH:
+        out: set[str] = set()
+        for branch in av[1]:
+            one = _required(branch)
+            if one is None:
+                return None
+            out |= one
+        return out if len(out) <= _MAX_LITERALS else None
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
+        return _required(av[2])
+    return None
+
+
 def re2_view(text: str) -> str | None:
     """`text` as RE2 should read it, or None when RE2 cannot stand in for `re` on it."""
     # Most texts are ASCII without those few control characters: five memchr-speed probes instead of a
@@ -415,6 +534,9 @@ def re2_view(text: str) -> str | None:
 class RegexBank:
     """Many compiled `re` patterns, prefiltered together: `possible(text)` is the set of those that may match.
 
+    A pattern with literals one of which every match contains (`required_literals`) is looked for by them alone;
+    the others by their own source where RE2 reads it as `re` does, else by their literal prefix, else always run.
+
     `text` may be several fields joined by newlines: the answer then holds every pattern that may match any one
     of them (no pattern the bank reads with RE2 is anchored, and a newline is a word boundary like a text's end).
     """
@@ -433,7 +555,13 @@ class RegexBank:
                 continue
             seen.add(pattern)
             source = pattern.pattern
-            if pattern.flags & ~(re.UNICODE) or _RE2_UNSAFE.search(source):
+            literals = required_literals(pattern)
+            if literals is not None and min(map(len, literals)) >= _MIN_LITERAL \
+                    and all(text.isascii() and _NON_PLAIN.search(text) is None for text in literals):
+                # RE2 looks for the literals alone: a far smaller automaton than the pattern's (its bounded
+                # repeats, "[^.;]{0,80}", multiply states), which stays in the processor's cache between calls.
+                source = "|".join(re.escape(text) for text in sorted(literals))
+            elif pattern.flags & ~(re.UNICODE) or _RE2_UNSAFE.search(source):
                 # RE2 cannot read this one exactly: prefilter on the literal every match starts with.
                 prefix = literal_prefix(source)
                 if len(prefix) < 4 or pattern.flags & ~(re.UNICODE):
