@@ -125,7 +125,7 @@ class Field:
         if parts:
             possible = self.possible if self._scan_low is self.low else (
                 bank.possible_ids(self._scan_low) if bank is not None else None)
-            if possible is not None and possible.isdisjoint(map(id, parts)):
+            if possible is not None and possible.isdisjoint(ids_of(parts)):
                 return self
         if possible is not None:
             patterns = [_branches_that_may(p, parts, possible) for p in patterns]
@@ -164,6 +164,19 @@ class Field:
             lower = len(data.translate(None, _NOT_LOWER))
             self._shouting = upper + lower >= 12 and upper > 0.6 * (upper + lower)
         return self._shouting
+
+
+_IDS: dict[int, tuple[Iterable[re.Pattern[str]], frozenset[int]]] = {}
+
+
+def ids_of(patterns: frozenset[re.Pattern[str]] | tuple[re.Pattern[str], ...]) -> frozenset[int]:
+    """The ids of a rules' collection of patterns, kept with it (so the ids stay theirs); bounded."""
+    cached = _IDS.get(id(patterns))
+    if cached is None or cached[0] is not patterns:
+        cached = (patterns, frozenset(map(id, patterns)))
+        if len(_IDS) < _CACHE_MAX:
+            _IDS[id(patterns)] = cached
+    return cached[1]
 
 
 # Each alternation's branches in order, as (id, source), with the alternation and its parts (held, so the ids
@@ -550,6 +563,8 @@ class RegexBank:
         options = re2.Options()
         options.max_mem = 64 << 20
         matcher = re2.Set.SearchSet(options)
+        by_literals = re2.Set.SearchSet(options)
+        literal_slots: list[re.Pattern[str]] = []
         for pattern in patterns:
             if pattern in seen:
                 continue
@@ -560,8 +575,13 @@ class RegexBank:
                     and all(text.isascii() and _NON_PLAIN.search(text) is None for text in literals):
                 # RE2 looks for the literals alone: a far smaller automaton than the pattern's (its bounded
                 # repeats, "[^.;]{0,80}", multiply states), which stays in the processor's cache between calls.
-                source = "|".join(re.escape(text) for text in sorted(literals))
-            elif pattern.flags & ~(re.UNICODE) or _RE2_UNSAFE.search(source):
+                # ASCII literals are found in any text as it is (UTF-8 never puts an ASCII byte inside another
+                # character): no view of it to make.
+                index = by_literals.Add("|".join(re.escape(text) for text in sorted(literals)))
+                assert index == len(literal_slots)
+                literal_slots.append(pattern)
+                continue
+            if pattern.flags & ~(re.UNICODE) or _RE2_UNSAFE.search(source):
                 # RE2 cannot read this one exactly: prefilter on the literal every match starts with.
                 prefix = literal_prefix(source)
                 if len(prefix) < 4 or pattern.flags & ~(re.UNICODE):
@@ -577,13 +597,22 @@ class RegexBank:
             self._slots.append(pattern)
         self._all = frozenset(seen)
         # The patterns stay referenced by the bank, so their ids stay theirs.
-        self._all_ids = frozenset(map(id, seen))
         self._slot_ids = [id(p) for p in self._slots]
         self._always_ids = frozenset(map(id, self._always))
+        self._literal_ids = [id(p) for p in literal_slots]
         self._matcher = None
         if self._slots:
             matcher.Compile()
             self._matcher = matcher
+        self._by_literals = None
+        if literal_slots:
+            by_literals.Compile()
+            self._by_literals = by_literals
+
+    @property
+    def patterns(self) -> frozenset[re.Pattern[str]]:
+        """Every pattern of the bank."""
+        return self._all
 
     def possible(self, text: str) -> frozenset[re.Pattern[str]]:
         ids = self.possible_ids(text)
@@ -592,8 +621,11 @@ class RegexBank:
     def possible_ids(self, text: str) -> frozenset[int]:
         """`possible(text)` as the patterns' ids: a set of ints is built and probed without hashing a pattern
         (whose hash is computed from its whole compiled program, every time)."""
-        view = re2_view(text)
-        if view is None or self._matcher is None:
-            return self._all_ids
-        found = frozenset(map(self._slot_ids.__getitem__, self._matcher.Match(view) or ()))
-        return found.union(self._always_ids) if self._always_ids else found
+        found = self._always_ids
+        if self._by_literals is not None:
+            found = found.union(map(self._literal_ids.__getitem__, self._by_literals.Match(text) or ()))
+        if self._matcher is not None:
+            view = re2_view(text)
+            found = found.union(self._slot_ids if view is None
+                                else map(self._slot_ids.__getitem__, self._matcher.Match(view) or ()))
+        return found
