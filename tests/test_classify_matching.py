@@ -142,3 +142,11 @@ def test_a_bank_finds_literals_in_any_text_and_reads_the_other_patterns_only_whe
     assert bank.possible("la città: domanda associata") == {mission}
     assert bank.possible("domanda associata, m1c2") == {mission}
     assert bank.possible("domanda associata") == frozenset()
+
+
+def test_an_identifier_is_blanked_and_a_hyphenated_phrase_is_not() -> None:
+    from calltracker.classify.engine import _IDENTIFIER
+
+    fld = Field("text", "Topic HORIZON-CL4-2026-SPACE-03-61: space - earth - orbit - data", (_IDENTIFIER,))
+    assert fld.words == ["topic", "space", "earth", "orbit", "data"]
+    assert Field("text", "bi-tri-quadri-motore", (_IDENTIFIER,)).words == ["bi", "tri", "quadri", "motore"]

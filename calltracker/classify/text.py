@@ -39,6 +39,8 @@ _FOLD = _fold_table()
 _FOLDABLE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_FOLD)) + "]+")
 _WORD = re.compile(r"[a-z0-9]+")
 _WORD_SPLIT = re.compile(r"([a-z0-9]+)")
+# What every identifier ("HORIZON-CL4-2026-SPACE-03-61") contains: three hyphens joining letters or digits.
+_HYPHENATED = re.compile(r"-[A-Za-z0-9]+-[A-Za-z0-9]+-")
 _NOT_UPPER = bytes(c for c in range(256) if not 65 <= c <= 90)
 _NOT_LOWER = bytes(c for c in range(256) if not 97 <= c <= 122)
 
@@ -79,8 +81,10 @@ class Field:
         self.raw = text if len(text) == len(low) else low
         self.low = low
         self.folded = folded
-        # An identifier has at least three hyphens: most fields have none and skip the search.
-        spans = [m.span() for p in blank_raw for m in p.finditer(folded)] if folded.count("-") >= 3 else []
+        # An identifier has at least three hyphens between letters or digits: most fields have none and skip the
+        # search (a search that starts at every capital letter; the hint only at hyphens).
+        spans = [m.span() for p in blank_raw for m in p.finditer(folded)] \
+            if blank_raw and folded.count("-") >= 3 and _HYPHENATED.search(folded) else []
         self._set_scan(_blank(low, spans), _blank(folded, spans))
         #: The ids of the regexes of the rules' bank that may match `low` (None: not prefiltered, every one may).
         self.possible: frozenset[int] | None = None
