@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from calltracker.classify import CallText
 from calltracker.classify.engine import default_rules
-from calltracker.classify.text import _FOLD, _NON_PLAIN, Field, fold, re2_view
+from calltracker.classify.text import (
+    _FOLD,
+    _NON_PLAIN,
+    Field,
+    RegexBank,
+    _branches_that_may,
+    fold,
+    re2_view,
+    required_literals,
+)
 from calltracker.evaluation import load_labelled
 
 
@@ -27,7 +37,7 @@ def test_one_prefilter_pass_over_the_joined_fields_keeps_every_pattern_that_matc
     rules = default_rules()
     bank = rules.field_bank
     assert bank is not None
-    patterns = sorted(bank.possible("\x00é\u0416"), key=lambda p: p.pattern)  # not prefiltered: all of them
+    patterns = sorted(bank.patterns, key=lambda p: p.pattern)
     assert bank.possible("") < frozenset(patterns)  # the prefilter does leave patterns out
     checked = 0
     for call in _labelled_calls():
@@ -61,3 +71,82 @@ def test_re2_view_maps_every_character_as_the_one_by_one_mapping_does() -> None:
         assert re2_view(f"a {char} b") == _view_one_by_one(f"a {char} b"), hex(code)
     assert re2_view("plain text") == "plain text"
     assert re2_view("5 €\u2003x\x1f") == "5 \x01\x0cx\x0c"
+
+
+def test_blanking_with_the_branches_the_prefilter_left_blanks_what_the_whole_alternation_blanks() -> None:
+    rules = default_rules()
+    blanked = 0
+    for call in _labelled_calls():
+        for name, value in (("title", call.title), ("text", call.text), ("programme", call.programme)):
+            fld = Field(name, value or "")
+            fld.possible = rules.field_bank.possible_ids(fld.low) if rules.field_bank is not None else None
+            fast = fld.blanked(rules.negatives, rules.negative_parts, rules.field_bank)
+            whole = fld.blanked(rules.negatives)  # no parts given: no prefilter, the whole alternation
+            assert fast.words == whole.words, (call.id, name)
+            blanked += fast is not fld
+    assert blanked > 5
+
+
+def test_an_alternation_is_cut_to_the_branches_that_may_match_and_left_whole_otherwise() -> None:
+    parts = frozenset(re.compile(p) for p in ("spazio alpino", r"(?<=\bin )education", r"m\d ?c\d"))
+    whole = re.compile("|".join(f"(?:{p.pattern})" for p in sorted(parts, key=lambda p: p.pattern)))
+    text = "il programma spazio alpino, m1c2 e in education"
+    ids = frozenset(id(p) for p in parts if p.search(text) and "alpino" not in p.pattern)
+    cut = _branches_that_may(whole, parts, ids)
+    assert cut.pattern == r"(?:(?<=\bin )education)|(?:m\d ?c\d)"  # same order as in the whole alternation
+    assert [m.span() for m in cut.finditer("m1c2 in education")] == \
+        [m.span() for m in whole.finditer("m1c2 in education")]
+    other = re.compile("spazio alpino|education")  # not built from these parts: searched whole
+    assert _branches_that_may(other, parts, ids) is other
+
+
+def test_required_literals_are_those_one_of_which_every_match_contains() -> None:
+    cases = {
+        r"consorti(?:a|um|ums)[^.;]{0,80}?\b(?:are|is) excluded": {"are excluded", "is excluded"},  # the longer
+        r"\((?:ria|ia)\)": {"(ria)", "(ia)"},
+        r"data spaces?": {"data space"},  # an optional tail adds no length
+        r"\b(?:corsi|training)\b[^.;:]{0,40}?\bsu": {"corsi", "training"},
+        r"singol[ae] o associat[aeio]": {f"singol{a} o associat{b}" for a in "ae" for b in "aeio"},
+        r"education and training(?:(?<=\bin education and training))": {"education and training"},
+    }
+    for source, expected in cases.items():
+        assert required_literals(re.compile(source)) == expected, source
+    for source in (r"m\d ?c\d", r"[^.]+", r"(?i)voucher", r"(a|\d+)"):  # no literal every match contains
+        literals = required_literals(re.compile(source))
+        assert literals is None or min(map(len, literals)) < 3, source
+
+
+def test_every_match_of_a_bank_pattern_in_the_labelled_texts_contains_one_of_its_literals() -> None:
+    rules = default_rules()
+    checked = 0
+    for bank in (rules.field_bank, rules.consortium_bank):
+        assert bank is not None
+        for pattern in bank.patterns:
+            literals = required_literals(pattern)
+            if literals is None:
+                continue
+            for call in _labelled_calls():
+                for value in (call.title, call.text, call.programme):
+                    for m in pattern.finditer(Field("f", value or "").low):
+                        assert any(text in m.group() for text in literals), (pattern.pattern, m.group())
+                        checked += 1
+    assert checked > 50
+
+
+def test_a_bank_finds_literals_in_any_text_and_reads_the_other_patterns_only_where_re2_can() -> None:
+    single, mission = re.compile(r"\bin forma singola\b"), re.compile(r"m\d ?c\d")
+    bank = RegexBank([single, mission])
+    assert bank.patterns == {single, mission}
+    # A text with an accented letter: RE2 cannot stand in for re on it, but a literal is a literal anywhere.
+    assert bank.possible("la città: domanda in forma singola") == {single, mission}
+    assert bank.possible("la città: domanda associata") == {mission}
+    assert bank.possible("domanda associata, m1c2") == {mission}
+    assert bank.possible("domanda associata") == frozenset()
+
+
+def test_an_identifier_is_blanked_and_a_hyphenated_phrase_is_not() -> None:
+    from calltracker.classify.engine import _IDENTIFIER
+
+    fld = Field("text", "Topic HORIZON-CL4-2026-SPACE-03-61: space - earth - orbit - data", (_IDENTIFIER,))
+    assert fld.words == ["topic", "space", "earth", "orbit", "data"]
+    assert Field("text", "bi-tri-quadri-motore", (_IDENTIFIER,)).words == ["bi", "tri", "quadri", "motore"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from calltracker.classify.model import Evidence
 from calltracker.classify.rules import Programme, Rules
-from calltracker.classify.text import Field
+from calltracker.classify.text import Field, ids_of
 from calltracker.domain import Consortium, Scope
 
 _OUTCOME = {"single_only": Consortium.SINGLE, "optional": Consortium.OPTIONAL,
@@ -30,13 +30,13 @@ def consortium(r: Rules, scope: Scope, programme: Programme | None, title: Field
 def _cue(r: Rules, title: Field, text: Field) -> tuple[Consortium, list[Evidence]] | None:
     outcome = _OUTCOME
     both = title.low + "\n" + text.low  # one search per cue class instead of one per field
-    possible = r.consortium_bank.possible(both) if r.consortium_bank is not None else None
+    possible = r.consortium_bank.possible_ids(both) if r.consortium_bank is not None else None
     for cls, patterns in r.consortium_cues:
-        if possible is not None and possible.isdisjoint(patterns):
+        if possible is not None and possible.isdisjoint(ids_of(patterns)):
             continue  # no cue of this class can match
         m = None
         for pattern in patterns:
-            if possible is not None and pattern not in possible:
+            if possible is not None and id(pattern) not in possible:
                 continue
             # Past the first match found only an earlier one matters; the class decides, not the position.
             hit = pattern.search(both, 0, m.start() if m else len(both))

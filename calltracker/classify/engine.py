@@ -27,7 +27,7 @@ def default_rules() -> Rules:
 def _field(name: str, text: str, r: Rules, blank: tuple[re.Pattern[str], ...] = ()) -> Field:
     fld = Field(name, text, blank)
     if r.field_bank is not None:
-        fld.possible = r.field_bank.possible(fld.low) if fld.low else frozenset()
+        fld.possible = r.field_bank.possible_ids(fld.low) if fld.low else frozenset()
     return fld
 
 
@@ -40,7 +40,7 @@ def classify(call: CallText, rules: Rules | None = None) -> Classification:
     text_raw = Field("text", call.text or "", (_IDENTIFIER,))
     prog_raw = Field("programme", call.programme or "")
     if r.field_bank is not None:  # one prefilter pass for the three fields
-        possible = r.field_bank.possible("\n".join((title_raw.low, text_raw.low, prog_raw.low)))
+        possible = r.field_bank.possible_ids("\n".join((title_raw.low, text_raw.low, prog_raw.low)))
         title_raw.possible = text_raw.possible = prog_raw.possible = possible
     title, text, prog = (f.blanked(r.negatives, r.negative_parts, r.field_bank)
                          for f in (title_raw, text_raw, prog_raw))

@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, compress
+from typing import Any, NamedTuple
 
 _SPECIAL = {
     "\u2019": "'", "\u2018": "'", "\u201b": "'", "`": "'", "\u00b4": "'", "\u201c": '"', "\u201d": '"',
@@ -38,6 +39,8 @@ _FOLD = _fold_table()
 _FOLDABLE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_FOLD)) + "]+")
 _WORD = re.compile(r"[a-z0-9]+")
 _WORD_SPLIT = re.compile(r"([a-z0-9]+)")
+# What every identifier ("HORIZON-CL4-2026-SPACE-03-61") contains: three hyphens joining letters or digits.
+_HYPHENATED = re.compile(r"-[A-Za-z0-9]+-[A-Za-z0-9]+-")
 _NOT_UPPER = bytes(c for c in range(256) if not 65 <= c <= 90)
 _NOT_LOWER = bytes(c for c in range(256) if not 97 <= c <= 122)
 
@@ -78,15 +81,18 @@ class Field:
         self.raw = text if len(text) == len(low) else low
         self.low = low
         self.folded = folded
-        # An identifier has at least three hyphens: most fields have none and skip the search.
-        spans = [m.span() for p in blank_raw for m in p.finditer(folded)] if folded.count("-") >= 3 else []
+        # An identifier has at least three hyphens between letters or digits: most fields have none and skip the
+        # search (a search that starts at every capital letter; the hint only at hyphens).
+        spans = [m.span() for p in blank_raw for m in p.finditer(folded)] \
+            if blank_raw and folded.count("-") >= 3 and _HYPHENATED.search(folded) else []
         self._set_scan(_blank(low, spans), _blank(folded, spans))
-        #: The regexes of the rules' bank that may match `low` (None: not prefiltered, every one may).
-        self.possible: frozenset[re.Pattern[str]] | None = None
+        #: The ids of the regexes of the rules' bank that may match `low` (None: not prefiltered, every one may).
+        self.possible: frozenset[int] | None = None
 
     def may(self, pattern: re.Pattern[str]) -> bool:
         """Whether `pattern` can match `low` at all (the bank's one-pass prefilter said so, or none ran)."""
-        return self.possible is None or pattern in self.possible
+        # By id: hashing a compiled pattern hashes its whole program, on every lookup.
+        return self.possible is None or id(pattern) in self.possible
 
     def _set_scan(self, scan_low: str, scan_folded: str) -> None:
         self._scan_low = scan_low
@@ -96,14 +102,14 @@ class Field:
         self.words: list[str] = self._parts[1::2]
         self._spans: list[int] | None = None
         self._shouting: bool | None = None
-        self._hits: tuple[object, list[list[tuple[int, list[Entry]]]]] | None = None
+        self._hits: tuple[object, list[list[tuple[int, Starts]]]] | None = None
 
-    def hits(self, shared: LexiconIndex) -> list[list[tuple[int, list[Entry]]]]:
+    def hits(self, shared: LexiconIndex) -> list[list[tuple[int, Starts]]]:
         """For each lexicon of `shared`, the positions of the words that start one of its phrases, with those
         phrases: one pass over the words serves every lexicon (computed on the first scan)."""
         cached = self._hits
         if cached is None or cached[0] is not shared:
-            buckets: list[list[tuple[int, list[Entry]]]] = [[] for _ in range(shared.size)]
+            buckets: list[list[tuple[int, Starts]]] = [[] for _ in range(shared.size)]
             # The probes and the selection of the words found run in C (map, compress): most words start nothing.
             found = list(map(shared.index.get, self.words))
             for i in compress(range(len(found)), found):
@@ -119,11 +125,14 @@ class Field:
 
         `patterns` are alternations of `parts`; when the prefilter says no part can match, nothing is searched.
         """
+        possible = None
         if parts:
             possible = self.possible if self._scan_low is self.low else (
-                bank.possible(self._scan_low) if bank is not None else None)
-            if possible is not None and possible.isdisjoint(parts):
+                bank.possible_ids(self._scan_low) if bank is not None else None)
+            if possible is not None and possible.isdisjoint(ids_of(parts)):
                 return self
+        if possible is not None:
+            patterns = [_branches_that_may(p, parts, possible) for p in patterns]
         spans = [m.span() for p in patterns for m in p.finditer(self._scan_low)]
         if not spans:
             return self
@@ -133,12 +142,17 @@ class Field:
         twin._set_scan(_blank(self._scan_low, spans), _blank(self._scan_folded, spans))
         return twin
 
-    def span(self, i: int) -> tuple[int, int]:
-        """Character span of word `i` (computed on first use: most fields match few words)."""
+    def bounds(self) -> list[int]:
+        """Word `i` spans characters `bounds[2 * i]` to `bounds[2 * i + 1]` (computed on first use)."""
         if self._spans is None:
             # Gaps and words alternate in the split; running sums of their lengths are the word boundaries.
             self._spans = list(accumulate(map(len, self._parts)))
-        return self._spans[2 * i], self._spans[2 * i + 1]
+        return self._spans
+
+    def span(self, i: int) -> tuple[int, int]:
+        """Character span of word `i` (computed on first use: most fields match few words)."""
+        spans = self.bounds()
+        return spans[2 * i], spans[2 * i + 1]
 
     def word_as_written(self, i: int) -> str:
         start, end = self.span(i)
@@ -154,6 +168,60 @@ class Field:
             lower = len(data.translate(None, _NOT_LOWER))
             self._shouting = upper + lower >= 12 and upper > 0.6 * (upper + lower)
         return self._shouting
+
+
+_IDS: dict[int, tuple[Iterable[re.Pattern[str]], frozenset[int]]] = {}
+
+
+def ids_of(patterns: frozenset[re.Pattern[str]] | tuple[re.Pattern[str], ...]) -> frozenset[int]:
+    """The ids of a rules' collection of patterns, kept with it (so the ids stay theirs); bounded."""
+    cached = _IDS.get(id(patterns))
+    if cached is None or cached[0] is not patterns:
+        cached = (patterns, frozenset(map(id, patterns)))
+        if len(_IDS) < _CACHE_MAX:
+            _IDS[id(patterns)] = cached
+    return cached[1]
+
+
+# Each alternation's branches in order, as (id, source), with the alternation and its parts (held, so the ids
+# stay theirs); and the alternations cut down to the branches the prefilter left, by sources. Both bounded.
+_ORDER: dict[int, tuple[re.Pattern[str], frozenset[re.Pattern[str]], tuple[tuple[int, str], ...] | None]] = {}
+_CUT: dict[tuple[str, tuple[str, ...]], re.Pattern[str]] = {}
+_CACHE_MAX = 1024
+
+
+def _branch_order(pattern: re.Pattern[str], parts: frozenset[re.Pattern[str]]) -> tuple[tuple[int, str], ...] | None:
+    """The branches of `pattern` in order, if it is the alternation "(?:a)|(?:b)|..." of exactly `parts`."""
+    source = pattern.pattern
+    ordered = sorted(parts, key=lambda p: source.find(f"(?:{p.pattern})"))
+    if "|".join(f"(?:{p.pattern})" for p in ordered) != source or any(p.flags != pattern.flags for p in ordered):
+        return None
+    return tuple((id(p), p.pattern) for p in ordered)
+
+
+def _branches_that_may(pattern: re.Pattern[str], parts: frozenset[re.Pattern[str]],
+                       possible: frozenset[int]) -> re.Pattern[str]:
+    """`pattern`, an alternation of `parts`, without the branches that cannot match the text (not in `possible`).
+
+    Python's `re` tries every branch at every position; a branch that matches nowhere in the text never wins
+    at any position, so the alternation of the others finds the very same matches, much sooner.
+    """
+    entry = _ORDER.get(id(pattern))
+    if entry is None or entry[0] is not pattern or entry[1] is not parts:
+        entry = (pattern, parts, _branch_order(pattern, parts))
+        if len(_ORDER) < _CACHE_MAX:
+            _ORDER[id(pattern)] = entry
+    order = entry[2]
+    if order is None:
+        return pattern  # not an alternation of exactly these parts: search it whole
+    left = tuple(source for pid, source in order if pid in possible)
+    key = (pattern.pattern, left)
+    cut = _CUT.get(key)
+    if cut is None:
+        cut = re.compile("|".join(f"(?:{source})" for source in left), pattern.flags)
+        if len(_CUT) < _CACHE_MAX:
+            _CUT[key] = cut
+    return cut
 
 
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:
@@ -183,8 +251,10 @@ class Entry:
     languages: frozenset[str] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
+    """A phrase found in a field (a named tuple: one is built for every phrase found, in a third of the time
+    of a frozen dataclass)."""
+
     entry: Entry
     field: str
     start: int
@@ -192,11 +262,25 @@ class Match:
     text: str
 
 
+# The phrases a word starts, in matching order, grouped by their second word (longer phrases, which come first)
+# with the one-word phrases last: at a word, only the phrases going on with the next word are compared.
+Starts = tuple[dict[str, tuple[Entry, ...]] | None, tuple[Entry, ...]]
+
+
+def _starts(entries: list[Entry]) -> Starts:
+    by_second: dict[str, list[Entry]] = {}
+    for entry in entries:
+        if len(entry.words) > 1:
+            by_second.setdefault(entry.words[1], []).append(entry)
+    singles = tuple(e for e in entries if len(e.words) == 1)
+    return ({w: tuple(es) for w, es in by_second.items()} if by_second else None), singles
+
+
 class LexiconIndex:
     """The first words of several lexicons' phrases in one dict: word -> ((lexicon slot, its entries), ...)."""
 
     def __init__(self, lexicons: Sequence[Lexicon]) -> None:
-        index: dict[str, list[tuple[int, list[Entry]]]] = {}
+        index: dict[str, list[tuple[int, Starts]]] = {}
         for slot, lexicon in enumerate(lexicons):
             for word, entries in lexicon._index.items():
                 index.setdefault(word, []).append((slot, entries))
@@ -231,11 +315,11 @@ class Lexicon:
         for entries in index.values():
             # Longest first; among equals, case-sensitive entries first (they are the stricter reading).
             entries.sort(key=lambda e: (-len(e.words), e.exact is None))
-        self._index = index
+        self._index = {word: _starts(entries) for word, entries in index.items()}
         self.vocabulary = frozenset(index)
         self._shared: tuple[LexiconIndex, int] | None = None
 
-    def _hits(self, field: Field) -> Iterable[tuple[int, list[Entry]]]:
+    def _hits(self, field: Field) -> Iterable[tuple[int, Starts]]:
         if self._shared is not None:
             shared, slot = self._shared
             return field.hits(shared)[slot]
@@ -247,25 +331,30 @@ class Lexicon:
         found: list[Match] = []
         n = len(words)
         taken_to = 0
+        bounds: list[int] | None = None
         # Most words start no phrase: the field finds, once for all lexicons, the few that may.
-        for i, entries in self._hits(field):
+        for i, (by_second, singles) in self._hits(field):
             if i < taken_to:
                 continue
-            for entry in entries:
+            longer = by_second.get(words[i + 1]) if by_second is not None and i + 1 < n else None
+            for entry in (longer + singles) if longer is not None else singles:
                 size = len(entry.words)
-                if i + size > n:
-                    continue
-                if size > 1 and (words[i + 1] != entry.words[1] or tuple(words[i:i + size]) != entry.words):
+                if size > 2 and (i + size > n or tuple(words[i:i + size]) != entry.words):
                     continue
                 if entry.exact is not None:
                     if field.shouting:
                         continue
-                    raw = tuple(field.word_as_written(j) for j in range(i, i + size))
+                    if bounds is None:
+                        bounds = field.bounds()
+                    folded = field.folded
+                    raw = tuple(folded[bounds[2 * j]:bounds[2 * j + 1]] for j in range(i, i + size))
                     if raw != entry.exact:
                         continue
                 if entry.languages is not None and (language or "") not in entry.languages:
                     continue
-                start, end = field.span(i)[0], field.span(i + size - 1)[1]
+                if bounds is None:
+                    bounds = field.bounds()
+                start, end = bounds[2 * i], bounds[2 * i + 2 * size - 1]
                 found.append(Match(entry, field.name, start, end, field.raw[start:end]))
                 taken_to = i + size
                 break
@@ -324,8 +413,132 @@ def literal_prefix(pattern: str) -> str:
     return "".join(prefix)
 
 
+# Literal sets are cut off at this many strings (a product of alternatives grows fast), and a set with a string
+# shorter than _MIN_LITERAL would be found in nearly every text.
+_MAX_LITERALS = 64
+_MIN_LITERAL = 3
+_Items = Any  # a parsed pattern (re._parser.SubPattern): a sequence of (opcode, argument)
+
+
+def required_literals(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """Strings one of which every match of `pattern` contains (None when there is no such short set).
+
+    Read from the parsed pattern: the run of items that match finitely many strings (literals, small classes,
+    alternatives, optional parts) whose shortest string is longest gives their product; zero-width items (\\b,
+    look-arounds) match "". A pattern with flags (IGNORECASE...) has none.
+    """
+    if pattern.flags & ~re.UNICODE:
+        return None
+    from re import _parser  # type: ignore[attr-defined]  # the stdlib's own parser of `re` syntax
+
+    try:
+        found = _required(list(_parser.parse(pattern.pattern, pattern.flags)))
+    except Exception:  # noqa: BLE001 - syntax this reading does not know: no literals, the pattern is read whole
+        return None
+    return frozenset(found) if found else None
+
+
+def _product(a: set[str], b: set[str]) -> set[str] | None:
+    if len(a) * len(b) > _MAX_LITERALS:
+        return None
+    return {x + y for x in a for y in b}
+
+
+def _exact(items: _Items) -> set[str] | None:
+    """The finite set of strings the sequence `items` can match, or None."""
+    out: set[str] | None = {""}
+    for op, av in items:
+        one = _exact_item(op, av)
+        if one is None or out is None:
+            return None
+        out = _product(out, one)
+    return out
+
+
+def _exact_item(op: Any, av: Any) -> set[str] | None:
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    if op is c.LITERAL:
+        return {chr(av)}
+    if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+        return {""}  # zero-width
+    if op is c.SUBPATTERN:
+        return _exact(av[-1])
+    if op is c.BRANCH:
+        out: set[str] = set()
+        for branch in av[1]:
+            one = _exact(branch)
+            if one is None:
+                return None
+            out |= one
+        return out if len(out) <= _MAX_LITERALS else None
+    if op is c.IN:
+        chars: set[str] = set()
+        for kind, value in av:
+            if kind is c.LITERAL:
+                chars.add(chr(value))
+            elif kind is c.RANGE and value[1] - value[0] < 10:
+                chars.update(chr(code) for code in range(value[0], value[1] + 1))
+            else:
+                return None  # a negated or large class, a category
+        return chars
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[1] == 1:
+        one = _exact(av[2])
+        return None if one is None else (one | {""} if av[0] == 0 else one)
+    return None  # any character, a repeat, a back-reference...
+
+
+def _shortest(strings: set[str] | None) -> int:
+    return min(map(len, strings)) if strings else 0
+
+
+def _required(items: _Items) -> set[str] | None:
+    """A set of strings one of which every match of the sequence `items` contains, or None."""
+    best: set[str] | None = None
+    run: set[str] = {""}
+    for op, av in items:
+        one = _exact_item(op, av)
+        if one is not None:
+            joined = _product(run, one)
+            if joined is None:
+                best = run if _shortest(run) > _shortest(best) else best
+                joined = one
+            run = joined
+            # Kept at its first reach of a length: an optional tail ("actions?") adds strings, not length.
+            best = run if _shortest(run) > _shortest(best) else best
+        else:
+            best = run if _shortest(run) > _shortest(best) else best
+            run = {""}
+            inner = _required_item(op, av)
+            best = inner if _shortest(inner) > _shortest(best) else best
+    return run if _shortest(run) > _shortest(best) else best
+
+
+def _required_item(op: Any, av: Any) -> set[str] | None:
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    if op is c.SUBPATTERN:
+        return _required(av[-1])
+    if op is c.BRANCH:
+        out: set[str] = set()
+        for branch in av[1]:
+            one = _required(branch)
+            if one is None:
+                return None
+            out |= one
+        return out if len(out) <= _MAX_LITERALS else None
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
+        return _required(av[2])
+    return None
+
+
 def re2_view(text: str) -> str | None:
     """`text` as RE2 should read it, or None when RE2 cannot stand in for `re` on it."""
+    # Most texts are ASCII without those few control characters: five memchr-speed probes instead of a
+    # character-class search over the whole text.
+    if text.isascii() and "\x0b" not in text and "\x1c" not in text and "\x1d" not in text \
+            and "\x1e" not in text and "\x1f" not in text:
+        return text
     if _NON_PLAIN.search(text) is None:
         return text
     # What _plain_char does one character at a time, in three C passes: any letter or digit gives up, spaces
@@ -337,6 +550,9 @@ def re2_view(text: str) -> str | None:
 
 class RegexBank:
     """Many compiled `re` patterns, prefiltered together: `possible(text)` is the set of those that may match.
+
+    A pattern with literals one of which every match contains (`required_literals`) is looked for by them alone;
+    the others by their own source where RE2 reads it as `re` does, else by their literal prefix, else always run.
 
     `text` may be several fields joined by newlines: the answer then holds every pattern that may match any one
     of them (no pattern the bank reads with RE2 is anchored, and a newline is a word boundary like a text's end).
@@ -351,11 +567,24 @@ class RegexBank:
         options = re2.Options()
         options.max_mem = 64 << 20
         matcher = re2.Set.SearchSet(options)
+        by_literals = re2.Set.SearchSet(options)
+        literal_slots: list[re.Pattern[str]] = []
         for pattern in patterns:
             if pattern in seen:
                 continue
             seen.add(pattern)
             source = pattern.pattern
+            literals = required_literals(pattern)
+            if literals is not None and min(map(len, literals)) >= _MIN_LITERAL \
+                    and all(text.isascii() and _NON_PLAIN.search(text) is None for text in literals):
+                # RE2 looks for the literals alone: a far smaller automaton than the pattern's (its bounded
+                # repeats, "[^.;]{0,80}", multiply states), which stays in the processor's cache between calls.
+                # ASCII literals are found in any text as it is (UTF-8 never puts an ASCII byte inside another
+                # character): no view of it to make.
+                index = by_literals.Add("|".join(re.escape(text) for text in sorted(literals)))
+                assert index == len(literal_slots)
+                literal_slots.append(pattern)
+                continue
             if pattern.flags & ~(re.UNICODE) or _RE2_UNSAFE.search(source):
                 # RE2 cannot read this one exactly: prefilter on the literal every match starts with.
                 prefix = literal_prefix(source)
@@ -371,13 +600,36 @@ class RegexBank:
             assert index == len(self._slots)
             self._slots.append(pattern)
         self._all = frozenset(seen)
+        # The patterns stay referenced by the bank, so their ids stay theirs.
+        self._slot_ids = [id(p) for p in self._slots]
+        self._always_ids = frozenset(map(id, self._always))
+        self._literal_ids = [id(p) for p in literal_slots]
         self._matcher = None
         if self._slots:
             matcher.Compile()
             self._matcher = matcher
+        self._by_literals = None
+        if literal_slots:
+            by_literals.Compile()
+            self._by_literals = by_literals
+
+    @property
+    def patterns(self) -> frozenset[re.Pattern[str]]:
+        """Every pattern of the bank."""
+        return self._all
 
     def possible(self, text: str) -> frozenset[re.Pattern[str]]:
-        view = re2_view(text)
-        if view is None or self._matcher is None:
-            return self._all
-        return frozenset(self._always.union(self._slots[i] for i in self._matcher.Match(view) or ()))
+        ids = self.possible_ids(text)
+        return frozenset(p for p in self._all if id(p) in ids)
+
+    def possible_ids(self, text: str) -> frozenset[int]:
+        """`possible(text)` as the patterns' ids: a set of ints is built and probed without hashing a pattern
+        (whose hash is computed from its whole compiled program, every time)."""
+        found = self._always_ids
+        if self._by_literals is not None:
+            found = found.union(map(self._literal_ids.__getitem__, self._by_literals.Match(text) or ()))
+        if self._matcher is not None:
+            view = re2_view(text)
+            found = found.union(self._slot_ids if view is None
+                                else map(self._slot_ids.__getitem__, self._matcher.Match(view) or ()))
+        return found
