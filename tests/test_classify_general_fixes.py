@@ -212,3 +212,57 @@ def test_french_german_and_english_words_for_green_aviation_air_mobility_and_spa
     s = classify(CallText(id="sp", title="Potenziamento dello spazioporto di Taranto-Grottaglie",
                           text="Valorizzare l'aeroporto, primo spazioporto italiano."))
     assert "space_economy" in s.theme_ids
+
+
+def test_a_ministry_of_another_country_in_its_own_language_is_a_foreign_call() -> None:
+    c = classify(CallText(id="fr", title="Ministère des Armées - appel à projets drones", language="fr",
+                          text="Le ministère des Armées lance un appel à projets pour des drones de surveillance "
+                               "destinés aux PME innovantes."))
+    assert dict(c.eligible) == NONE and c.scope.value == "other"
+
+
+def test_a_local_body_of_another_region_citing_national_law_is_a_local_call() -> None:
+    c = classify(CallText(id="cm", title="Aeroporto di Comiso - avviso per contributi a compagnie aeree",
+                          text="Avviso ai sensi del D.L. 19 maggio 2020 n. 34, pubblicato in Gazzetta Ufficiale. "
+                               "Il concessionario che gestisce l'aeroporto concede contributi per nuove rotte."))
+    assert dict(c.eligible) == NONE and c.scope.value == "regional"
+    d = classify(CallText(id="bg", title="Comune di Bergamo - contributi alle botteghe",
+                          text="Contributi ai sensi della legge pubblicata in Gazzetta Ufficiale."))
+    assert d.eligible == {Region.LOMBARDIA: True, Region.PIEMONTE: False, Region.LIGURIA: False}
+    e = classify(CallText(id="ms", title="MIMIT - contributi alle imprese di Taranto",
+                          text="Il Ministero concede contributi."))
+    assert e.scope.value == "national"
+
+
+def test_cybersecurity_words_in_a_physical_security_call_are_not_its_theme() -> None:
+    c = classify(CallText(id="ps", title="Protection of public spaces against terrorist threats",
+                          text="Projects will improve the protection of public spaces, including against cyber "
+                               "threats and cyber attacks on video-surveillance systems."))
+    assert "cybersecurity" not in c.theme_ids
+    d = classify(CallText(id="vs", title="Videosorveglianza nei Comuni - contributi per la sicurezza urbana",
+                          text="Impianti di videosorveglianza con sistemi protetti da attacchi informatici e "
+                               "soluzioni di cybersecurity."))
+    assert "cybersecurity" not in d.theme_ids
+    e = classify(CallText(id="cy", title="Cybersecurity for video-surveillance systems",
+                          text="Projects address cyber threats and cyber attacks on video-surveillance systems."))
+    assert "cybersecurity" in e.theme_ids
+
+
+def test_the_national_cybersecurity_competence_centre_s_calls_are_about_cybersecurity() -> None:
+    c = classify(CallText(id="c4", title="Cyber 4.0 - secondo bando 2021",
+                          text="Cyber 4.0 promuove l'orientamento, la formazione e la ricerca e innovazione sul tema "
+                               "generale della cybersecurity. Il bando finanzia progetti di ricerca industriale."))
+    assert c.theme_ids == ["cybersecurity"] and dict(c.eligible) == ALL
+
+
+def test_ai_is_a_tool_of_an_air_traffic_control_call() -> None:
+    c = classify(CallText(id="atc", title="Next generation air traffic control platforms",
+                          text="Projects will develop artificial intelligence and machine learning solutions to "
+                               "support air traffic controllers and conflict detection."))
+    assert c.theme_ids == ["air_mobility"]
+
+
+def test_the_digital_transition_of_smes_is_industry_5_0() -> None:
+    c = classify(CallText(id="dt", title="Voucher per la transizione digitale delle PMI",
+                          text="Contributi alle imprese per progetti di digitalizzazione dei processi aziendali."))
+    assert c.theme_ids == ["industry_5_0"]

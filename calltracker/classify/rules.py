@@ -90,6 +90,9 @@ class Rules:
     examples: re.Pattern[str] | None = None
     examples_weight: float = 1.0
     technology_list: re.Pattern[str] | None = None
+    physical_title: re.Pattern[str] | None = None
+    physical_themes: frozenset[Theme] = frozenset()
+    physical_weight: float = 1.0
 
 
 def _rules_dir() -> Path:
@@ -160,6 +163,7 @@ def _theme_contexts(themes_doc: Mapping[str, Any]) -> dict[str, Any]:
     off_focus = themes_doc.get("off_focus", {})
     ancillary = themes_doc.get("ancillary", {})
     examples = themes_doc.get("examples", {})
+    physical = themes_doc.get("physical_security", {})
     return {
         "scoring": {k: float(v) for k, v in themes_doc["scoring"].items() if not isinstance(v, str)},
         "negatives": (_alternation(themes_doc["negatives"]["patterns"]),),
@@ -179,6 +183,9 @@ def _theme_contexts(themes_doc: Mapping[str, Any]) -> dict[str, Any]:
         "examples": re.compile(examples["pattern"]) if examples.get("pattern") else None,
         "examples_weight": float(examples.get("weight", 1.0)),
         "technology_list": re.compile(examples["list"]) if examples.get("list") else None,
+        "physical_title": re.compile(physical["title"]) if physical.get("title") else None,
+        "physical_themes": frozenset(Theme(t) for t in physical.get("themes", [])),
+        "physical_weight": float(physical.get("weight", 1.0)),
     }
 
 
