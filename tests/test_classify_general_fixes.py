@@ -266,3 +266,36 @@ def test_the_digital_transition_of_smes_is_industry_5_0() -> None:
     c = classify(CallText(id="dt", title="Voucher per la transizione digitale delle PMI",
                           text="Contributi alle imprese per progetti di digitalizzazione dei processi aziendali."))
     assert c.theme_ids == ["industry_5_0"]
+
+
+def test_spanish_catalan_german_and_english_partnership_wording() -> None:
+    for text, expected in (
+            ("Los proyectos tendran que ser presentados por consorcios empresariales en dos modalidades.", "required"),
+            ("Podran acollir-se a aquests ajuts les agrupacions de persones juridiques que puguin dur a terme "
+             "projectes en cooperacio.", "required"),
+            ("Gefördert werden Einzel- oder Verbundvorhaben von Unternehmen.", "optional"),
+            ("While both individual and collaborative projects proposals are possible, collaborations are "
+             "encouraged.", "optional"),
+            ("Individual projects of innovation linked to aerospace. Continuous call.", "single")):
+        c = classify(CallText(id="c", title="Convocatoria de ayudas", text=text))
+        assert c.consortium.value == expected, text
+
+
+def test_catalan_and_english_words_for_the_more_electric_aircraft() -> None:
+    c = classify(CallText(id="ca", title="Ajuts del Programa Tecnologic Aeronautic", language="ca",
+                          text="Tecnologies dirigides a la reduccio d'emissions: nous sistemes de propulsio i "
+                               "tecnologies que impulsin un avio mes electric."))
+    assert c.theme_ids == ["green_aviation"]
+
+
+def test_a_national_call_for_the_firms_of_listed_regions_is_open_to_those_of_ours_it_lists() -> None:
+    c = classify(CallText(id="si", title="Sviluppo Italia - fondo incentivi per le imprese degli incubatori",
+                          text="Il contributo e pari al 65% per le imprese presenti negli incubatori delle regioni "
+                               "Campania, Calabria, Puglia e Sicilia; al 45% per le regioni Friuli Venezia Giulia, "
+                               "Liguria, Toscana e Umbria."))
+    assert c.scope.value == "national"
+    assert c.eligible == {Region.LOMBARDIA: False, Region.PIEMONTE: False, Region.LIGURIA: True}
+    d = classify(CallText(id="q", title="MIMIT - contributi per gli investimenti produttivi",
+                          text="Una quota del 40% delle risorse e riservata alle imprese delle regioni Campania, "
+                               "Puglia, Basilicata, Calabria e Sicilia."))
+    assert dict(d.eligible) == ALL
