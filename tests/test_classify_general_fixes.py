@@ -299,3 +299,24 @@ def test_a_national_call_for_the_firms_of_listed_regions_is_open_to_those_of_our
                           text="Una quota del 40% delle risorse e riservata alle imprese delle regioni Campania, "
                                "Puglia, Basilicata, Calabria e Sicilia."))
     assert dict(d.eligible) == ALL
+
+
+def test_capital_goods_are_industry_5_0_only_as_4_0_or_sabatini_investments() -> None:
+    c = classify(CallText(id="bs", title="Camera di Commercio di Venezia Rovigo - Bando beni strumentali 2015",
+                          text="BANDO BENI STRUMENTALI 2015 a sostegno di investimenti innovativi e di "
+                               "ammodernamento delle MPMI delle province di Venezia e Rovigo."))
+    assert c.theme_ids == []
+    d = classify(CallText(id="ns", title="Nuova Sabatini - contributi per l'acquisto di beni strumentali",
+                          text="Finanziamenti per l'acquisto di beni strumentali nuovi e di beni strumentali 4.0."))
+    assert d.theme_ids == ["industry_5_0"]
+
+
+def test_a_piedmontese_community_foundation_s_call_is_for_piemonte_even_with_lombard_money() -> None:
+    c = classify(CallText(id="vco", title="Bando Emblematici Provinciali 2024 - Verbano Cusio Ossola",
+                          text="La Fondazione Comunitaria del VCO promuove il bando con risorse di Fondazione "
+                               "Cariplo, fondazione lombarda."))
+    assert c.eligible == {Region.LOMBARDIA: False, Region.PIEMONTE: True, Region.LIGURIA: False}
+    d = classify(CallText(id="no", title="Fondazione Cariplo e Fondazione Comunità Novarese - bando cultura",
+                          text="Possono partecipare enti con sede nella provincia di Novara. Fondazione Cariplo "
+                               "opera in Lombardia e nelle province di Novara e del Verbano-Cusio-Ossola."))
+    assert d.eligible == {Region.LOMBARDIA: False, Region.PIEMONTE: True, Region.LIGURIA: False}
