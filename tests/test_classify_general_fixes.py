@@ -320,3 +320,11 @@ def test_a_piedmontese_community_foundation_s_call_is_for_piemonte_even_with_lom
                           text="Possono partecipare enti con sede nella provincia di Novara. Fondazione Cariplo "
                                "opera in Lombardia e nelle province di Novara e del Verbano-Cusio-Ossola."))
     assert d.eligible == {Region.LOMBARDIA: False, Region.PIEMONTE: True, Region.LIGURIA: False}
+
+
+def test_satellites_in_the_plural_name_the_space_economy() -> None:
+    c = classify(CallText(id="as", title="Région - appel à projets Aerosat 2014", language="fr",
+                          text="Aerosat concerne les technologies d'avenir pour l'aéronautique et la construction de "
+                               "satellites. Aerosat s'adresse aux PME et ETI du domaine de l'aéronautique et de la "
+                               "construction de satellites."))
+    assert "space_economy" in c.theme_ids
