@@ -42,6 +42,25 @@ def _issuer(matches: list[Match], r: Rules) -> tuple[Programme, Match] | None:
     return _pick(regional, r) if regional and eu else None
 
 
+# Programmes recognised by generic words ("Gazzetta Ufficiale", "credito d'imposta", "PNRR") that any call may cite.
+_GENERIC_NATIONAL = frozenset({"national_generic"})
+_LOCAL = "regional_generic"
+
+
+def _local_body(r: Rules, generic: Programme, title: Field) -> tuple[Programme, Evidence] | None:
+    """A call whose title names an Italian place or region, and whose text only cites a national law or fund,
+    is a local body's call (an airport's, a town's, a province's): regional, placed by the places it names."""
+    local = r.programmes.get(_LOCAL)
+    if local is None:
+        return None
+    for m in r.regions.scan(title):
+        for kind, key in m.entry.payloads:
+            if kind in ("name", "place", "other") or (kind == "elsewhere" and not key.startswith("abroad")):
+                return local, Evidence("local body", m.entry.phrase, title.name, m.start, m.end, m.text,
+                                       note=f"the title names a place; {generic.id} is only cited in the text")
+    return None
+
+
 def _foreign(call: CallText) -> bool:
     lang = (call.language or "").lower()[:2]
     return bool(lang) and lang not in ("it", "en")
@@ -89,6 +108,11 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
                 evidence.append(Evidence("programme", m.entry.phrase, fld.name, m.start, m.end, m.text,
                                          note=f"programme {chosen.id}"))
     if chosen is not None:
+        if chosen.scope is Scope.NATIONAL and _foreign(call):
+            # A ministry named in a page written in another language is that country's ministry.
+            evidence.append(Evidence("foreign body", chosen.id, "language", matched=call.language,
+                                     note="a national body of another country"))
+            return None, Scope.OTHER, evidence, implied
         return chosen, chosen.scope, evidence, implied
     src = source_rule(call.source, r)
     if src is not None and src[1].get("scope"):
@@ -105,6 +129,10 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
         m = best[1]
         evidence.append(Evidence("programme", m.entry.phrase, "text", m.start, m.end, m.text,
                                  note=f"programme {best[0].id}"))
+        local = _local_body(r, best[0], title) if best[0].id in _GENERIC_NATIONAL else None
+        if local is not None:
+            evidence.append(local[1])
+            return local[0], local[0].scope, evidence, implied
         return best[0], best[0].scope, evidence, implied
     evidence.append(Evidence("default", "other", note="no programme, source or scope marker"))
     return None, Scope.OTHER, evidence, implied

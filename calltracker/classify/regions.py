@@ -125,7 +125,7 @@ def eligibility(call: CallText, r: Rules, scope: Scope, programme: Programme | N
                                              note="reserved to other areas of Italy"))
                     break
             else:
-                local = _local_seat(r, (title, text))
+                local = _local_seat(r, (title, text)) or _listed_regions(r, (title, text))
                 if local is not None:
                     regions, ev = local
                     evidence.append(ev)
@@ -185,6 +185,30 @@ def _local_seat(r: Rules, fields: tuple[Field, ...]) -> tuple[set[Region], Evide
                 where = ", ".join(sorted(g.value for g in regions)) or "outside Lombardia, Piemonte, Liguria"
                 return regions, Evidence("local seat", cue.group(), fld.name, cue.start(), cue.end(), note=where)
     return None
+
+
+def _listed_regions(r: Rules, fields: tuple[Field, ...]) -> tuple[set[Region], Evidence] | None:
+    """A national call for firms of listed regions ('negli incubatori delle regioni Campania, ...; al 45% per le
+    regioni Friuli Venezia Giulia, Liguria, Toscana e Umbria'): the three regions it lists, when it lists any.
+    Lists naming only other regions are left to the restrictions: they often list a share, not who applies."""
+    if r.listed_regions is None:
+        return None
+    regions: set[Region] = set()
+    first: Evidence | None = None
+    for fld in fields:
+        if not fld.may(r.listed_regions):
+            continue
+        for cue in r.listed_regions.finditer(fld.low):
+            start, end = cue.span(1)
+            for m in r.regions.scan(Field(fld.name, fld.raw[start:end])):
+                for kind, key in m.entry.payloads:
+                    if kind == "name":
+                        regions.add(Region(key))
+                        first = first or Evidence("listed regions", cue.group(), fld.name, cue.start(), cue.end())
+    if not regions or first is None:
+        return None
+    return regions, Evidence(first.kind, first.rule, first.field, first.start, first.end,
+                             note=", ".join(sorted(g.value for g in regions)))
 
 
 _NATIVE = frozenset({"it", "en"})

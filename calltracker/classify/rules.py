@@ -90,6 +90,10 @@ class Rules:
     examples: re.Pattern[str] | None = None
     examples_weight: float = 1.0
     technology_list: re.Pattern[str] | None = None
+    physical_title: re.Pattern[str] | None = None
+    listed_regions: re.Pattern[str] | None = None
+    physical_themes: frozenset[Theme] = frozenset()
+    physical_weight: float = 1.0
 
 
 def _rules_dir() -> Path:
@@ -160,6 +164,7 @@ def _theme_contexts(themes_doc: Mapping[str, Any]) -> dict[str, Any]:
     off_focus = themes_doc.get("off_focus", {})
     ancillary = themes_doc.get("ancillary", {})
     examples = themes_doc.get("examples", {})
+    physical = themes_doc.get("physical_security", {})
     return {
         "scoring": {k: float(v) for k, v in themes_doc["scoring"].items() if not isinstance(v, str)},
         "negatives": (_alternation(themes_doc["negatives"]["patterns"]),),
@@ -179,6 +184,9 @@ def _theme_contexts(themes_doc: Mapping[str, Any]) -> dict[str, Any]:
         "examples": re.compile(examples["pattern"]) if examples.get("pattern") else None,
         "examples_weight": float(examples.get("weight", 1.0)),
         "technology_list": re.compile(examples["list"]) if examples.get("list") else None,
+        "physical_title": re.compile(physical["title"]) if physical.get("title") else None,
+        "physical_themes": frozenset(Theme(t) for t in physical.get("themes", [])),
+        "physical_weight": float(physical.get("weight", 1.0)),
     }
 
 
@@ -223,6 +231,8 @@ def _territory(territory: Mapping[str, Any], places: Mapping[str, Any] | None) -
         "eligibility_cues": tuple(re.compile(p) for p in territory["eligibility_cues"]["patterns"]),
         "italy_wide": _alternation(italy_wide) if italy_wide else None,
         "local_seat": _alternation(local) if (local := territory.get("local_seat", {}).get("patterns")) else None,
+        "listed_regions": _alternation(listed) if (listed := territory.get("listed_regions", {}).get("patterns"))
+        else None,
         "scope_defaults": {Scope(k): v for k, v in territory["scope_defaults"].items()},
         "sources": {k: v for k, v in territory["sources"].items() if isinstance(v, dict)},
         "modes": {k: Mode(int(v["fit"]), v["reason_en"], v["reason_it"]) for k, v in territory["modes"].items()},
@@ -248,7 +258,8 @@ def _banks(parts: Mapping[str, Any], consortium_cues: tuple[tuple[str, tuple[re.
     field_patterns = [*parts["eligibility_cues"], *parts["tool_contexts"], parts["course_subjects"],
                       parts["national_restrictions"], *sorted(parts["negative_parts"], key=lambda p: p.pattern)]
     field_patterns += [p for p in (parts["national_shares"], parts["off_focus"], parts["ancillary"],
-                                   parts["italy_wide"], parts["local_seat"], parts["examples"],
+                                   parts["italy_wide"], parts["local_seat"], parts["listed_regions"],
+                                   parts["examples"],
                                    parts["technology_list"]) if p is not None]
     return RegexBank(field_patterns), RegexBank(p for _, patterns in consortium_cues for p in patterns)
 

@@ -129,6 +129,15 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
             strong[theme] = [replace(e, weight=e.weight * r.tool_weight, note="used as a tool")
                              if e.field == "title" and e.note is None else e for e in hits]
 
+    if r.physical_title is not None and r.physical_title.search(title.low):
+        for theme in r.physical_themes:
+            hits = strong.get(theme, [])
+            if hits and not any(e.field == "title" for e in hits):
+                # The title is about physical security (public spaces, videosurveillance): cyber words of its
+                # text name a side of that work, not the call's subject.
+                strong[theme] = [replace(e, weight=e.weight * r.physical_weight, note="physical security call")
+                                 if e.note is None else e for e in hits]
+
     rule_ev: dict[Theme, list[Evidence]] = {}
     ident = (call.identifier or "").strip()
     if ident:
