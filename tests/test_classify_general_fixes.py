@@ -328,3 +328,16 @@ def test_satellites_in_the_plural_name_the_space_economy() -> None:
                                "satellites. Aerosat s'adresse aux PME et ETI du domaine de l'aéronautique et de la "
                                "construction de satellites."))
     assert "space_economy" in c.theme_ids
+
+
+# --- real_blind4 (issue #15): general causes of its misses -------------------------------------------------
+
+
+def test_major_foreign_funding_bodies_are_for_their_own_country() -> None:
+    for title in ("NASA - SBIR/STTR solicitation for small businesses",
+                  "AFWERX - STTR open topic for eVTOL", "DARPA - broad agency announcement",
+                  "Business Finland - aviation innovation funding"):
+        c = classify(CallText(id="fb", title=title, language="en",
+                              text="Proposals for innovative space and aviation technologies are invited."))
+        assert dict(c.eligible) == NONE, title
+        assert c.programme == "foreign_body", title
