@@ -341,3 +341,34 @@ def test_major_foreign_funding_bodies_are_for_their_own_country() -> None:
                               text="Proposals for innovative space and aviation technologies are invited."))
         assert dict(c.eligible) == NONE, title
         assert c.programme == "foreign_body", title
+
+
+def _themes(title: str, text: str, language: str = "it") -> set[str]:
+    return {t.theme.value for t in classify(CallText(id="t", title=title, text=text, language=language)).themes}
+
+
+def test_french_green_aircraft_is_green_aviation_and_the_sector_name_is_not_space() -> None:
+    got = _themes("Région - AMI démonstrateurs d'avion vert dans l'aviation légère",
+                  "La Région a mis en place un plan de soutien pour la filière aéronautique et spatiale, "
+                  "frappée par la crise.", "fr")
+    assert got == {"green_aviation"}
+
+
+def test_hybrid_electric_propulsion_written_as_one_word_is_green_aviation() -> None:
+    got = _themes("Bando legge 808/85 per progetti di ricerca e sviluppo nel settore aerospaziale",
+                  "Aree tecnologiche: tecnologie abilitanti la implementazione della propulsione ibridaelettrica "
+                  "su velivoli.")
+    assert "green_aviation" in got
+
+
+def test_digitalising_production_processes_is_industry_5_0() -> None:
+    assert "industry_5_0" in _themes("Bando per la trasformazione tecnologica e digitale dei processi produttivi",
+                                     "Contributi alle PMI.")
+    assert "industry_5_0" in _themes("Digitalizzazione ed efficientamento produttivo delle imprese",
+                                     "Contributi alle PMI.")
+
+
+def test_a_digital_skills_line_is_skills() -> None:
+    assert "skills_certification" in _themes(
+        "Digital Europe Programme - new calls",
+        "For digital skills capacities, 55 million will be invested in advanced digital skills.", "en")
