@@ -372,3 +372,23 @@ def test_a_digital_skills_line_is_skills() -> None:
     assert "skills_certification" in _themes(
         "Digital Europe Programme - new calls",
         "For digital skills capacities, 55 million will be invested in advanced digital skills.", "en")
+
+
+def test_a_national_measure_for_smes_of_southern_regions_excludes_the_three() -> None:
+    c = classify(CallText(id="south", title="MISE - bando Macchinari Innovativi per le PMI di Basilicata, Calabria, "
+                                            "Campania, Puglia e Sicilia",
+                          text="Contributi per le MPMI del Sud Italia che investono in macchinari."))
+    assert c.scope.value == "national"
+    assert dict(c.eligible) == NONE
+
+
+def test_a_national_call_for_southern_territory_s_services_stays_open() -> None:
+    c = classify(CallText(id="asi", title="Agenzia Spaziale Italiana - bando per applicazioni downstream",
+                          text="Servizi innovativi funzionali per il territorio del sud italia."))
+    assert all(c.eligible.values())
+
+
+def test_the_province_della_spezia_is_liguria() -> None:
+    c = classify(CallText(id="sp", title="Fondazione Carispezia - Bando Welfare 2023 (provincia della Spezia)",
+                          text="Contributi a enti del terzo settore."))
+    assert c.eligible == {Region.LOMBARDIA: False, Region.PIEMONTE: False, Region.LIGURIA: True}
