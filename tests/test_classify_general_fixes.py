@@ -392,3 +392,35 @@ def test_the_province_della_spezia_is_liguria() -> None:
     c = classify(CallText(id="sp", title="Fondazione Carispezia - Bando Welfare 2023 (provincia della Spezia)",
                           text="Contributi a enti del terzo settore."))
     assert c.eligible == {Region.LOMBARDIA: False, Region.PIEMONTE: False, Region.LIGURIA: True}
+
+
+def _consortium(title: str, text: str, identifier: str | None = None, language: str = "en") -> str:
+    return classify(CallText(id="c", title=title, text=text, identifier=identifier, language=language)).consortium.value
+
+
+def test_partnership_cues_of_real_blind4() -> None:
+    assert _consortium("Innosuisse - innovation project",
+                       "Projects conducted jointly by industrial partners in collaboration with a research "
+                       "partner.") == "required"
+    assert _consortium("AFWERX - STTR open topic",
+                       "Small businesses commercialise research in partnership with a qualifying non-profit "
+                       "organization.") == "required"
+    assert _consortium("MUR - bando PRIN", "Progetti con un numero di unità di ricerca almeno pari a due.",
+                       language="it") == "required"
+    assert _consortium("ASI - bando PMI", "È necessario che una proposta sia avanzata da almeno due aziende.",
+                       language="it") == "required"
+    assert _consortium("Regione - ricerca congiunta", "Contributi per progetti congiunti imprese-università.",
+                       language="it") == "required"
+
+
+def test_single_and_optional_cues_of_real_blind4() -> None:
+    assert _consortium("Innosuisse - start-up innovation projects",
+                       "Only the start-up is supported. No research partners are supported.") == "single"
+    assert _consortium("EIC Pathfinder Challenge",
+                       "The call is open for monobeneficiary as well as multibeneficiary (consortium) "
+                       "applications.") == "optional"
+    assert _consortium("FFplus - innovation studies",
+                       "Each application can consist of a main participant and up to two supporting "
+                       "partners.", identifier="HORIZON-EUROHPC-JU-2024-FFPLUS") == "optional"
+    assert _consortium("LIFE 2024 - Circular Economy", "Standard action projects.",
+                       identifier="LIFE-2024-SAP-ENV-ENVIRONMENT") == "optional"
