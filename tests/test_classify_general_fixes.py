@@ -424,3 +424,10 @@ def test_single_and_optional_cues_of_real_blind4() -> None:
                        "partners.", identifier="HORIZON-EUROHPC-JU-2024-FFPLUS") == "optional"
     assert _consortium("LIFE 2024 - Circular Economy", "Standard action projects.",
                        identifier="LIFE-2024-SAP-ENV-ENVIRONMENT") == "optional"
+
+
+def test_electric_air_vehicles_are_green_aviation() -> None:
+    got = _themes("Future Flight Challenge phase 3: demonstration of new air vehicles",
+                  "Projects must demonstrate aviation systems that enable new classes of electric or autonomous "
+                  "air vehicles, in line with policies on Net Zero Transport.", "en")
+    assert "green_aviation" in got
