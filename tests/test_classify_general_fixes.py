@@ -431,3 +431,10 @@ def test_electric_air_vehicles_are_green_aviation() -> None:
                   "Projects must demonstrate aviation systems that enable new classes of electric or autonomous "
                   "air vehicles, in line with policies on Net Zero Transport.", "en")
     assert "green_aviation" in got
+
+
+def test_faa_grants_go_to_one_us_sponsor() -> None:
+    c = classify(CallText(id="faa", title="FAA - Airport Improvement Program discretionary grants", language="en",
+                          text="The Federal Aviation Administration announces grants for airport projects."))
+    assert c.consortium.value == "single"
+    assert dict(c.eligible) == NONE
