@@ -438,3 +438,10 @@ def test_faa_grants_go_to_one_us_sponsor() -> None:
                           text="The Federal Aviation Administration announces grants for airport projects."))
     assert c.consortium.value == "single"
     assert dict(c.eligible) == NONE
+
+
+def test_innosuisse_funds_one_swiss_firm_unless_partners_are_named() -> None:
+    assert _consortium("Innosuisse - Swiss Accelerator, neue Ausschreibung",
+                       "Innovative start-ups and SMEs can apply for support.") == "single"
+    assert _consortium("Innosuisse - innovation project",
+                       "Projects conducted in collaboration with a research partner.") == "required"
