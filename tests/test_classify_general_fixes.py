@@ -442,6 +442,6 @@ def test_faa_grants_go_to_one_us_sponsor() -> None:
 
 def test_innosuisse_funds_one_swiss_firm_unless_partners_are_named() -> None:
     assert _consortium("Innosuisse - Swiss Accelerator, neue Ausschreibung",
-                       "Innovative start-ups and SMEs can apply for support.") == "single"
+                       "Young Swiss firms can apply for coaching support.") == "single"
     assert _consortium("Innosuisse - innovation project",
                        "Projects conducted in collaboration with a research partner.") == "required"
