@@ -445,3 +445,8 @@ def test_innosuisse_funds_one_swiss_firm_unless_partners_are_named() -> None:
                        "Young Swiss firms can apply for coaching support.") == "single"
     assert _consortium("Innosuisse - innovation project",
                        "Projects conducted in collaboration with a research partner.") == "required"
+
+
+def test_space_monitoring_is_the_space_economy() -> None:
+    assert "space_economy" in _themes("R&S delle PMI del settore aerospaziale (droni, monitoraggio dello spazio)",
+                                      "Contributi alle PMI.")
