@@ -328,3 +328,125 @@ def test_satellites_in_the_plural_name_the_space_economy() -> None:
                                "satellites. Aerosat s'adresse aux PME et ETI du domaine de l'aéronautique et de la "
                                "construction de satellites."))
     assert "space_economy" in c.theme_ids
+
+
+# --- real_blind4 (issue #15): general causes of its misses -------------------------------------------------
+
+
+def test_major_foreign_funding_bodies_are_for_their_own_country() -> None:
+    for title in ("NASA - SBIR/STTR solicitation for small businesses",
+                  "AFWERX - STTR open topic for eVTOL", "DARPA - broad agency announcement",
+                  "Business Finland - aviation innovation funding"):
+        c = classify(CallText(id="fb", title=title, language="en",
+                              text="Proposals for innovative space and aviation technologies are invited."))
+        assert dict(c.eligible) == NONE, title
+        assert c.programme == "foreign_body", title
+
+
+def _themes(title: str, text: str, language: str = "it") -> set[str]:
+    return {t.theme.value for t in classify(CallText(id="t", title=title, text=text, language=language)).themes}
+
+
+def test_french_green_aircraft_is_green_aviation_and_the_sector_name_is_not_space() -> None:
+    got = _themes("Région - AMI démonstrateurs d'avion vert dans l'aviation légère",
+                  "La Région a mis en place un plan de soutien pour la filière aéronautique et spatiale, "
+                  "frappée par la crise.", "fr")
+    assert got == {"green_aviation"}
+
+
+def test_hybrid_electric_propulsion_written_as_one_word_is_green_aviation() -> None:
+    got = _themes("Bando legge 808/85 per progetti di ricerca e sviluppo nel settore aerospaziale",
+                  "Aree tecnologiche: tecnologie abilitanti la implementazione della propulsione ibridaelettrica "
+                  "su velivoli.")
+    assert "green_aviation" in got
+
+
+def test_digitalising_production_processes_is_industry_5_0() -> None:
+    assert "industry_5_0" in _themes("Bando per la trasformazione tecnologica e digitale dei processi produttivi",
+                                     "Contributi alle PMI.")
+    assert "industry_5_0" in _themes("Digitalizzazione ed efficientamento produttivo delle imprese",
+                                     "Contributi alle PMI.")
+
+
+def test_a_digital_skills_line_is_skills() -> None:
+    assert "skills_certification" in _themes(
+        "Digital Europe Programme - new calls",
+        "For digital skills capacities, 55 million will be invested in advanced digital skills.", "en")
+
+
+def test_a_national_measure_for_smes_of_southern_regions_excludes_the_three() -> None:
+    c = classify(CallText(id="south", title="MISE - bando Macchinari Innovativi per le PMI di Basilicata, Calabria, "
+                                            "Campania, Puglia e Sicilia",
+                          text="Contributi per le MPMI del Sud Italia che investono in macchinari."))
+    assert c.scope.value == "national"
+    assert dict(c.eligible) == NONE
+
+
+def test_a_national_call_for_southern_territory_s_services_stays_open() -> None:
+    c = classify(CallText(id="asi", title="Agenzia Spaziale Italiana - bando per applicazioni downstream",
+                          text="Servizi innovativi funzionali per il territorio del sud italia."))
+    assert all(c.eligible.values())
+
+
+def test_the_province_della_spezia_is_liguria() -> None:
+    c = classify(CallText(id="sp", title="Fondazione Carispezia - Bando Welfare 2023 (provincia della Spezia)",
+                          text="Contributi a enti del terzo settore."))
+    assert c.eligible == {Region.LOMBARDIA: False, Region.PIEMONTE: False, Region.LIGURIA: True}
+
+
+def _consortium(title: str, text: str, identifier: str | None = None, language: str = "en") -> str:
+    return classify(CallText(id="c", title=title, text=text, identifier=identifier, language=language)).consortium.value
+
+
+def test_partnership_cues_of_real_blind4() -> None:
+    assert _consortium("Innosuisse - innovation project",
+                       "Projects conducted jointly by industrial partners in collaboration with a research "
+                       "partner.") == "required"
+    assert _consortium("AFWERX - STTR open topic",
+                       "Small businesses commercialise research in partnership with a qualifying non-profit "
+                       "organization.") == "required"
+    assert _consortium("MUR - bando PRIN", "Progetti con un numero di unità di ricerca almeno pari a due.",
+                       language="it") == "required"
+    assert _consortium("ASI - bando PMI", "È necessario che una proposta sia avanzata da almeno due aziende.",
+                       language="it") == "required"
+    assert _consortium("Regione - ricerca congiunta", "Contributi per progetti congiunti imprese-università.",
+                       language="it") == "required"
+
+
+def test_single_and_optional_cues_of_real_blind4() -> None:
+    assert _consortium("Innosuisse - start-up innovation projects",
+                       "Only the start-up is supported. No research partners are supported.") == "single"
+    assert _consortium("EIC Pathfinder Challenge",
+                       "The call is open for monobeneficiary as well as multibeneficiary (consortium) "
+                       "applications.") == "optional"
+    assert _consortium("FFplus - innovation studies",
+                       "Each application can consist of a main participant and up to two supporting "
+                       "partners.", identifier="HORIZON-EUROHPC-JU-2024-FFPLUS") == "optional"
+    assert _consortium("LIFE 2024 - Circular Economy", "Standard action projects.",
+                       identifier="LIFE-2024-SAP-ENV-ENVIRONMENT") == "optional"
+
+
+def test_electric_air_vehicles_are_green_aviation() -> None:
+    got = _themes("Future Flight Challenge phase 3: demonstration of new air vehicles",
+                  "Projects must demonstrate aviation systems that enable new classes of electric or autonomous "
+                  "air vehicles, in line with policies on Net Zero Transport.", "en")
+    assert "green_aviation" in got
+
+
+def test_faa_grants_go_to_one_us_sponsor() -> None:
+    c = classify(CallText(id="faa", title="FAA - Airport Improvement Program discretionary grants", language="en",
+                          text="The Federal Aviation Administration announces grants for airport projects."))
+    assert c.consortium.value == "single"
+    assert dict(c.eligible) == NONE
+
+
+def test_innosuisse_funds_one_swiss_firm_unless_partners_are_named() -> None:
+    assert _consortium("Innosuisse - Swiss Accelerator, neue Ausschreibung",
+                       "Young Swiss firms can apply for coaching support.") == "single"
+    assert _consortium("Innosuisse - innovation project",
+                       "Projects conducted in collaboration with a research partner.") == "required"
+
+
+def test_space_monitoring_is_the_space_economy() -> None:
+    assert "space_economy" in _themes("R&S delle PMI del settore aerospaziale (droni, monitoraggio dello spazio)",
+                                      "Contributi alle PMI.")
