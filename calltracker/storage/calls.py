@@ -41,7 +41,7 @@ from calltracker.storage.schema import (
     ClassificationRow,
     SourceRow,
 )
-from calltracker.storage.sql import analyze, chunks, insert_arrays, insert_many, is_postgres, one_of, upsert
+from calltracker.storage.sql import analyze, chunks, insert_rows, is_postgres, one_of, upsert
 from calltracker.views import (
     CallFilter,
     CallView,
@@ -313,12 +313,12 @@ def _write_page(conn: Connection, source: str, prepared: Mapping[str, _Prepared]
         rows = [{"source": source, "external_id": ext, "first_seen_at": now, "last_seen_at": now,
                  "last_changed_at": now, "canonical_id": None, **prepared[ext].row_values(now)} for ext in new_ext]
         if is_postgres(conn):  # one statement; it returns the rows it inserted, not those a concurrent writer did
-            mine = insert_arrays(conn, CallRow.__table__, {c: [r[c] for r in rows] for c in rows[0]},
-                                 tail="ON CONFLICT (source, external_id) DO NOTHING", returning=["id", "external_id"])
+            mine = insert_rows(conn, CallRow.__table__, rows, conflict=["source", "external_id"],
+                               returning=["id", "external_id"])
             inserted.update((r.external_id, r.id) for r in mine)
             late = [ext for ext in new_ext if ext not in inserted]
         else:  # a plain executemany, then one query for the ids (the writer holds SQLite's write lock)
-            insert_many(conn, CallRow.__table__, rows, conflict=["source", "external_id"])
+            insert_rows(conn, CallRow.__table__, rows, conflict=["source", "external_id"])
             late = new_ext
         found_late = _lookup(conn, source, late, after_insert=True) if late else {}
         for ext, found in found_late.items():
@@ -424,12 +424,8 @@ def _link(conn: Connection, source: str, calls: Mapping[int, ScrapedCall], *, ne
                 first[r.key] = (r.id, r.canonical_id)
     for id_chunk in chunks(conn, sorted(set(calls) - new_ids)):
         conn.execute(delete(CallLinkKeyRow).where(one_of(conn, CallLinkKeyRow.call_id, id_chunk)))
-    rows = [(hashes[k], call_id, k) for call_id, ks in keys.items() for k in ks]
-    if rows and is_postgres(conn):  # one statement, three array parameters, whatever the number of keys
-        insert_arrays(conn, CallLinkKeyRow.__table__, {"key_hash": [r[0] for r in rows],
-                                                       "call_id": [r[1] for r in rows], "key": [r[2] for r in rows]})
-    elif rows:
-        insert_many(conn, CallLinkKeyRow.__table__, [{"key_hash": h, "call_id": i, "key": k} for h, i, k in rows])
+    insert_rows(conn, CallLinkKeyRow.__table__,
+                [{"key_hash": hashes[k], "call_id": call_id, "key": k} for call_id, ks in keys.items() for k in ks])
     links = []
     for call_id in sorted(new_ids):
         matches = [first[k] for k in keys[call_id] if k in first]
@@ -479,10 +475,7 @@ def _stored_comparable(row: Mapping[str, Any], deadlines: Sequence[Deadline]) ->
 def _write_deadlines(conn: Connection, calls: Sequence[tuple[int, Sequence[Deadline]]]) -> None:
     rows = [{"call_id": call_id, "position": i, "at": d.at, "timezone": zone_name(d.at), "date_only": d.date_only,
              "label": d.label} for call_id, deadlines in calls for i, d in enumerate(deadlines)]
-    if rows and is_postgres(conn):
-        insert_arrays(conn, CallDeadlineRow.__table__, {c: [r[c] for r in rows] for c in rows[0]}, tail="")
-    elif rows:
-        insert_many(conn, CallDeadlineRow.__table__, rows)
+    insert_rows(conn, CallDeadlineRow.__table__, rows)
 
 
 def _deadlines(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[Deadline, ...]]:

@@ -20,7 +20,7 @@ from calltracker.storage.schema import (
     CallThemeRow,
     ClassificationRow,
 )
-from calltracker.storage.sql import chunks, insert_arrays, insert_many, is_postgres, one_of
+from calltracker.storage.sql import chunks, insert_rows, one_of
 from calltracker.views import NewClassification
 
 log = logging.getLogger(__name__)
@@ -52,19 +52,12 @@ class ClassificationsRepo(Repo):
         themes = [{"call_id": item.call_id, "theme": t, "score": float(s)}
                   for item in latest.values() for t, s in item.themes.items()]
         with self._tx() as conn:
-            if is_postgres(conn):  # one statement, one binary array parameter per column
-                insert_arrays(conn, ClassificationRow.__table__, {c: [r[c] for r in rows] for c in rows[0]},
-                              tail="ON CONFLICT (call_id) DO UPDATE SET " + ", ".join(
-                                  f"{c} = excluded.{c}" for c in rows[0] if c != "call_id"))
-            else:
-                insert_many(conn, ClassificationRow.__table__, rows, conflict=["call_id"],
-                                update=[k for k in rows[0] if k != "call_id"])
+            insert_rows(conn, ClassificationRow.__table__, rows, conflict=["call_id"],
+                        update=[k for k in rows[0] if k != "call_id"])
             for chunk in chunks(conn, sorted(latest)):
                 conn.execute(delete(CallThemeRow).where(one_of(conn, CallThemeRow.call_id, chunk)))
-            if themes and is_postgres(conn):  # one statement, three binary array parameters
-                insert_arrays(conn, CallThemeRow.__table__, {c: [t[c] for t in themes] for c in themes[0]}, tail="")
-            elif themes:  # (nothing conflicts: the call's themes were just deleted)
-                insert_many(conn, CallThemeRow.__table__, themes)
+            # (nothing conflicts: the calls' themes were just deleted)
+            insert_rows(conn, CallThemeRow.__table__, themes)
 
     def calls_for_classifier(self, ids: Sequence[int]) -> list[RowMapping]:
         """The fields the classifier reads, for many calls (in the order of `ids`; unknown ids are skipped)."""

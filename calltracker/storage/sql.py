@@ -64,26 +64,41 @@ def analyze(conn: Connection, tables: Sequence[str]) -> None:
         conn.execute(text("ANALYZE " + ", ".join(tables)))
 
 
-def insert_many(conn: Connection, table: Any, rows: Sequence[dict[str, Any]],
-                    conflict: Sequence[str] = (), update: Sequence[str] = ()) -> None:
-    """`INSERT ... ON CONFLICT DO NOTHING` of many rows (all with the same keys) by the driver's executemany;
-    with `update` (and `conflict`), `ON CONFLICT (...) DO UPDATE SET` those columns instead.
+def insert_rows(conn: Connection, table: Any, rows: Sequence[dict[str, Any]], *, conflict: Sequence[str] = (),
+                update: Sequence[str] = (), returning: Sequence[str] = ()) -> list[Any]:
+    """`INSERT ... ON CONFLICT DO NOTHING` of many rows (all with the same keys) in the cheapest form the engine
+    has; with `update` (and `conflict`), `ON CONFLICT (...) DO UPDATE SET` those columns instead.
 
-    Each value goes through its column type's bind processor, once per distinct value where values repeat
+    PostgreSQL: one statement with one binary array parameter per column, whatever the number of rows
+    (`returning` columns come back for the rows it inserted). Elsewhere: the driver's executemany (no
+    `returning`: SQLite's writer holds the write lock, ask for the ids afterwards).
+    """
+    if not rows:
+        return []
+    quote = conn.dialect.identifier_preparer.quote
+    target = f" ({', '.join(quote(c) for c in conflict)})" if conflict else ""
+    action = ("DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in update)) if update \
+        else "DO NOTHING"
+    on_conflict = f"ON CONFLICT{target} {action}"
+    if is_postgres(conn):
+        return _insert_arrays(conn, table, rows, on_conflict, returning)
+    if returning:
+        raise ValueError("insert_rows returns rows on PostgreSQL only")
+    _insert_executemany(conn, table, rows, on_conflict)
+    return []
+
+
+def _insert_executemany(conn: Connection, table: Any, rows: Sequence[dict[str, Any]], on_conflict: str) -> None:
+    """Each value goes through its column type's bind processor, once per distinct value where values repeat
     (a page's timestamps, zones, flags), and SQLAlchemy's per-row statement machinery is skipped: on SQLite
     that machinery costs more than the database's own work.
     """
-    if not rows:
-        return
     dialect = conn.dialect
     cols = list(rows[0])
     quote = dialect.identifier_preparer.quote
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    target = f" ({', '.join(quote(c) for c in conflict)})" if conflict else ""
-    action = ("DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in update)) if update \
-        else "DO NOTHING"
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
-           f"VALUES ({', '.join(mark for _ in cols)}) ON CONFLICT{target} {action}")
+           f"VALUES ({', '.join(mark for _ in cols)}) {on_conflict}")
     columns: list[list[Any]] = []
     for name in cols:
         values = [r[name] for r in rows]
@@ -104,10 +119,9 @@ def insert_many(conn: Connection, table: Any, rows: Sequence[dict[str, Any]],
     conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
 
 
-def insert_arrays(conn: Connection, table: Any, columns: dict[str, list[Any]], *, tail: str = "ON CONFLICT DO NOTHING",
-                  returning: Sequence[str] = ()) -> list[Any]:
-    """PostgreSQL: `INSERT INTO table (...) SELECT ... FROM unnest(...) <tail> [RETURNING ...]` with one array
-    parameter per column, sent in binary: one statement whatever the number of rows.
+def _insert_arrays(conn: Connection, table: Any, rows: Sequence[dict[str, Any]], on_conflict: str,
+                   returning: Sequence[str]) -> list[Any]:
+    """PostgreSQL: `INSERT INTO table (...) SELECT ... FROM unnest(...) ON CONFLICT ... [RETURNING ...]`.
 
     Text arrays sent as text must be quoted by the driver and parsed by the server element by element; in
     binary that work all but disappears (five times less for a page's link keys). JSON values travel as text
@@ -115,12 +129,12 @@ def insert_arrays(conn: Connection, table: Any, columns: dict[str, list[Any]], *
     """
     dialect = conn.dialect
     quote = dialect.identifier_preparer.quote
-    names = list(columns)
+    names = list(rows[0])
     params: dict[str, list[Any]] = {}
     holders, selects = [], []
     for i, name in enumerate(names):
         column = table.c[name]
-        values = columns[name]
+        values = [r[name] for r in rows]
         if isinstance(column.type, JSON):
             kind, values = "text", [json.dumps(v) for v in values]
             selects.append(f"CAST(u.c{i} AS {column.type.compile(dialect=dialect)})")
@@ -134,7 +148,7 @@ def insert_arrays(conn: Connection, table: Any, columns: dict[str, list[Any]], *
         params[f"c{i}"] = values
         holders.append(f"%(c{i})b::{kind}[]")
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) SELECT {', '.join(selects)} "
-           f"FROM unnest({', '.join(holders)}) AS u({', '.join(f'c{i}' for i in range(len(names)))}) {tail}")
+           f"FROM unnest({', '.join(holders)}) AS u({', '.join(f'c{i}' for i in range(len(names)))}) {on_conflict}")
     if returning:
         sql += " RETURNING " + ", ".join(quote(c) for c in returning)
         return list(conn.exec_driver_sql(sql, params))
