@@ -10,18 +10,6 @@ from calltracker.classify.rules import Programme, Rules
 from calltracker.classify.text import Field, Match
 from calltracker.domain import Scope
 
-_ORDER: dict[int, tuple[Mapping[str, Programme], tuple[Programme, ...]]] = {}
-
-
-def _by_priority(programmes: Mapping[str, Programme]) -> tuple[Programme, ...]:
-    """The rules' programmes, highest priority first (sorted once per rules, kept with them)."""
-    cached = _ORDER.get(id(programmes))
-    if cached is None or cached[0] is not programmes:
-        cached = (programmes, tuple(sorted(programmes.values(), key=lambda p: -p.priority)))
-        if len(_ORDER) < 64:
-            _ORDER[id(programmes)] = cached
-    return cached[1]
-
 
 def _pick(matches: list[Match], r: Rules) -> tuple[Programme, Match] | None:
     best: tuple[Programme, Match] | None = None
@@ -84,7 +72,7 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
     chosen: Programme | None = None
     if call.identifier:
         ident = call.identifier.strip()
-        for p in _by_priority(r.programmes):
+        for p in r.programme_order:
             hit = next((pat for pat in p.identifiers if pat.search(ident)), None) if p.identifiers else None
             if hit is not None:
                 ev = Evidence("identifier", hit.pattern, "identifier", matched=ident, note=f"programme {p.id}")

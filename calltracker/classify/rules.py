@@ -61,6 +61,8 @@ class Rules:
     id_rules: tuple[IdRule, ...]
     programmes: Mapping[str, Programme]
     programme_lexicon: Lexicon
+    #: The programmes, highest priority first (the order identifiers are tried in).
+    programme_order: tuple[Programme, ...]
     regions: Lexicon
     national_restrictions: re.Pattern[str]
     eligibility_cues: tuple[re.Pattern[str], ...]
@@ -206,7 +208,8 @@ def _programmes(territory: Mapping[str, Any]) -> dict[str, Any]:
         )
         items.extend((a, ("programme", pid), False, None) for a in spec.get("aliases", []))
         items.extend((a, ("programme", pid), True, None) for a in spec.get("acronyms", []))
-    return {"programmes": programmes, "programme_lexicon": Lexicon(items)}
+    return {"programmes": programmes, "programme_lexicon": Lexicon(items),
+            "programme_order": tuple(sorted(programmes.values(), key=lambda p: -p.priority))}
 
 
 def _territory(territory: Mapping[str, Any], places: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -444,6 +444,16 @@ def _product(a: set[str], b: set[str]) -> set[str] | None:
     return {x + y for x in a for y in b}
 
 
+def _union(sets: Iterable[set[str] | None]) -> set[str] | None:
+    """The strings of an alternation's branches together (None when a branch has none, or they are too many)."""
+    out: set[str] = set()
+    for one in sets:
+        if one is None:
+            return None
+        out |= one
+    return out if len(out) <= _MAX_LITERALS else None
+
+
 def _exact(items: _Items) -> set[str] | None:
     """The finite set of strings the sequence `items` can match, or None."""
     out: set[str] | None = {""}
@@ -465,13 +475,7 @@ def _exact_item(op: Any, av: Any) -> set[str] | None:
     if op is c.SUBPATTERN:
         return _exact(av[-1])
     if op is c.BRANCH:
-        out: set[str] = set()
-        for branch in av[1]:
-            one = _exact(branch)
-            if one is None:
-                return None
-            out |= one
-        return out if len(out) <= _MAX_LITERALS else None
+        return _union(map(_exact, av[1]))
     if op is c.IN:
         chars: set[str] = set()
         for kind, value in av:
@@ -520,13 +524,7 @@ def _required_item(op: Any, av: Any) -> set[str] | None:
     if op is c.SUBPATTERN:
         return _required(av[-1])
     if op is c.BRANCH:
-        out: set[str] = set()
-        for branch in av[1]:
-            one = _required(branch)
-            if one is None:
-                return None
-            out |= one
-        return out if len(out) <= _MAX_LITERALS else None
+        return _union(map(_required, av[1]))
     if op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
         return _required(av[2])
     return None
