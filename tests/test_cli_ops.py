@@ -260,6 +260,28 @@ def test_calls_list_soonest_open_deadline_first_fitting_the_terminal(config_file
     assert [c["identifier"] for c in json.loads(out)] == ["WEEK-1"]
 
 
+def test_calls_list_a_free_text_deadline_does_not_squeeze_the_title(config_file: Path) -> None:
+    """Real regional calls give their deadline as a sentence; the title must stay readable beside it."""
+    from calltracker.config import load_settings
+    from calltracker.domain import Region, Scope, ScrapedCall, Status
+    from calltracker.storage import Store
+
+    upgraded(config_file)
+    sentence = ("erogazione del contributo in caso di esito positivo dell'istruttoria e fino ad esaurimento "
+                "delle risorse disponibili")
+    call = ScrapedCall(source="liguria", external_id="L-1", title="Contributi alle imprese liguri per la "
+                       "transizione digitale", url="https://x.it/l1", scope=Scope.REGIONAL, status=Status.OPEN,
+                       deadline_text=sentence, regions=(Region.LIGURIA,))
+    store = Store.from_url(load_settings(config_file).database_url())
+    store.save_calls("liguria", [call], run_id=None, now=datetime.now(UTC))
+    store.close()
+    code, out, err = invoke(config_file, "calls", "list", env={"COLUMNS": "120"})
+    assert code == 0, err
+    assert max(len(line) for line in out.splitlines()) <= 120
+    assert "Contributi alle imprese liguri per la transizione" in out
+    assert "erogazione de" in out  # cut, not dropped
+
+
 def test_a_date_only_deadline_stays_open_until_the_end_of_its_day() -> None:
     from calltracker.domain import Deadline
 

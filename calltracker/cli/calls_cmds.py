@@ -86,7 +86,8 @@ def calls_list(as_json: bool, open_only: bool, theme: str | None, region: str | 
         ["id", "source", "identifier", "title", "status", "deadline", "themes", "fit"],
         [[c.id, c.source, c.identifier, c.title, c.status_at(now), deadline_text(c, now), c.themes,
           c.classification.fit_score if c.classification else None] for c in found],
-        widths={"title": 60, "identifier": 34, "themes": 40}, empty="no calls match", fit=terminal_width(),
+        widths={"title": 60, "identifier": 34, "deadline": 26, "themes": 40}, empty="no calls match",
+        fit=terminal_width(), keep="title",
     )
 
 

@@ -49,11 +49,13 @@ def _cell(value: Any, width: int | None) -> str:
 
 
 def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
-               widths: dict[str, int] | None = None, empty: str = "(none)", fit: int | None = None) -> None:
+               widths: dict[str, int] | None = None, empty: str = "(none)", fit: int | None = None,
+               keep: str | None = None) -> None:
     """A plain aligned table; long cells are cut to the given widths.
 
     With `fit` (a terminal width), the columns named in `widths` shrink further, widest first, until a line
-    fits in that many characters (never below MIN_FLEX characters each).
+    fits in that many characters (never below MIN_FLEX characters each). The column named `keep` (the one a
+    reader scans, such as a title) shrinks only once the others are at MIN_FLEX.
     """
     if not rows:
         click.echo(empty)
@@ -65,7 +67,8 @@ def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
     if fit is not None:
         flexible = [i for i, h in enumerate(headers) if h in limits]
         while sum(sizes) + 2 * (len(sizes) - 1) > fit:
-            i = max(flexible, key=lambda j: sizes[j], default=None)
+            others = [j for j in flexible if headers[j] != keep and sizes[j] > MIN_FLEX]
+            i = max(others or flexible, key=lambda j: sizes[j], default=None)
             if i is None or sizes[i] <= MIN_FLEX:
                 break
             sizes[i] -= 1
