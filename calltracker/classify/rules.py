@@ -96,6 +96,8 @@ class Rules:
     listed_regions: re.Pattern[str] | None = None
     physical_themes: frozenset[Theme] = frozenset()
     physical_weight: float = 1.0
+    #: (theme, the words and rule ids that alone do not make it): air traffic management is not air mobility.
+    traffic_only: tuple[Theme, frozenset[str]] | None = None
 
 
 def _rules_dir() -> Path:
@@ -167,6 +169,7 @@ def _theme_contexts(themes_doc: Mapping[str, Any]) -> dict[str, Any]:
     ancillary = themes_doc.get("ancillary", {})
     examples = themes_doc.get("examples", {})
     physical = themes_doc.get("physical_security", {})
+    traffic = themes_doc.get("traffic_management_only", {})
     return {
         "scoring": {k: float(v) for k, v in themes_doc["scoring"].items() if not isinstance(v, str)},
         "negatives": (_alternation(themes_doc["negatives"]["patterns"]),),
@@ -189,6 +192,8 @@ def _theme_contexts(themes_doc: Mapping[str, Any]) -> dict[str, Any]:
         "physical_title": re.compile(physical["title"]) if physical.get("title") else None,
         "physical_themes": frozenset(Theme(t) for t in physical.get("themes", [])),
         "physical_weight": float(physical.get("weight", 1.0)),
+        "traffic_only": (Theme(traffic["theme"]), frozenset([*traffic["words"], *traffic["rules"]]))
+        if traffic else None,
     }
 
 

@@ -172,6 +172,16 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
                 strong[theme] = [replace(e, weight=e.weight * r.tool_weight, note="used as a tool")
                                  if e.note is None else e for e in hits]
 
+    if r.traffic_only is not None:
+        theme, alone = r.traffic_only
+        hits, fired = strong.get(theme, []), rule_ev.get(theme, [])
+        # Only when the call's words say so: a bare SESAR identifier with no text keeps its programme's theme.
+        if hits and all(e.rule in alone for e in (*hits, *fired)):
+            # Air traffic management with no drone, U-space or IAM word: not the air mobility theme.
+            note = "air traffic management only"
+            strong[theme] = [replace(e, weight=0.0, note=note) for e in hits]
+            rule_ev[theme] = [replace(e, weight=0.0, note=note) for e in fired]
+
     tagged: list[ThemeResult] = []
     below: list[ThemeResult] = []
     for theme in Theme:
