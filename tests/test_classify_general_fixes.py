@@ -476,3 +476,16 @@ def test_a_sesar_topic_integrating_new_air_vehicles_or_drones_is_air_mobility() 
         id="rpas", title="SESAR 3 JU - highly automated ATM", identifier="HORIZON-SESAR-2025-DES-IR-02-WA5-2",
         text="This topic addresses the integration of uncrewed aircraft and RPAS into air traffic management."))
     assert vehicles.theme_ids == ["air_mobility"] and drones.theme_ids == ["air_mobility"]
+
+
+def test_mimit_sme_measures_that_admit_joint_projects_are_open_to_partnerships() -> None:
+    """real_blind4 rb4-056: the Digital Transformation measure admits single SMEs or up to ten together."""
+    c = classify(CallText(
+        id="dt", title="MISE - bando Digital Transformation per la trasformazione tecnologica e digitale dei processi "
+                       "produttivi delle PMI",
+        text="Si è aperto il 15 dicembre il bando Digital Transformation con cui il ministero dello Sviluppo economico "
+             "mette a disposizione 100 milioni di euro per favorire la trasformazione tecnologica e digitale dei "
+             "processi produttivi delle micro, piccole e medie imprese, attraverso l'implementazione delle "
+             "tecnologie abilitanti individuate dal Piano nazionale impresa 4.0."))
+    assert (c.consortium.value, c.tri_regional_fit) == ("optional", True)
+    assert c.theme_ids == ["industry_5_0"] and dict(c.eligible) == ALL
