@@ -72,3 +72,25 @@ def test_a_hostile_record_is_quarantined_reported_and_shown_in_status(store: Sto
     table = runner.invoke(cli, ["--config", str(config_file), "status"])
     assert table.exit_code == 0, table.output
     assert "1 records quarantined" in table.stdout and "impossible" in table.stdout
+
+
+def test_a_quarantined_record_stays_in_the_page_memo_until_the_page_changes(store: Store) -> None:
+    """Issue #14: an unchanged page is not parsed again, and its quarantined record is neither lost from the
+    page's calls (still seen, so never taken for vanished) nor quarantined again; a changed page is parsed."""
+    body = json.dumps(ITEMS).encode()
+    changed = json.dumps([*ITEMS, {"id": "ok-3", "title": "Bando nuovo", "regions": ["liguria"],
+                                   "deadline": "2027-06-30T12:00:00+02:00"}]).encode()
+    json_type = {"Content-Type": "application/json", "ETag": '"v1"'}
+    with ReplayServer([Route("/robots.txt", [Reply(404, b"")] * 3),
+                       Route("/calls.json", [Reply(200, body, json_type), Reply(200, body, json_type),
+                                             Reply(200, changed, {"Content-Type": "application/json"})])]) as srv, \
+            HttpClient(FAST) as client:
+        pipeline = Pipeline(store, client, clock=lambda: NOW)
+        job = SourceJob("liguria", ListScraper(srv.base_url))
+        (first,) = pipeline.run([job])
+        (again,) = pipeline.run([job])
+        (later,) = pipeline.run([job])
+    assert [q.external_id for q in first.quarantined] == ["impossible"]
+    assert (again.outcome, again.seen, again.new, again.changed) == ("ok", 5, 0, 0)
+    assert again.quarantined == () and store.quarantined(run_id=again.run_id) == []
+    assert (later.seen, later.new) == (6, 1) and [q.external_id for q in later.quarantined] == ["impossible"]
