@@ -489,3 +489,16 @@ def test_mimit_sme_measures_that_admit_joint_projects_are_open_to_partnerships()
              "tecnologie abilitanti individuate dal Piano nazionale impresa 4.0."))
     assert (c.consortium.value, c.tri_regional_fit) == ("optional", True)
     assert c.theme_ids == ["industry_5_0"] and dict(c.eligible) == ALL
+
+
+def test_erc_grants_and_msca_fellowships_are_eu_calls_for_one_host() -> None:
+    erc = classify(CallText(id="erc", title="ERC Starting Grant 2026", identifier="ERC-2026-STG",
+                            text="ERC grants support individual researchers of any nationality and age who wish to "
+                                 "pursue their frontier research."))
+    pf = classify(CallText(id="pf", title="MSCA Postdoctoral Fellowships 2025", identifier="HORIZON-MSCA-2025-PF-01",
+                           text="Fellowships for researchers holding a PhD, hosted by a beneficiary organisation."))
+    dn = classify(CallText(id="dn", title="MSCA Doctoral Networks 2025", identifier="HORIZON-MSCA-2025-DN-01",
+                           text="Doctoral programmes implemented by partnerships of organisations."))
+    assert (erc.scope.value, erc.consortium.value, dict(erc.eligible)) == ("eu", "single", ALL)
+    assert (pf.scope.value, pf.consortium.value) == ("eu", "single")
+    assert (dn.scope.value, dn.consortium.value) == ("eu", "required")
