@@ -502,3 +502,16 @@ def test_erc_grants_and_msca_fellowships_are_eu_calls_for_one_host() -> None:
     assert (erc.scope.value, erc.consortium.value, dict(erc.eligible)) == ("eu", "single", ALL)
     assert (pf.scope.value, pf.consortium.value) == ("eu", "single")
     assert (dn.scope.value, dn.consortium.value) == ("eu", "required")
+
+
+def test_a_title_that_opens_with_a_foundation_names_its_issuer_not_a_province() -> None:
+    """real_blind4 rb4-035: a province named after the foundation is the territory it funds."""
+    c = classify(CallText(id="crc", title="Fondazione CRC - Bando Attrazione Risorse, Misura Progettazione "
+                                          "(provincia di Cuneo)",
+                          text="La Fondazione intende mettere a disposizione degli Enti ammissibili a contributo "
+                               "attivi in tutto il territorio della Provincia di Cuneo, risorse finanziarie per "
+                               "incrementare la loro capacità progettuale in ambito regionale, nazionale ed europeo."))
+    assert c.scope.value == "other"
+    assert c.eligible == {Region.LOMBARDIA: False, Region.PIEMONTE: True, Region.LIGURIA: False}
+    town = classify(CallText(id="prov", title="Provincia di Cuneo - bando per le imprese", text="Contributi."))
+    assert town.scope.value == "regional"

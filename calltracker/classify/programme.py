@@ -30,6 +30,19 @@ def _issuer(matches: list[Match], r: Rules) -> tuple[Programme, Match] | None:
     return _pick(regional, r) if regional and eu else None
 
 
+def _leading_foundation(matches: list[Match], r: Rules) -> tuple[Programme, Match] | None:
+    """A title that opens with a foundation ("Fondazione CRC - bando ... (provincia di Cuneo)") names its issuer
+    first: a province, town or region named after it is the territory it funds, not a public body's call."""
+    first = min(matches, key=lambda m: m.start, default=None)
+    if first is None or first.start != 0:
+        return None
+    lead = _pick([first], r)
+    best = _pick(matches, r)
+    if lead is None or best is None or lead[0].scope is not Scope.OTHER or best[0].id != _LOCAL:
+        return None
+    return lead
+
+
 # Programmes recognised by generic words ("Gazzetta Ufficiale", "credito d'imposta", "PNRR") that any call may cite.
 _GENERIC_NATIONAL = frozenset({"national_generic"})
 _LOCAL = "regional_generic"
@@ -88,7 +101,7 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
                 implied.append((p, Evidence("programme", m.entry.phrase, fld.name, m.start, m.end, m.text,
                                             note=f"programme {p.id}")))
         if chosen is None:
-            best = _issuer(matches, r) if fld is title else None
+            best = (_issuer(matches, r) or _leading_foundation(matches, r)) if fld is title else None
             best = best or _pick(matches, r)
             if best is not None:
                 chosen = best[0]
