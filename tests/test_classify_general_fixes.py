@@ -515,3 +515,32 @@ def test_a_title_that_opens_with_a_foundation_names_its_issuer_not_a_province() 
     assert c.eligible == {Region.LOMBARDIA: False, Region.PIEMONTE: True, Region.LIGURIA: False}
     town = classify(CallText(id="prov", title="Provincia di Cuneo - bando per le imprese", text="Contributi."))
     assert town.scope.value == "regional"
+
+
+# real_dev4 misses: fragments of its real calls.
+
+LIGURIA_POLES = ("Saranno ammessi i progetti presentati da grandi aziende in collaborazione con le piccole e medie "
+                 "imprese e organismi di ricerca e progetti presentati da aggregazioni di piccole e medie imprese, in "
+                 "collaborazione con gli organismi di ricerca.")
+PIEMONTE_PLATFORM = ("Risultati nel campo dei velivoli senza pilota (UAV) per il monitoraggio del territorio, nello "
+                     "sviluppo di motoristica aeronautica eco-compatibile (Green Engine) e nelle tecnologie per "
+                     "l'esplorazione spaziale, intensificando la collaborazione tra centri di ricerca e sistema "
+                     "industriale.")
+
+
+def test_company_or_inter_company_training_plans_are_open_to_several_firms() -> None:
+    c = classify(CallText(id="fi", title="Fondimpresa - Avviso 5/2022, piani formativi per le PMI",
+                          text="I Piani formativi finanziati possono essere aziendali o interaziendali."))
+    assert c.consortium.value == "optional"
+
+
+def test_projects_of_sme_aggregations_with_research_bodies_need_a_partnership() -> None:
+    c = classify(CallText(id="lig", title="Regione Liguria - bando per progetti di ricerca dei poli di innovazione",
+                          text=LIGURIA_POLES))
+    assert c.consortium.value == "required"
+
+
+def test_eco_compatible_aero_engines_are_green_aviation() -> None:
+    c = classify(CallText(id="pie", title="Regione Piemonte - piattaforma aerospaziale, seconda fase",
+                          text=PIEMONTE_PLATFORM))
+    assert "green_aviation" in c.theme_ids and c.consortium.value == "required"
