@@ -544,3 +544,48 @@ def test_eco_compatible_aero_engines_are_green_aviation() -> None:
     c = classify(CallText(id="pie", title="Regione Piemonte - piattaforma aerospaziale, seconda fase",
                           text=PIEMONTE_PLATFORM))
     assert "green_aviation" in c.theme_ids and c.consortium.value == "required"
+
+
+# real_dev3 misses: fragments of its real calls.
+
+def test_ati_inside_a_word_is_not_a_temporary_association() -> None:
+    c = classify(CallText(id="sar", title="Regione Sardegna - aiuti alle compagnie aeree per nuove rotte",
+                          text="I vettori saranno selezionati fra quelli che presentano le offerte migliori."))
+    assert c.consortium.value == "single"
+
+
+def test_a_region_spending_a_national_fund_issues_the_call() -> None:
+    c = classify(CallText(id="ven", title="Regione Veneto - bando PNRR innovazione e meccanizzazione agricola",
+                          text="La Regione Veneto ha aperto un bando per favorire l'innovazione e la meccanizzazione "
+                               "nel settore agricolo, nell'ambito del Pnrr."))
+    assert c.scope.value == "regional" and dict(c.eligible) == NONE
+
+
+def test_the_formazione_5_0_credit_is_industry_5_0_and_training() -> None:
+    c = classify(CallText(id="f50", title="Credito d'imposta Formazione 5.0 - circolare operativa MIMIT",
+                          text="Il credito d'imposta per la formazione 5.0 copre le spese di formazione dei dipendenti "
+                               "in ambito digitale e green."))
+    assert sorted(c.theme_ids) == ["industry_5_0", "skills_certification"]
+
+
+def test_the_mimit_ai_fund_admits_joint_projects() -> None:
+    c = classify(CallText(id="ia", title="MISE - Fondo per intelligenza artificiale, blockchain e Internet of Things",
+                          text="Domande per i finanziamenti del fondo per lo sviluppo delle tecnologie e delle "
+                               "applicazioni di intelligenza artificiale, Blockchain e Internet of Things."))
+    assert c.theme_ids == ["artificial_intelligence"]
+    assert (c.consortium.value, c.tri_regional_fit) == ("optional", True)
+
+
+def test_another_region_s_line_of_an_eu_programme_is_that_region_s_call() -> None:
+    c = classify(CallText(id="edih", title="EDIH PRIDE - progetti ad impatto tecnologico nel settore aerospaziale "
+                                           "campano (Aerospazio e Clean Aviation)",
+                          text="Rafforzare e qualificare l'ecosistema regionale dell'aerospazio. Progetti che "
+                               "rientrano nella tematica Clean Aviation."))
+    assert c.scope.value == "regional" and dict(c.eligible) == NONE and not c.tri_regional_fit
+
+
+def test_nasa_sbir_is_a_space_call_for_us_small_businesses_alone() -> None:
+    c = classify(CallText(id="nasa", title="NASA SBIR 2012 Select Solicitation - program description",
+                          text="This solicitation is for a small group of select topics that are of particular "
+                               "interest to NASA. Only Small Business Concerns (SBC) are invited to submit proposals."))
+    assert c.theme_ids == ["space_economy"] and dict(c.eligible) == NONE and c.consortium.value == "single"

@@ -23,11 +23,14 @@ def _pick(matches: list[Match], r: Rules) -> tuple[Programme, Match] | None:
 
 def _issuer(matches: list[Match], r: Rules) -> tuple[Programme, Match] | None:
     """A region (or its programme) named in the title issues the call, even when the title also names an EU
-    programme it contributes to ("Regione Campania - avviso Aerospazio ... Clean Aviation")."""
+    programme it contributes to ("Regione Campania - avviso Aerospazio ... Clean Aviation") or a national fund
+    it spends (PNRR)."""
     regional = [m for m in matches for payload in m.entry.payloads
                 if r.programmes[payload[1]].scope is Scope.REGIONAL and r.programmes[payload[1]].priority >= 45]
-    eu = any(r.programmes[payload[1]].scope is Scope.EU for m in matches for payload in m.entry.payloads)
-    return _pick(regional, r) if regional and eu else None
+    # A national fund a region spends ("Regione Veneto - bando PNRR ...") is the region's call too.
+    wider = any(r.programmes[payload[1]].scope is Scope.EU or payload[1] in _GENERIC_NATIONAL
+                for m in matches for payload in m.entry.payloads)
+    return _pick(regional, r) if regional and wider else None
 
 
 def _leading_foundation(matches: list[Match], r: Rules) -> tuple[Programme, Match] | None:
@@ -59,6 +62,19 @@ def _local_body(r: Rules, generic: Programme, title: Field) -> tuple[Programme, 
             if kind in ("name", "place", "other") or (kind == "elsewhere" and not key.startswith("abroad")):
                 return local, Evidence("local body", m.entry.phrase, title.name, m.start, m.end, m.text,
                                        note=f"the title names a place; {generic.id} is only cited in the text")
+    return None
+
+
+def _other_region_body(r: Rules, eu: Programme, title: Field) -> tuple[Programme, Evidence] | None:
+    """A title that names an EU programme by name and another Italian region ("settore aerospaziale campano
+    (Aerospazio e Clean Aviation)") is that region's call for a line of the programme, not the EU's own call."""
+    local = r.programmes.get(_LOCAL)
+    if local is None:
+        return None
+    for m in r.regions.scan(title):
+        if any(kind == "other" for kind, _ in m.entry.payloads):
+            return local, Evidence("local body", m.entry.phrase, title.name, m.start, m.end, m.text,
+                                   note=f"the title names another region; {eu.id} is a line of its call")
     return None
 
 
@@ -103,6 +119,11 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
         if chosen is None:
             best = (_issuer(matches, r) or _leading_foundation(matches, r)) if fld is title else None
             best = best or _pick(matches, r)
+            if best is not None and fld is title and best[0].scope is Scope.EU:
+                local = _other_region_body(r, best[0], title)
+                if local is not None:
+                    evidence.append(local[1])
+                    return local[0], local[0].scope, evidence, implied
             if best is not None:
                 chosen = best[0]
                 m = best[1]
