@@ -29,7 +29,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from calltracker.domain import Deadline, ScrapedCall, Status, closing_span, deadline_key, zone_name
 from calltracker.errors import InputError, StorageError, one_line
 from calltracker.linking import key_hash, link_keys
-from calltracker.storage.bounds import LINK_KEY_LEN, bounded_call, distinct_cut
+from calltracker.storage.bounds import LINK_KEY_LEN, bounded_call, distinct_cut, is_clean_json
 from calltracker.storage.quarantine import QuarantineRepo, quarantine
 from calltracker.storage.runs import RunsRepo
 from calltracker.storage.schema import (
@@ -41,7 +41,7 @@ from calltracker.storage.schema import (
     ClassificationRow,
     SourceRow,
 )
-from calltracker.storage.sql import analyze, chunks, insert_rows, is_postgres, one_of, upsert
+from calltracker.storage.sql import analyze, chunks, insert_columns, insert_rows, is_postgres, one_of, upsert
 from calltracker.views import (
     CallFilter,
     CallView,
@@ -424,8 +424,15 @@ def _link(conn: Connection, source: str, calls: Mapping[int, ScrapedCall], *, ne
                 first[r.key] = (r.id, r.canonical_id)
     for id_chunk in chunks(conn, sorted(set(calls) - new_ids)):
         conn.execute(delete(CallLinkKeyRow).where(one_of(conn, CallLinkKeyRow.call_id, id_chunk)))
-    insert_rows(conn, CallLinkKeyRow.__table__,
-                [{"key_hash": hashes[k], "call_id": call_id, "key": k} for call_id, ks in keys.items() for k in ks])
+    call_ids: list[int] = []
+    digests: list[int] = []
+    texts: list[str] = []
+    for call_id, ks in keys.items():
+        for k in ks:
+            call_ids.append(call_id)
+            digests.append(hashes[k])
+            texts.append(k)
+    insert_columns(conn, CallLinkKeyRow.__table__, {"key_hash": digests, "call_id": call_ids, "key": texts})
     links = []
     for call_id in sorted(new_ids):
         matches = [first[k] for k in keys[call_id] if k in first]
@@ -542,6 +549,8 @@ def _in_zone(at: datetime | None, zone: str | None) -> datetime | None:
 
 
 def _jsonable(value: Any) -> Any:
-    """Raw payloads go into a JSON column: make sure they survive the round trip."""
+    """Raw payloads go into a JSON column: make sure they survive the round trip (most are plain JSON already)."""
+    if is_clean_json(value):
+        return value
     return json.loads(json.dumps(value, default=str))
 

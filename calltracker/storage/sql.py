@@ -9,7 +9,7 @@ in chunks below its limit on bound parameters.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import ARRAY, JSON, Float, Text, any_, bindparam, func, literal_column, select, text
@@ -66,14 +66,25 @@ def analyze(conn: Connection, tables: Sequence[str]) -> None:
 
 def insert_rows(conn: Connection, table: Any, rows: Sequence[dict[str, Any]], *, conflict: Sequence[str] = (),
                 update: Sequence[str] = (), returning: Sequence[str] = ()) -> list[Any]:
-    """`INSERT ... ON CONFLICT DO NOTHING` of many rows (all with the same keys) in the cheapest form the engine
-    has; with `update` (and `conflict`), `ON CONFLICT (...) DO UPDATE SET` those columns instead.
+    """`insert_columns` of rows given as dicts, all with the same keys."""
+    if not rows:
+        return []
+    return insert_columns(conn, table, {name: [r[name] for r in rows] for name in rows[0]}, conflict=conflict,
+                          update=update, returning=returning)
+
+
+def insert_columns(conn: Connection, table: Any, columns: Mapping[str, Sequence[Any]], *,
+                   conflict: Sequence[str] = (), update: Sequence[str] = (),
+                   returning: Sequence[str] = ()) -> list[Any]:
+    """`INSERT ... ON CONFLICT DO NOTHING` of many rows given column by column (sequences of one length), in the
+    cheapest form the engine has; with `update` (and `conflict`), `ON CONFLICT (...) DO UPDATE SET` those
+    columns instead. Callers that build many small rows pass columns: no dict per row only to take it apart.
 
     PostgreSQL: one statement with one binary array parameter per column, whatever the number of rows
     (`returning` columns come back for the rows it inserted). Elsewhere: the driver's executemany (no
     `returning`: SQLite's writer holds the write lock, ask for the ids afterwards).
     """
-    if not rows:
+    if not columns or not next(iter(columns.values())):
         return []
     quote = conn.dialect.identifier_preparer.quote
     target = f" ({', '.join(quote(c) for c in conflict)})" if conflict else ""
@@ -81,29 +92,32 @@ def insert_rows(conn: Connection, table: Any, rows: Sequence[dict[str, Any]], *,
         else "DO NOTHING"
     on_conflict = f"ON CONFLICT{target} {action}"
     if is_postgres(conn):
-        return _insert_arrays(conn, table, rows, on_conflict, returning)
+        return _insert_arrays(conn, table, columns, on_conflict, returning)
     if returning:
-        raise ValueError("insert_rows returns rows on PostgreSQL only")
-    _insert_executemany(conn, table, rows, on_conflict)
+        raise ValueError("insert_columns returns rows on PostgreSQL only")
+    _insert_executemany(conn, table, columns, on_conflict)
     return []
 
 
-def _insert_executemany(conn: Connection, table: Any, rows: Sequence[dict[str, Any]], on_conflict: str) -> None:
+def _insert_executemany(conn: Connection, table: Any, columns: Mapping[str, Sequence[Any]],
+                        on_conflict: str) -> None:
     """Each value goes through its column type's bind processor, once per distinct value where values repeat
     (a page's timestamps, zones, flags), and SQLAlchemy's per-row statement machinery is skipped: on SQLite
     that machinery costs more than the database's own work.
     """
     dialect = conn.dialect
-    cols = list(rows[0])
+    names = list(columns)
     quote = dialect.identifier_preparer.quote
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
-           f"VALUES ({', '.join(mark for _ in cols)}) {on_conflict}")
-    columns: list[list[Any]] = []
-    for name in cols:
-        values = [r[name] for r in rows]
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in names)}) "
+           f"VALUES ({', '.join(mark for _ in names)}) {on_conflict}")
+    processed: list[Sequence[Any]] = []
+    for name in names:
+        values = columns[name]
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
+        if process is not None and isinstance(table.c[name].type, JSON):  # lists and dicts: nothing to share
+            values = [process(v) for v in values]
+        elif process is not None:
             seen: dict[Any, Any] = {}
             out = []
             for value in values:
@@ -111,15 +125,15 @@ def _insert_executemany(conn: Connection, table: Any, rows: Sequence[dict[str, A
                     done = seen[value]
                 except KeyError:
                     done = seen[value] = process(value)
-                except TypeError:  # unhashable (a list, a dict): processed every time
+                except TypeError:  # unhashable: processed every time
                     done = process(value)
                 out.append(done)
             values = out
-        columns.append(values)
-    conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+        processed.append(values)
+    conn.exec_driver_sql(sql, list(zip(*processed, strict=True)))
 
 
-def _insert_arrays(conn: Connection, table: Any, rows: Sequence[dict[str, Any]], on_conflict: str,
+def _insert_arrays(conn: Connection, table: Any, columns: Mapping[str, Sequence[Any]], on_conflict: str,
                    returning: Sequence[str]) -> list[Any]:
     """PostgreSQL: `INSERT INTO table (...) SELECT ... FROM unnest(...) ON CONFLICT ... [RETURNING ...]`.
 
@@ -129,12 +143,12 @@ def _insert_arrays(conn: Connection, table: Any, rows: Sequence[dict[str, Any]],
     """
     dialect = conn.dialect
     quote = dialect.identifier_preparer.quote
-    names = list(rows[0])
+    names = list(columns)
     params: dict[str, list[Any]] = {}
     holders, selects = [], []
     for i, name in enumerate(names):
         column = table.c[name]
-        values = [r[name] for r in rows]
+        values = list(columns[name])
         if isinstance(column.type, JSON):
             kind, values = "text", [json.dumps(v) for v in values]
             selects.append(f"CAST(u.c{i} AS {column.type.compile(dialect=dialect)})")
