@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from calltracker.domain import Deadline, Region, Scope, ScrapedCall, Status
 from calltracker.storage import PageMemo, Store
 from calltracker.storage.bounds import clean_json, is_clean_json
+from calltracker.storage.schema import CallDeadlineRow
+from calltracker.storage.sql import insert_fresh_columns
 
 ROME = ZoneInfo("Europe/Rome")
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -78,6 +80,16 @@ def test_only_plain_clean_json_takes_the_fast_path() -> None:
     for value in ({"a": (1,)}, {1: "x"}, {"a": float("nan")}, ["x\x00"], "a\ud800", {"a": Scope.EU},
                   {"a": datetime(2027, 1, 1, tzinfo=UTC)}, float("inf")):
         assert not is_clean_json(value)
+
+
+def test_fresh_rows_that_clash_with_stored_ones_raise_the_engines_integrity_error(store: Store) -> None:
+    store.save_calls("liguria", [call("one")], run_id=None, now=NOW)
+    call_id = store.get_call("liguria:one").id
+    clash = {"call_id": [call_id], "position": [0], "at": [datetime(2027, 1, 1, tzinfo=ROME)],
+             "timezone": ["Europe/Rome"], "date_only": [False], "label": [None]}
+    with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as conn:
+        insert_fresh_columns(conn, CallDeadlineRow.__table__, clash)
+    assert [d.at for d in store.get_call(call_id).deadlines] == [datetime(2027, 3, 31, 12, tzinfo=ROME)]
 
 
 def test_a_page_memo_with_a_huge_etag_is_kept(store: Store) -> None:

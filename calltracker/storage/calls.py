@@ -41,7 +41,15 @@ from calltracker.storage.schema import (
     ClassificationRow,
     SourceRow,
 )
-from calltracker.storage.sql import analyze, chunks, insert_columns, insert_rows, is_postgres, one_of, upsert
+from calltracker.storage.sql import (
+    analyze,
+    chunks,
+    insert_fresh_columns,
+    insert_rows,
+    is_postgres,
+    one_of,
+    upsert,
+)
 from calltracker.views import (
     CallFilter,
     CallView,
@@ -432,7 +440,8 @@ def _link(conn: Connection, source: str, calls: Mapping[int, ScrapedCall], *, ne
             call_ids.append(call_id)
             digests.append(hashes[k])
             texts.append(k)
-    insert_columns(conn, CallLinkKeyRow.__table__, {"key_hash": digests, "call_id": call_ids, "key": texts})
+    # (nothing stored clashes: the calls are new, or their keys were just deleted)
+    insert_fresh_columns(conn, CallLinkKeyRow.__table__, {"key_hash": digests, "call_id": call_ids, "key": texts})
     links = []
     for call_id in sorted(new_ids):
         matches = [first[k] for k in keys[call_id] if k in first]
@@ -480,9 +489,11 @@ def _stored_comparable(row: Mapping[str, Any], deadlines: Sequence[Deadline]) ->
 
 
 def _write_deadlines(conn: Connection, calls: Sequence[tuple[int, Sequence[Deadline]]]) -> None:
+    """The deadlines of calls that have none stored: new calls, or changed ones whose deadlines were deleted."""
     rows = [{"call_id": call_id, "position": i, "at": d.at, "timezone": zone_name(d.at), "date_only": d.date_only,
              "label": d.label} for call_id, deadlines in calls for i, d in enumerate(deadlines)]
-    insert_rows(conn, CallDeadlineRow.__table__, rows)
+    if rows:
+        insert_fresh_columns(conn, CallDeadlineRow.__table__, {name: [r[name] for r in rows] for name in rows[0]})
 
 
 def _deadlines(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[Deadline, ...]]:

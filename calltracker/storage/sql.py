@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ARRAY, JSON, Float, Text, any_, bindparam, func, literal_column, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
 
 T = TypeVar("T")
@@ -97,6 +98,39 @@ def insert_columns(conn: Connection, table: Any, columns: Mapping[str, Sequence[
         raise ValueError("insert_columns returns rows on PostgreSQL only")
     _insert_executemany(conn, table, columns, on_conflict)
     return []
+
+
+def insert_fresh_columns(conn: Connection, table: Any, columns: Mapping[str, Sequence[Any]]) -> None:
+    """Insert rows, given column by column, that nothing stored can clash with: the children of calls this
+    transaction inserted, or whose children it has just deleted (a concurrent writer of the same call waits
+    on the call's row). A clash raises like any refused statement.
+
+    PostgreSQL: COPY, its cheapest bulk load (a page's 2,500 link keys cost about 40% less than as one
+    binary-array INSERT ... ON CONFLICT). Elsewhere: the driver's executemany.
+    """
+    if not columns or not next(iter(columns.values())):
+        return
+    if not is_postgres(conn):
+        _insert_executemany(conn, table, columns, "")
+        return
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    names = list(columns)
+    processed = [_bound(dialect, table.c[name], columns[name]) for name in names]
+    sql = f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
+    dbapi = dialect.loaded_dbapi
+    try:
+        with conn.connection.dbapi_connection.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
+            for row in zip(*processed, strict=True):
+                copy.write_row(row)
+    except dbapi.Error as exc:  # raised as SQLAlchemy raises the driver's errors (the page is then saved apart)
+        raise DBAPIError.instance(sql, None, exc, dbapi.Error, dialect=dialect) from exc
+
+
+def _bound(dialect: Any, column: Any, values: Sequence[Any]) -> Sequence[Any]:
+    """The values through the column type's bind processor (none for most types)."""
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return values if process is None else [process(v) for v in values]
 
 
 def _insert_executemany(conn: Connection, table: Any, columns: Mapping[str, Sequence[Any]],
