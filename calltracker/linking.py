@@ -59,9 +59,11 @@ def _identifiers(call: ScrapedCall, urls: Iterable[str]) -> set[str]:
     if call.identifier:
         found.add(f"id:{normalise_identifier(call.identifier)}")
     for text in [*urls, call.identifier or ""]:
-        found.update(f"id:{code}" for code in _LOMBARDIA_CODE.findall(text))
-        if "/topic-details/" in text:  # (the two patterns below cannot match without their literal part)
-            found.update(f"id:{normalise_identifier(t)}" for t in _EU_TOPIC.findall(text))
+        # (each pattern is tried only where its literal part appears: most texts have none of them)
+        if "R" in text:
+            found.update([f"id:{code}" for code in _LOMBARDIA_CODE.findall(text)])
+        if "/topic-details/" in text:
+            found.update([f"id:{normalise_identifier(t)}" for t in _EU_TOPIC.findall(text)])
         if "/publiccompetition/" not in text:
             continue
         for number in _PUBLICCOMPETITION.findall(text):
@@ -74,12 +76,14 @@ def link_keys(call: ScrapedCall) -> set[str]:
     """Every key under which another source's record of the same call could be found."""
     urls = _urls(call)
     keys = _identifiers(call, urls)
-    keys.update(f"url:{u}" for u in (normalise_url(x) for x in urls) if u)
-    title = normalise_title(call.title)
-    if title and call.deadlines:
+    for url in urls:
+        if normal := normalise_url(url):
+            keys.add(f"url:{normal}")
+    if call.deadlines and call.regions and (title := normalise_title(call.title)):
         days = [deadline.day.isoformat() for deadline in call.deadlines]
         for region in call.regions:
-            keys.update(f"title:{title}|{region.value}|{day}" for day in days)
+            prefix = f"title:{title}|{region.value}|"
+            keys.update([prefix + day for day in days])
     return keys
 
 
