@@ -3,7 +3,9 @@ incentivi.gov.it) shares at least one key; storage links such records to one cal
 
 Keys: official identifiers (a call's own `identifier`, Lombardia codes like `RLO12024036663`, EU topic
 ids, Joomla `publiccompetition/<id>` numbers per site) wherever they appear in the record's URLs;
-the official URL itself; and the normalised title with each region and deadline day.
+the official URL itself; and the normalised title with each deadline day, of a record with regions: two
+records sharing that key are one call only when they also share a region (`links_by`). The region is not in
+the key, so a call of three regions writes one title key per day, not three.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ _EU_TOPIC = re.compile(r"/topic-details/([A-Za-z0-9][A-Za-z0-9._-]+)")
 _PUBLICCOMPETITION = re.compile(r"/publiccompetition/(\d+):")
 _NON_WORDS = re.compile(r"[\W_]+")
 _SPACES = re.compile(r"\s+")
+TITLE_KEY = "title:"
 
 
 def normalise_title(title: str) -> str:
@@ -80,11 +83,14 @@ def link_keys(call: ScrapedCall) -> set[str]:
         if normal := normalise_url(url):
             keys.add(f"url:{normal}")
     if call.deadlines and call.regions and (title := normalise_title(call.title)):
-        days = [deadline.day.isoformat() for deadline in call.deadlines]
-        for region in call.regions:
-            prefix = f"title:{title}|{region.value}|"
-            keys.update([prefix + day for day in days])
+        keys.update([f"{TITLE_KEY}{title}|{deadline.day.isoformat()}" for deadline in call.deadlines])
     return keys
+
+
+def links_by(key: str, regions: Iterable[str], other_regions: Iterable[str]) -> bool:
+    """Whether a key that two records share makes them one call: a title and deadline day only when the
+    records also share a region (two regions' calls of one name and date are two calls)."""
+    return not key.startswith(TITLE_KEY) or not set(regions).isdisjoint(other_regions)
 
 
 def key_hash(key: str) -> int:
@@ -100,4 +106,4 @@ def same_call(a: ScrapedCall, b: ScrapedCall) -> bool:
     """
     if a.source == b.source:
         return a.external_id == b.external_id
-    return bool(link_keys(a) & link_keys(b))
+    return any(links_by(key, a.regions, b.regions) for key in link_keys(a) & link_keys(b))

@@ -28,7 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from calltracker.domain import Deadline, ScrapedCall, Status, closing_span, deadline_key, zone_name
 from calltracker.errors import InputError, StorageError, one_line
-from calltracker.linking import key_hash, link_keys
+from calltracker.linking import key_hash, link_keys, links_by
 from calltracker.storage.bounds import LINK_KEY_LEN, bounded_call, distinct_cut, is_clean_json
 from calltracker.storage.quarantine import QuarantineRepo, quarantine
 from calltracker.storage.runs import RunsRepo
@@ -419,17 +419,17 @@ def _link(conn: Connection, source: str, calls: Mapping[int, ScrapedCall], *, ne
         return
     keys = {call_id: {distinct_cut(k, LINK_KEY_LEN) for k in link_keys(call)} for call_id, call in calls.items()}
     hashes = {k: key_hash(k) for ks in keys.values() for k in ks}
-    # key -> (id, canonical id) of its oldest other-source call: found by digest, matched by text below. Asked
-    # before this page's keys are written: they are all of this source, which the query leaves out anyway.
+    # key -> (id, canonical id, regions) of the other sources' calls that have it: found by digest, matched by
+    # text below. Asked before this page's keys are written: they are all of this source, which the query
+    # leaves out anyway.
     wanted = {k for call_id in new_ids for k in keys[call_id]}
-    first: dict[str, tuple[int, int | None]] = {}
+    holders: dict[str, list[tuple[int, int | None, list[str]]]] = {}
     for hash_chunk in chunks(conn, sorted({hashes[k] for k in wanted})):
         for r in conn.execute(
-                select(CallLinkKeyRow.key, CallRow.id, CallRow.canonical_id)
+                select(CallLinkKeyRow.key, CallRow.id, CallRow.canonical_id, CallRow.regions)
                 .join(CallRow, CallLinkKeyRow.call_id == CallRow.id)
                 .where(one_of(conn, CallLinkKeyRow.key_hash, hash_chunk), CallRow.source != source)):
-            if r.key not in first or r.id < first[r.key][0]:
-                first[r.key] = (r.id, r.canonical_id)
+            holders.setdefault(r.key, []).append((r.id, r.canonical_id, r.regions or []))
     for id_chunk in chunks(conn, sorted(set(calls) - new_ids)):
         conn.execute(delete(CallLinkKeyRow).where(one_of(conn, CallLinkKeyRow.call_id, id_chunk)))
     call_ids: list[int] = []
@@ -444,8 +444,10 @@ def _link(conn: Connection, source: str, calls: Mapping[int, ScrapedCall], *, ne
     insert_fresh_columns(conn, CallLinkKeyRow.__table__, {"key_hash": digests, "call_id": call_ids, "key": texts})
     links = []
     for call_id in sorted(new_ids):
-        matches = [first[k] for k in keys[call_id] if k in first]
-        if matches:
+        regions = calls[call_id].regions
+        matches = [(other, canonical) for k in keys[call_id] for other, canonical, their_regions in holders.get(k, ())
+                   if links_by(k, regions, their_regions)]
+        if matches:  # the oldest
             match_id, canonical = min(matches)
             links.append({"b_id": call_id, "b_canonical": canonical or match_id})
     if links:
