@@ -44,8 +44,8 @@ from calltracker.storage.schema import (
 from calltracker.storage.sql import (
     analyze,
     chunks,
+    insert_columns,
     insert_fresh_columns,
-    insert_rows,
     is_postgres,
     one_of,
     upsert,
@@ -318,15 +318,19 @@ def _write_page(conn: Connection, source: str, prepared: Mapping[str, _Prepared]
             new_ext.append(ext)
     inserted: dict[str, int] = {}
     if new_ext:
-        rows = [{"source": source, "external_id": ext, "first_seen_at": now, "last_seen_at": now,
-                 "last_changed_at": now, "canonical_id": None, **prepared[ext].row_values(now)} for ext in new_ext]
+        values = [prepared[ext].row_values(now) for ext in new_ext]
+        n = len(new_ext)
+        columns: dict[str, Sequence[Any]] = {
+            "source": [source] * n, "external_id": new_ext, "first_seen_at": [now] * n, "last_seen_at": [now] * n,
+            "last_changed_at": [now] * n, "canonical_id": [None] * n,
+            **{name: [v[name] for v in values] for name in values[0]}}
         if is_postgres(conn):  # one statement; it returns the rows it inserted, not those a concurrent writer did
-            mine = insert_rows(conn, CallRow.__table__, rows, conflict=["source", "external_id"],
-                               returning=["id", "external_id"])
+            mine = insert_columns(conn, CallRow.__table__, columns, conflict=["source", "external_id"],
+                                  returning=["id", "external_id"])
             inserted.update((r.external_id, r.id) for r in mine)
             late = [ext for ext in new_ext if ext not in inserted]
         else:  # a plain executemany, then one query for the ids (the writer holds SQLite's write lock)
-            insert_rows(conn, CallRow.__table__, rows, conflict=["source", "external_id"])
+            insert_columns(conn, CallRow.__table__, columns, conflict=["source", "external_id"])
             late = new_ext
         found_late = _lookup(conn, source, late, after_insert=True) if late else {}
         for ext, found in found_late.items():
@@ -492,10 +496,11 @@ def _stored_comparable(row: Mapping[str, Any], deadlines: Sequence[Deadline]) ->
 
 def _write_deadlines(conn: Connection, calls: Sequence[tuple[int, Sequence[Deadline]]]) -> None:
     """The deadlines of calls that have none stored: new calls, or changed ones whose deadlines were deleted."""
-    rows = [{"call_id": call_id, "position": i, "at": d.at, "timezone": zone_name(d.at), "date_only": d.date_only,
-             "label": d.label} for call_id, deadlines in calls for i, d in enumerate(deadlines)]
-    if rows:
-        insert_fresh_columns(conn, CallDeadlineRow.__table__, {name: [r[name] for r in rows] for name in rows[0]})
+    rows = [(call_id, i, d) for call_id, deadlines in calls for i, d in enumerate(deadlines)]
+    insert_fresh_columns(conn, CallDeadlineRow.__table__, {
+        "call_id": [call_id for call_id, _, _ in rows], "position": [i for _, i, _ in rows],
+        "at": [d.at for _, _, d in rows], "timezone": [zone_name(d.at) for _, _, d in rows],
+        "date_only": [d.date_only for _, _, d in rows], "label": [d.label for _, _, d in rows]})
 
 
 def _deadlines(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[Deadline, ...]]:
