@@ -105,7 +105,7 @@ def insert_fresh_columns(conn: Connection, table: Any, columns: Mapping[str, Seq
     transaction inserted, or whose children it has just deleted (a concurrent writer of the same call waits
     on the call's row). A clash raises like any refused statement.
 
-    PostgreSQL: COPY, its cheapest bulk load (a page's 2,500 link keys cost about 40% less than as one
+    PostgreSQL: COPY, its cheapest bulk load (a page's thousands of link keys cost about 40% less than as one
     binary-array INSERT ... ON CONFLICT). Elsewhere: the driver's executemany.
     """
     if not columns or not next(iter(columns.values())):
