@@ -153,8 +153,7 @@ class ScrapedCall:
         }
 
     def content_hash(self) -> str:
-        payload = json.dumps(self.comparable(), sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(payload.encode()).hexdigest()
+        return hashlib.sha256(_HASHED_JSON.encode(self.comparable()).encode()).hexdigest()
 
     def status_at(self, now: datetime) -> Status:
         """The status to store: closed when the source says so or every deadline has passed; forthcoming
@@ -166,6 +165,11 @@ class ScrapedCall:
         if self.opening_date is not None and self.opening_date > now:
             return Status.FORTHCOMING
         return Status.OPEN
+
+
+# json.dumps(sort_keys=True, ensure_ascii=False), built once: the text every stored content hash was taken of.
+# (check_circular only decides how a cycle fails; `comparable` has none.)
+_HASHED_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, check_circular=False)
 
 
 def zone_name(at: datetime) -> str:

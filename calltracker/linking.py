@@ -3,7 +3,9 @@ incentivi.gov.it) shares at least one key; storage links such records to one cal
 
 Keys: official identifiers (a call's own `identifier`, Lombardia codes like `RLO12024036663`, EU topic
 ids, Joomla `publiccompetition/<id>` numbers per site) wherever they appear in the record's URLs;
-the official URL itself; and the normalised title with each region and deadline day.
+the official URL itself; and the normalised title with each deadline day, of a record with regions: two
+records sharing that key are one call only when they also share a region (`links_by`). The region is not in
+the key, so a call of three regions writes one title key per day, not three.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ _EU_TOPIC = re.compile(r"/topic-details/([A-Za-z0-9][A-Za-z0-9._-]+)")
 _PUBLICCOMPETITION = re.compile(r"/publiccompetition/(\d+):")
 _NON_WORDS = re.compile(r"[\W_]+")
 _SPACES = re.compile(r"\s+")
+TITLE_KEY = "title:"
 
 
 def normalise_title(title: str) -> str:
@@ -59,9 +62,11 @@ def _identifiers(call: ScrapedCall, urls: Iterable[str]) -> set[str]:
     if call.identifier:
         found.add(f"id:{normalise_identifier(call.identifier)}")
     for text in [*urls, call.identifier or ""]:
-        found.update(f"id:{code}" for code in _LOMBARDIA_CODE.findall(text))
-        if "/topic-details/" in text:  # (the two patterns below cannot match without their literal part)
-            found.update(f"id:{normalise_identifier(t)}" for t in _EU_TOPIC.findall(text))
+        # (each pattern is tried only where its literal part appears: most texts have none of them)
+        if "R" in text:
+            found.update([f"id:{code}" for code in _LOMBARDIA_CODE.findall(text)])
+        if "/topic-details/" in text:
+            found.update([f"id:{normalise_identifier(t)}" for t in _EU_TOPIC.findall(text)])
         if "/publiccompetition/" not in text:
             continue
         for number in _PUBLICCOMPETITION.findall(text):
@@ -74,13 +79,18 @@ def link_keys(call: ScrapedCall) -> set[str]:
     """Every key under which another source's record of the same call could be found."""
     urls = _urls(call)
     keys = _identifiers(call, urls)
-    keys.update(f"url:{u}" for u in (normalise_url(x) for x in urls) if u)
-    title = normalise_title(call.title)
-    if title and call.deadlines:
-        days = [deadline.day.isoformat() for deadline in call.deadlines]
-        for region in call.regions:
-            keys.update(f"title:{title}|{region.value}|{day}" for day in days)
+    for url in urls:
+        if normal := normalise_url(url):
+            keys.add(f"url:{normal}")
+    if call.deadlines and call.regions and (title := normalise_title(call.title)):
+        keys.update([f"{TITLE_KEY}{title}|{deadline.day.isoformat()}" for deadline in call.deadlines])
     return keys
+
+
+def links_by(key: str, regions: Iterable[str], other_regions: Iterable[str]) -> bool:
+    """Whether a key that two records share makes them one call: a title and deadline day only when the
+    records also share a region (two regions' calls of one name and date are two calls)."""
+    return not key.startswith(TITLE_KEY) or not set(regions).isdisjoint(other_regions)
 
 
 def key_hash(key: str) -> int:
@@ -96,4 +106,4 @@ def same_call(a: ScrapedCall, b: ScrapedCall) -> bool:
     """
     if a.source == b.source:
         return a.external_id == b.external_id
-    return bool(link_keys(a) & link_keys(b))
+    return any(links_by(key, a.regions, b.regions) for key in link_keys(a) & link_keys(b))

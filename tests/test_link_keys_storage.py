@@ -1,7 +1,9 @@
-"""Link keys as stored (issue #14): looked up by digest, matched by text; migration 0010 carries them over."""
+"""Link keys as stored (issue #14): looked up by digest, matched by text; migration 0010 carries them over,
+0011 writes title keys per deadline day instead of per region and day."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -11,6 +13,7 @@ from calltracker import migrate
 from calltracker.domain import Deadline, Region, ScrapedCall
 from calltracker.linking import key_hash, link_keys
 from calltracker.storage import Store, make_engine
+from calltracker.storage.bounds import LINK_KEY_LEN, distinct_cut
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 ROME = ZoneInfo("Europe/Rome")
@@ -27,6 +30,15 @@ def _catalogue() -> ScrapedCall:
                        url="https://www.incentivi.gov.it/it/catalogo/bando-innovazione-pmi-liguri",
                        regions=(Region.LIGURIA,), raw={"link": "https://filse.it/bandi/innovazione-pmi-2027/"},
                        deadlines=(Deadline(datetime(2027, 3, 31, 12, tzinfo=ROME)),))
+
+
+def _per_region(keys: set[str], regions: tuple[Region, ...]) -> set[str]:
+    """The keys as stored before 0011: a title key per region and deadline day."""
+    out = {k for k in keys if not k.startswith("title:")}
+    for key in keys - out:
+        title, day = key.rsplit("|", 1)
+        out.update(f"{title}|{region.value}|{day}" for region in regions)
+    return out
 
 
 def _stored_keys(store: Store) -> set[tuple[int, int, str]]:
@@ -74,8 +86,11 @@ def test_migration_0010_carries_existing_keys_over_and_they_still_link(db_url: s
             "'https://www.filse.it/bandi/innovazione-pmi-2027', 'open', 'x', :now, :now, :now, '[]', '{}')"),
             {"now": NOW.replace(tzinfo=None)})
         old_id = conn.execute(text("SELECT id FROM calls")).scalar_one()
-        for key in link_keys(_filse()):
+        for key in _per_region(link_keys(_filse()), _filse().regions):
             conn.execute(text("INSERT INTO call_link_keys (key, call_id) VALUES (:k, :i)"), {"k": key, "i": old_id})
+    migrate_to("0010_link_key_hash")
+    assert _stored_keys(store) == {(key_hash(k), old_id, k) for k in _per_region(link_keys(_filse()),
+                                                                                   _filse().regions)}
     migrate_to("head")
     assert _stored_keys(store) == {(key_hash(k), old_id, k) for k in link_keys(_filse())}
     (second,) = store.save_calls("incentivi", [_catalogue()], run_id=None, now=NOW).new_ids
@@ -85,6 +100,64 @@ def test_migration_0010_carries_existing_keys_over_and_they_still_link(db_url: s
         command.downgrade(cfg, "0005_quarantine")
     with engine.connect() as conn:
         back = {(r[0], r[1]) for r in conn.execute(text("SELECT key, call_id FROM call_link_keys"))}
-    assert back == {(k, old_id) for k in link_keys(_filse())} | {(k, second) for k in link_keys(_catalogue())}
+    # (down from 0011, title keys are rebuilt per region from the calls' regions: the old row has none)
+    assert back == ({(k, old_id) for k in link_keys(_filse()) if not k.startswith("title:")}
+                    | {(k, second) for k in _per_region(link_keys(_catalogue()), _catalogue().regions)})
+    store.close()
+    engine.dispose()
+
+
+def test_a_title_and_deadline_day_link_calls_only_when_they_share_a_region(store: Store) -> None:
+    (filse,) = store.save_calls("liguria", [_filse()], run_id=None, now=NOW).new_ids
+    elsewhere = ScrapedCall(source="incentivi", external_id="inc-1", title=_filse().title,
+                            url="https://www.incentivi.gov.it/it/catalogo/inc-1", regions=(Region.LOMBARDIA,),
+                            deadlines=_filse().deadlines)
+    shared = replace(elsewhere, external_id="inc-2", url="https://www.incentivi.gov.it/it/catalogo/inc-2",
+                     regions=(Region.PIEMONTE, Region.LIGURIA))
+    first, second = store.save_calls("incentivi", [elsewhere, shared], run_id=None, now=NOW).new_ids
+    assert store.get_call(first).canonical_id is None
+    assert store.get_call(second).canonical_id == filse
+
+
+def test_migration_0011_writes_title_keys_per_day_and_back_per_region(db_url: str) -> None:
+    from alembic import command
+
+    engine = make_engine(db_url)
+    cfg = migrate.alembic_config(db_url)
+
+    def migrate_to(revision: str, down: bool = False) -> None:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            (command.downgrade if down else command.upgrade)(cfg, revision)
+
+    migrate_to("head")
+    store = Store(engine)
+    regions = (Region.LIGURIA, Region.PIEMONTE)
+    # (the first day is the 1st in Rome but the 31st in UTC: a rebuilt key takes the day in the call's zone)
+    deadlines = (Deadline(datetime(2027, 4, 1, 0, 30, tzinfo=ROME)), Deadline(datetime(2027, 6, 1, tzinfo=ROME)))
+    short = replace(_filse(), regions=regions, deadlines=deadlines)
+    long = replace(short, external_id="filse-long", url="https://www.filse.it/bandi/long",
+                   title="Bando " + "per l'innovazione delle imprese liguri " * 20)  # keys cut to 512 characters
+    ids = dict(zip(("short", "long"), store.save_calls("liguria", [short, long], run_id=None, now=NOW).new_ids,
+                   strict=True))
+
+    def expected(per_region: bool) -> set[tuple[int, int, str]]:
+        out = set()
+        for name, call in (("short", short), ("long", long)):
+            keys = _per_region(link_keys(call), regions) if per_region else link_keys(call)
+            out.update((key_hash(k), ids[name], k) for k in (distinct_cut(k, LINK_KEY_LEN) for k in keys))
+        return out
+
+    assert _stored_keys(store) == expected(per_region=False)
+    assert any(len(k) == LINK_KEY_LEN and "#" in k for _, _, k in _stored_keys(store))
+    migrate_to("0010_link_key_hash", down=True)
+    assert _stored_keys(store) == expected(per_region=True)
+    migrate_to("head")
+    assert _stored_keys(store) == expected(per_region=False)
+    other = ScrapedCall(source="incentivi", external_id="inc-long", title=long.title.upper(),
+                        url="https://www.incentivi.gov.it/it/catalogo/long", regions=(Region.PIEMONTE,),
+                        deadlines=(Deadline(datetime(2027, 6, 1, 9, tzinfo=ROME)),))
+    (linked,) = store.save_calls("incentivi", [other], run_id=None, now=NOW).new_ids
+    assert store.get_call(linked).canonical_id == ids["long"]
     store.close()
     engine.dispose()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from calltracker.domain import ScrapedCall
-from calltracker.linking import link_keys, normalise_title, normalise_url, same_call
+from calltracker.domain import Deadline, Region, ScrapedCall
+from calltracker.linking import link_keys, links_by, normalise_title, normalise_url, same_call
 from calltracker.scraping import Page, Request
 from scrapers.incentivi import IncentiviScraper
 from scrapers.liguria import LiguriaScraper
@@ -71,9 +72,24 @@ def test_a_liguria_measure_on_filse_links_by_title_region_and_deadline_day() -> 
     filse = liguria_calls()["filse-447"]
     shared = link_keys(national) & link_keys(filse)
     assert shared == {"title:pr fesr liguria 2021 2027 sostegno all accesso al credito a favore del comparto "
-                      "artigianato|liguria|2026-12-14"}
+                      "artigianato|2026-12-14"}
     assert same_call(national, filse)
     assert not same_call(national, liguria_calls()["filse-812"])
+
+
+def test_a_title_and_deadline_day_link_two_records_only_when_they_share_a_region() -> None:
+    at = datetime(2027, 3, 31, 12, tzinfo=UTC)
+    a = ScrapedCall(source="incentivi", external_id="1", title="Bando Voucher Digitali", url="https://a.it/1",
+                    regions=(Region.LOMBARDIA, Region.PIEMONTE), deadlines=(Deadline(at),))
+    b = replace(a, source="piemonte", external_id="2", url="https://b.it/2", title="BANDO voucher digitali!")
+    assert link_keys(a) & link_keys(b) == {"title:bando voucher digitali|2027-03-31"}
+    assert same_call(a, b)
+    assert not same_call(a, replace(b, regions=(Region.LIGURIA,)))
+    assert not same_call(a, replace(b, regions=()))
+    assert not same_call(a, replace(b, deadlines=(Deadline(datetime(2027, 4, 1, 12, tzinfo=UTC)),)))
+    assert links_by("title:x|2027-03-31", ["liguria", "piemonte"], ["piemonte"])
+    assert not links_by("title:x|2027-03-31", ["liguria"], ["piemonte"])
+    assert links_by("url:a.it/1", ["liguria"], [])
 
 
 def test_a_lombardia_measure_on_incentivi_links_to_the_register_by_its_code() -> None:

@@ -11,6 +11,7 @@ from calltracker.errors import InputError
 from calltracker.storage import CallFilter, MemberInput, Store, read_members_csv
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
+ROME = ZoneInfo("Europe/Rome")
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
@@ -33,6 +34,16 @@ def test_saving_twice_is_idempotent(store: Store) -> None:
     view = store.get_call(first.new_ids[0])
     assert view.last_seen_at == NOW + timedelta(hours=1)
     assert view.last_changed_at == NOW
+
+
+def test_content_hashes_stay_those_already_stored() -> None:
+    # Stored calls are compared by these digests: a new formula would report every stored call as changed.
+    assert make_call().content_hash() == "59effc0f0d6c7416203f1206288b14360daae028c399c402a39b7682834c51ad"
+    odd = make_call(title="Università: aerei “verdi” — H₂", description="testo\nsu due righe\t\\ \"citato\"",
+                    deadlines=(Deadline(datetime(2027, 4, 15, tzinfo=ROME), date_only=True, label="fase 1"),
+                               Deadline(datetime(2027, 9, 1, 17, tzinfo=BRUSSELS))),
+                    opening_date=datetime(2027, 1, 10, 9, tzinfo=ROME), budget_text="€ 12 mln")
+    assert odd.content_hash() == "1c1baf142752089f6a045cc024c7119d9cbc233fb450d5d2a6a13d612975f06a"
 
 
 def test_deadline_keeps_its_official_zone(store: Store) -> None:

@@ -3,6 +3,7 @@ blocking the rest of their page. Both engines."""
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -13,6 +14,9 @@ import sqlalchemy as sa
 
 from calltracker.domain import Deadline, Region, Scope, ScrapedCall, Status
 from calltracker.storage import PageMemo, Store
+from calltracker.storage.bounds import clean_json, is_clean_json
+from calltracker.storage.schema import CallDeadlineRow
+from calltracker.storage.sql import insert_fresh_columns
 
 ROME = ZoneInfo("Europe/Rome")
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -57,6 +61,35 @@ def test_nul_bytes_long_programme_labels_and_non_finite_numbers_are_cleaned(stor
     # saving the same record again is recognised as unchanged
     again = store.save_calls("liguria", [nasty], run_id=None, now=NOW + timedelta(hours=1))
     assert again.unchanged == 1 and again.new_ids == [] and again.changed_ids == []
+
+
+def test_raw_payloads_are_stored_as_their_json_round_trip_whether_plain_or_not(store: Store) -> None:
+    plain = {"id": "p", "n": 3, "ratio": 0.5, "ok": True, "none": None, "tags": ["a", {"b": [1, 2]}], "città": "è"}
+    odd = {"when": datetime(2027, 1, 2, tzinfo=UTC), "pair": (1, 2), 7: Scope.EU, "set": ["x"],
+           "nested": {"tuple": ("a",), "surrogate": "a\ud800b"}}
+    store.save_calls("liguria", [call("plain", raw=plain), call("odd", raw=odd)], run_id=None, now=NOW)
+    assert store.call_text(store.get_call("liguria:plain").id)["raw"] == plain
+    assert store.call_text(store.get_call("liguria:odd").id)["raw"] == {
+        "when": "2027-01-02 00:00:00+00:00", "pair": [1, 2], "7": "eu", "set": ["x"],
+        "nested": {"tuple": ["a"], "surrogate": "a?b"}}
+
+
+def test_only_plain_clean_json_takes_the_fast_path() -> None:
+    for value in ({"a": [1, 2.5, None, True, "x"]}, [], "testo è", 0):
+        assert is_clean_json(value) and clean_json(value) == value and json.loads(json.dumps(value)) == value
+    for value in ({"a": (1,)}, {1: "x"}, {"a": float("nan")}, ["x\x00"], "a\ud800", {"a": Scope.EU},
+                  {"a": datetime(2027, 1, 1, tzinfo=UTC)}, float("inf")):
+        assert not is_clean_json(value)
+
+
+def test_fresh_rows_that_clash_with_stored_ones_raise_the_engines_integrity_error(store: Store) -> None:
+    store.save_calls("liguria", [call("one")], run_id=None, now=NOW)
+    call_id = store.get_call("liguria:one").id
+    clash = {"call_id": [call_id], "position": [0], "at": [datetime(2027, 1, 1, tzinfo=ROME)],
+             "timezone": ["Europe/Rome"], "date_only": [False], "label": [None]}
+    with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as conn:
+        insert_fresh_columns(conn, CallDeadlineRow.__table__, clash)
+    assert [d.at for d in store.get_call(call_id).deadlines] == [datetime(2027, 3, 31, 12, tzinfo=ROME)]
 
 
 def test_a_page_memo_with_a_huge_etag_is_kept(store: Store) -> None:

@@ -70,6 +70,25 @@ def clean_json(value: Any) -> Any:
     return clean_text(str(value))
 
 
+def is_clean_json(value: Any) -> bool:
+    """Whether `value` is built of JSON's own types only (dicts with text keys, lists, text, ints, finite floats,
+    booleans, None) and its text is clean: `clean_json` and a JSON round trip would both give it back equal.
+    One walk, no copy: what most scraped payloads cost.
+    """
+    kind = type(value)
+    if kind is str:
+        return "\x00" not in value and (value.isascii() or clean_text(value) == value)
+    if kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if kind is dict:
+        return all(type(k) is str and is_clean_json(k) and is_clean_json(v) for k, v in value.items())
+    if kind is list:
+        return all(is_clean_json(v) for v in value)
+    return False
+
+
 def _optional(value: str | None, limit: int) -> str | None:
     return None if value is None else cut(clean_text(value), limit)
 
@@ -95,9 +114,10 @@ def bounded_call(call: ScrapedCall) -> ScrapedCall:
            for d in call.deadlines):
         changes["deadlines"] = tuple(Deadline(at=d.at, date_only=d.date_only, label=_optional(d.label, LABEL_LEN))
                                      for d in call.deadlines)
-    raw = clean_json(call.raw)
-    if raw != call.raw or _has_nan(call.raw):
-        changes["raw"] = raw
+    if not is_clean_json(call.raw):
+        raw = clean_json(call.raw)
+        if raw != call.raw or _has_nan(call.raw):
+            changes["raw"] = raw
     return replace(call, **changes) if changes else call
 
 

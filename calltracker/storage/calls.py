@@ -28,8 +28,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from calltracker.domain import Deadline, ScrapedCall, Status, closing_span, deadline_key, zone_name
 from calltracker.errors import InputError, StorageError, one_line
-from calltracker.linking import key_hash, link_keys
-from calltracker.storage.bounds import LINK_KEY_LEN, bounded_call, distinct_cut
+from calltracker.linking import key_hash, link_keys, links_by
+from calltracker.storage.bounds import LINK_KEY_LEN, bounded_call, distinct_cut, is_clean_json
 from calltracker.storage.quarantine import QuarantineRepo, quarantine
 from calltracker.storage.runs import RunsRepo
 from calltracker.storage.schema import (
@@ -41,7 +41,15 @@ from calltracker.storage.schema import (
     ClassificationRow,
     SourceRow,
 )
-from calltracker.storage.sql import analyze, chunks, insert_rows, is_postgres, one_of, upsert
+from calltracker.storage.sql import (
+    analyze,
+    chunks,
+    insert_columns,
+    insert_fresh_columns,
+    is_postgres,
+    one_of,
+    upsert,
+)
 from calltracker.views import (
     CallFilter,
     CallView,
@@ -310,15 +318,19 @@ def _write_page(conn: Connection, source: str, prepared: Mapping[str, _Prepared]
             new_ext.append(ext)
     inserted: dict[str, int] = {}
     if new_ext:
-        rows = [{"source": source, "external_id": ext, "first_seen_at": now, "last_seen_at": now,
-                 "last_changed_at": now, "canonical_id": None, **prepared[ext].row_values(now)} for ext in new_ext]
+        values = [prepared[ext].row_values(now) for ext in new_ext]
+        n = len(new_ext)
+        columns: dict[str, Sequence[Any]] = {
+            "source": [source] * n, "external_id": new_ext, "first_seen_at": [now] * n, "last_seen_at": [now] * n,
+            "last_changed_at": [now] * n, "canonical_id": [None] * n,
+            **{name: [v[name] for v in values] for name in values[0]}}
         if is_postgres(conn):  # one statement; it returns the rows it inserted, not those a concurrent writer did
-            mine = insert_rows(conn, CallRow.__table__, rows, conflict=["source", "external_id"],
-                               returning=["id", "external_id"])
+            mine = insert_columns(conn, CallRow.__table__, columns, conflict=["source", "external_id"],
+                                  returning=["id", "external_id"])
             inserted.update((r.external_id, r.id) for r in mine)
             late = [ext for ext in new_ext if ext not in inserted]
         else:  # a plain executemany, then one query for the ids (the writer holds SQLite's write lock)
-            insert_rows(conn, CallRow.__table__, rows, conflict=["source", "external_id"])
+            insert_columns(conn, CallRow.__table__, columns, conflict=["source", "external_id"])
             late = new_ext
         found_late = _lookup(conn, source, late, after_insert=True) if late else {}
         for ext, found in found_late.items():
@@ -411,25 +423,35 @@ def _link(conn: Connection, source: str, calls: Mapping[int, ScrapedCall], *, ne
         return
     keys = {call_id: {distinct_cut(k, LINK_KEY_LEN) for k in link_keys(call)} for call_id, call in calls.items()}
     hashes = {k: key_hash(k) for ks in keys.values() for k in ks}
-    # key -> (id, canonical id) of its oldest other-source call: found by digest, matched by text below. Asked
-    # before this page's keys are written: they are all of this source, which the query leaves out anyway.
+    # key -> (id, canonical id, regions) of the other sources' calls that have it: found by digest, matched by
+    # text below. Asked before this page's keys are written: they are all of this source, which the query
+    # leaves out anyway.
     wanted = {k for call_id in new_ids for k in keys[call_id]}
-    first: dict[str, tuple[int, int | None]] = {}
+    holders: dict[str, list[tuple[int, int | None, list[str]]]] = {}
     for hash_chunk in chunks(conn, sorted({hashes[k] for k in wanted})):
         for r in conn.execute(
-                select(CallLinkKeyRow.key, CallRow.id, CallRow.canonical_id)
+                select(CallLinkKeyRow.key, CallRow.id, CallRow.canonical_id, CallRow.regions)
                 .join(CallRow, CallLinkKeyRow.call_id == CallRow.id)
                 .where(one_of(conn, CallLinkKeyRow.key_hash, hash_chunk), CallRow.source != source)):
-            if r.key not in first or r.id < first[r.key][0]:
-                first[r.key] = (r.id, r.canonical_id)
+            holders.setdefault(r.key, []).append((r.id, r.canonical_id, r.regions or []))
     for id_chunk in chunks(conn, sorted(set(calls) - new_ids)):
         conn.execute(delete(CallLinkKeyRow).where(one_of(conn, CallLinkKeyRow.call_id, id_chunk)))
-    insert_rows(conn, CallLinkKeyRow.__table__,
-                [{"key_hash": hashes[k], "call_id": call_id, "key": k} for call_id, ks in keys.items() for k in ks])
+    call_ids: list[int] = []
+    digests: list[int] = []
+    texts: list[str] = []
+    for call_id, ks in keys.items():
+        for k in ks:
+            call_ids.append(call_id)
+            digests.append(hashes[k])
+            texts.append(k)
+    # (nothing stored clashes: the calls are new, or their keys were just deleted)
+    insert_fresh_columns(conn, CallLinkKeyRow.__table__, {"key_hash": digests, "call_id": call_ids, "key": texts})
     links = []
     for call_id in sorted(new_ids):
-        matches = [first[k] for k in keys[call_id] if k in first]
-        if matches:
+        regions = calls[call_id].regions
+        matches = [(other, canonical) for k in keys[call_id] for other, canonical, their_regions in holders.get(k, ())
+                   if links_by(k, regions, their_regions)]
+        if matches:  # the oldest
             match_id, canonical = min(matches)
             links.append({"b_id": call_id, "b_canonical": canonical or match_id})
     if links:
@@ -473,9 +495,12 @@ def _stored_comparable(row: Mapping[str, Any], deadlines: Sequence[Deadline]) ->
 
 
 def _write_deadlines(conn: Connection, calls: Sequence[tuple[int, Sequence[Deadline]]]) -> None:
-    rows = [{"call_id": call_id, "position": i, "at": d.at, "timezone": zone_name(d.at), "date_only": d.date_only,
-             "label": d.label} for call_id, deadlines in calls for i, d in enumerate(deadlines)]
-    insert_rows(conn, CallDeadlineRow.__table__, rows)
+    """The deadlines of calls that have none stored: new calls, or changed ones whose deadlines were deleted."""
+    rows = [(call_id, i, d) for call_id, deadlines in calls for i, d in enumerate(deadlines)]
+    insert_fresh_columns(conn, CallDeadlineRow.__table__, {
+        "call_id": [call_id for call_id, _, _ in rows], "position": [i for _, i, _ in rows],
+        "at": [d.at for _, _, d in rows], "timezone": [zone_name(d.at) for _, _, d in rows],
+        "date_only": [d.date_only for _, _, d in rows], "label": [d.label for _, _, d in rows]})
 
 
 def _deadlines(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[Deadline, ...]]:
@@ -542,6 +567,8 @@ def _in_zone(at: datetime | None, zone: str | None) -> datetime | None:
 
 
 def _jsonable(value: Any) -> Any:
-    """Raw payloads go into a JSON column: make sure they survive the round trip."""
+    """Raw payloads go into a JSON column: make sure they survive the round trip (most are plain JSON already)."""
+    if is_clean_json(value):
+        return value
     return json.loads(json.dumps(value, default=str))
 
