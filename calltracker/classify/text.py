@@ -102,20 +102,22 @@ class Field:
         self.words: list[str] = self._parts[1::2]
         self._spans: list[int] | None = None
         self._shouting: bool | None = None
-        self._hits: tuple[object, list[list[tuple[int, Starts]]]] | None = None
+        self._hits: tuple[object, list[tuple[int, Row]]] | None = None
 
-    def hits(self, shared: LexiconIndex) -> list[list[tuple[int, Starts]]]:
-        """For each lexicon of `shared`, the positions of the words that start one of its phrases, with those
-        phrases: one pass over the words serves every lexicon (computed on the first scan)."""
+    def hits(self, shared: LexiconIndex) -> list[tuple[int, Row]]:
+        """The words that may start a phrase of a lexicon of `shared`, by position, with the phrases each lexicon
+        has for them: one pass over the words serves every lexicon (computed on the first scan)."""
         cached = self._hits
         if cached is None or cached[0] is not shared:
-            buckets: list[list[tuple[int, Starts]]] = [[] for _ in range(shared.size)]
             # The probes and the selection of the words found run in C (map, compress): most words start nothing.
-            found = list(map(shared.index.get, self.words))
-            for i in compress(range(len(found)), found):
-                for slot, entries in found[i]:  # type: ignore[union-attr]  # compress kept only the found
-                    buckets[slot].append((i, entries))
-            cached = (shared, buckets)
+            words = self.words
+            found = list(map(shared.index.get, words))
+            last = len(words) - 1
+            # Most words found ("e", "the", "della") only start longer phrases, none of which goes on with the
+            # next word: they can match nothing, in no lexicon.
+            kept = compress(enumerate(found), found)  # (position, (row, followers)) of the words found
+            cached = (shared, [(i, row) for i, (row, followers) in kept  # type: ignore[misc]
+                               if followers is None or (i != last and words[i + 1] in followers)])
             self._hits = cached
         return cached[1]
 
@@ -276,16 +278,29 @@ def _starts(entries: list[Entry]) -> Starts:
     return ({w: tuple(es) for w, es in by_second.items()} if by_second else None), singles
 
 
+def _followers(row: Sequence[Starts | None]) -> frozenset[str] | None:
+    """The second words of the phrases a word starts in any lexicon; None when one of them is that word alone."""
+    if any(starts[1] for starts in row if starts is not None):
+        return None
+    return frozenset(w for starts in row if starts is not None for w in (starts[0] or ()))
+
+
+# A word's phrases in each lexicon of a LexiconIndex, by slot (None: it starts none there).
+Row = tuple[Starts | None, ...]
+
+
 class LexiconIndex:
-    """The first words of several lexicons' phrases in one dict: word -> ((lexicon slot, its entries), ...)."""
+    """The first words of several lexicons' phrases in one dict: word -> (its phrases in each lexicon, by slot, and
+    the words that may follow it)."""
 
     def __init__(self, lexicons: Sequence[Lexicon]) -> None:
-        index: dict[str, list[tuple[int, Starts]]] = {}
+        rows: dict[str, list[Starts | None]] = {}
         for slot, lexicon in enumerate(lexicons):
             for word, entries in lexicon._index.items():
-                index.setdefault(word, []).append((slot, entries))
+                rows.setdefault(word, [None] * len(lexicons))[slot] = entries
             lexicon._shared = (self, slot)
-        self.index = {word: tuple(found) for word, found in index.items()}
+        self.index: dict[str, tuple[Row, frozenset[str] | None]] = {
+            word: (tuple(row), _followers(row)) for word, row in rows.items()}
         self.vocabulary = frozenset(self.index)
         self.size = len(lexicons)
 
@@ -319,13 +334,6 @@ class Lexicon:
         self.vocabulary = frozenset(index)
         self._shared: tuple[LexiconIndex, int] | None = None
 
-    def _hits(self, field: Field) -> Iterable[tuple[int, Starts]]:
-        if self._shared is not None:
-            shared, slot = self._shared
-            return field.hits(shared)[slot]
-        index = self._index
-        return [(i, index[w]) for i, w in enumerate(field.words) if w in index]
-
     def scan(self, field: Field, language: str | None = None) -> list[Match]:
         words = field.words
         found: list[Match] = []
@@ -333,7 +341,18 @@ class Lexicon:
         taken_to = 0
         bounds: list[int] | None = None
         # Most words start no phrase: the field finds, once for all lexicons, the few that may.
-        for i, (by_second, singles) in self._hits(field):
+        if self._shared is not None:
+            shared, slot = self._shared
+            cached = field._hits
+            hits = cached[1] if cached is not None and cached[0] is shared else field.hits(shared)
+        else:
+            index = self._index
+            slot, hits = 0, [(i, (index[w],)) for i, w in enumerate(words) if w in index]
+        for i, row in hits:
+            starts = row[slot]
+            if starts is None:
+                continue
+            by_second, singles = starts
             if i < taken_to:
                 continue
             longer = by_second.get(words[i + 1]) if by_second is not None and i + 1 < n else None
