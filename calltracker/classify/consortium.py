@@ -32,12 +32,13 @@ def _cue(r: Rules, title: Field, text: Field) -> tuple[Consortium, list[Evidence
     both = title.low + "\n" + text.low  # one search per cue class instead of one per field
     possible = r.consortium_bank.possible_ids(both) if r.consortium_bank is not None else None
     for cls, patterns in r.consortium_cues:
-        if possible is not None and possible.isdisjoint(ids_of(patterns)):
-            continue  # no cue of this class can match
+        if possible is not None:
+            may = possible.intersection(ids_of(patterns))
+            if not may:
+                continue  # no cue of this class can match
+            patterns = tuple(p for p in patterns if id(p) in may)
         m = None
         for pattern in patterns:
-            if possible is not None and id(pattern) not in possible:
-                continue
             # Past the first match found only an earlier one matters; the class decides, not the position.
             hit = pattern.search(both, 0, m.start() if m else len(both))
             if hit and (m is None or hit.start() < m.start()):

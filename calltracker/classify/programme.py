@@ -10,6 +10,9 @@ from calltracker.classify.rules import Programme, Rules
 from calltracker.classify.text import Field, Match
 from calltracker.domain import Scope
 
+#: A programme whose themes count, and where it is named: field, start, end and the words (or identifier) read.
+Implied = tuple[Programme, str, int | None, int | None, str]
+
 
 def _pick(matches: list[Match], r: Rules) -> tuple[Programme, Match] | None:
     best: tuple[Programme, Match] | None = None
@@ -94,28 +97,32 @@ def source_rule(source: str | None, r: Rules) -> tuple[str, Mapping[str, Any]] |
 
 
 def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, text: Field
-                         ) -> tuple[Programme | None, Scope, list[Evidence], list[tuple[Programme, Evidence]]]:
+                         ) -> tuple[Programme | None, Scope, list[Evidence], list[Implied]]:
     """Recognise the programme: identifier, then programme field, title, source, scope hint, text."""
     evidence: list[Evidence] = []
-    implied: list[tuple[Programme, Evidence]] = []  # programmes whose themes count (not from free text)
+    implied: list[Implied] = []  # programmes whose themes count (not from free text), and where they are named
     chosen: Programme | None = None
     if call.identifier:
         ident = call.identifier.strip()
-        for p in r.programme_order:
-            hit = next((pat for pat in p.identifiers if pat.search(ident)), None) if p.identifiers else None
-            if hit is not None:
-                ev = Evidence("identifier", hit.pattern, "identifier", matched=ident, note=f"programme {p.id}")
-                chosen = chosen or p
-                if chosen is p:
-                    evidence.append(ev)
-                implied.append((p, ev))
+        for p in r.identified_programmes or r.programme_order:
+            for hit in p.identifiers:
+                if hit.search(ident):
+                    break
+            else:
+                continue
+            chosen = chosen or p
+            if chosen is p:
+                evidence.append(Evidence("identifier", hit.pattern, "identifier", matched=ident,
+                                         note=f"programme {p.id}"))
+            if p.themes:
+                implied.append((p, "identifier", None, None, ident))
     for fld in (prog, title):
         matches = r.programme_lexicon.scan(fld)
         for m in matches:
             for payload in m.entry.payloads:
                 p = r.programmes[payload[1]]
-                implied.append((p, Evidence("programme", m.entry.phrase, fld.name, m.start, m.end, m.text,
-                                            note=f"programme {p.id}")))
+                if p.themes:  # only the themes of the programmes implied count
+                    implied.append((p, fld.name, m.start, m.end, m.text))
         if chosen is None:
             best = (_issuer(matches, r) or _leading_foundation(matches, r)) if fld is title else None
             best = best or _pick(matches, r)

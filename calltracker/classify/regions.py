@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from calltracker.classify.model import REGIONS, CallText, Evidence
 from calltracker.classify.programme import source_rule
@@ -91,6 +92,12 @@ def _italy_wide(r: Rules, fields: tuple[Field, ...]) -> Evidence | None:
     return None
 
 
+@lru_cache(maxsize=256)
+def _whole_word(word: str) -> re.Pattern[str]:
+    """`word` as a whole word of a lower-cased text (compiled once: the words are a programme's, few)."""
+    return re.compile(rf"\b{re.escape(word.lower())}\b")
+
+
 def eligibility(call: CallText, r: Rules, scope: Scope, programme: Programme | None, prog: Field,
                  title: Field, text: Field) -> tuple[dict[Region, bool], list[Evidence]]:
     evidence: list[Evidence] = []
@@ -104,7 +111,7 @@ def eligibility(call: CallText, r: Rules, scope: Scope, programme: Programme | N
             base = set(regions)
             for region, words in programme.extra_regions.items():
                 for fld in (title, text):
-                    hit = next((w for w in words if re.search(rf"\b{re.escape(w.lower())}\b", fld.low)), None)
+                    hit = next((w for w in words if _whole_word(w).search(fld.low)), None)
                     if hit and region not in regions:
                         regions.add(region)
                         evidence.append(Evidence("programme territory", hit, fld.name, note=region.value))

@@ -98,6 +98,8 @@ class Rules:
     physical_weight: float = 1.0
     #: (theme, the words and rule ids that alone do not make it): air traffic management is not air mobility.
     traffic_only: tuple[Theme, frozenset[str]] | None = None
+    #: The programmes with identifier patterns, highest priority first (empty: read programme_order).
+    identified_programmes: tuple[Programme, ...] = ()
 
 
 def _rules_dir() -> Path:
@@ -213,8 +215,9 @@ def _programmes(territory: Mapping[str, Any]) -> dict[str, Any]:
         )
         items.extend((a, ("programme", pid), False, None) for a in spec.get("aliases", []))
         items.extend((a, ("programme", pid), True, None) for a in spec.get("acronyms", []))
+    order = tuple(sorted(programmes.values(), key=lambda p: -p.priority))
     return {"programmes": programmes, "programme_lexicon": Lexicon(items),
-            "programme_order": tuple(sorted(programmes.values(), key=lambda p: -p.priority))}
+            "programme_order": order, "identified_programmes": tuple(p for p in order if p.identifiers)}
 
 
 def _territory(territory: Mapping[str, Any], places: Mapping[str, Any] | None) -> dict[str, Any]:

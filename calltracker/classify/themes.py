@@ -6,7 +6,8 @@ import re
 from dataclasses import replace
 
 from calltracker.classify.model import CallText, Evidence, ThemeResult
-from calltracker.classify.rules import Programme, Rules
+from calltracker.classify.programme import Implied
+from calltracker.classify.rules import Rules
 from calltracker.classify.text import Field
 from calltracker.domain import Theme
 
@@ -39,15 +40,26 @@ def _list_end(low: str, start: int) -> int:
     return min(ends) if ends else len(low)
 
 
+_KINDS = ("off", "course", "tool", "ancillary", "examples")
+
+
 class _Contexts:
     """The demoting spans of one field, each computed on the first hit that needs it."""
 
-    __slots__ = ("_r", "_fld", "_spans")
+    __slots__ = ("_r", "_fld", "_spans", "_none")
 
     def __init__(self, r: Rules, fld: Field) -> None:
         self._r = r
         self._fld = fld
         self._spans: dict[str, list[tuple[int, int]]] = {}
+        self._none: bool | None = None
+
+    def none(self) -> bool:
+        """Whether no demoting context is in the field at all (most fields have none: their words keep their
+        weight without a look at each kind)."""
+        if self._none is None:
+            self._none = not any(map(self._get, _KINDS))
+        return self._none
 
     def _get(self, kind: str) -> list[tuple[int, int]]:
         spans = self._spans.get(kind)
@@ -82,7 +94,7 @@ class _Contexts:
 
 
 def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, language: str | None,
-           implied: list[tuple[Programme, Evidence]], pages: tuple[Field, ...] = ()
+           implied: list[Implied], pages: tuple[Field, ...] = ()
            ) -> tuple[list[ThemeResult], list[ThemeResult]]:
     """Theme scores and evidence; `pages` (attached documents' pages) weigh as the call's own text."""
     s = r.scoring
@@ -108,7 +120,7 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
                         Evidence("weak keyword", m.entry.phrase, fld.name, m.start, m.end, m.text, s["weak"]))
                     continue
                 w, note = weight, None
-                if ctx is not None:
+                if ctx is not None and not ctx.none():
                     if ctx.inside("off", m.start):
                         w, note = weight * r.off_focus_weight, "outside the call's focus"
                     elif theme not in r.course_exempt and ctx.inside("course", m.start):
@@ -147,13 +159,13 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
                     "identifier", rule.pattern.pattern, "identifier", matched=ident, note=rule.strength,
                     weight=s["identifier_strong"] if rule.strength == "strong" else s["identifier_conditional"]))
     seen: set[tuple[str, Theme]] = set()
-    for p, ev in implied:
+    for p, where, start, end, matched in implied:
         for theme, strength in p.themes.items():
             if (p.id, theme) in seen:
                 continue
             seen.add((p.id, theme))
             rule_ev.setdefault(theme, []).append(Evidence(
-                "programme", p.id, ev.field, ev.start, ev.end, ev.matched, note=strength,
+                "programme", p.id, where, start, end, matched, note=strength,
                 weight=s["programme_strong"] if strength == "strong" else s["programme_conditional"]))
 
     domain = [t for t in r.domain_themes if any(e.note == "strong" for e in rule_ev.get(t, []))]
