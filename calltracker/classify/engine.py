@@ -42,20 +42,22 @@ def classify(call: CallText, rules: Rules | None = None) -> Classification:
     if r.field_bank is not None:  # one prefilter pass for the three fields
         possible = r.field_bank.possible_ids("\n".join((title_raw.low, text_raw.low, prog_raw.low)))
         title_raw.possible = text_raw.possible = prog_raw.possible = possible
-    title, text, prog = (f.blanked(r.negatives, r.negative_parts, r.field_bank)
-                         for f in (title_raw, text_raw, prog_raw))
+    negatives, parts, bank = r.negatives, r.negative_parts, r.field_bank
+    title = title_raw.blanked(negatives, parts, bank)
+    text = text_raw.blanked(negatives, parts, bank)
+    prog = prog_raw.blanked(negatives, parts, bank)
     language = (call.language or "").lower()[:2] or None
 
-    pages = tuple(_field(f"document {doc.name!r} page {n}", page, r).blanked(r.negatives, r.negative_parts,
-                                                                              r.field_bank)
-                  for doc in call.documents for n, page in enumerate(doc.pages, 1) if page.strip())
+    pages = tuple(_field(f"document {doc.name!r} page {n}", page, r).blanked(negatives, parts, bank)
+                  for doc in call.documents for n, page in enumerate(doc.pages, 1) if page.strip()) \
+        if call.documents else ()
 
     programme, scope, scope_ev, implied = programme_and_scope(call, r, prog_raw, title_raw, text_raw)
     eligible, region_ev = eligibility(call, r, scope, programme, prog_raw, title_raw, text_raw)
     consortium, cons_ev = decide_consortium(r, scope, programme, title, text, pages)
     tagged, below = find_themes(call, r, title, text, prog, language, implied, pages)
 
-    all_three = all(eligible[g] for g in REGIONS)
+    all_three = all(map(eligible.__getitem__, REGIONS))
     fit = all_three and consortium is not Consortium.SINGLE and bool(tagged)
     mode_key = (programme.mode if programme and programme.mode else None) \
         or str(r.scope_defaults[scope].get("mode", "other"))

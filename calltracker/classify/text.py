@@ -264,6 +264,9 @@ class Match(NamedTuple):
     text: str
 
 
+# Match(...) without the Python-level __new__ of a named tuple: one is built for every phrase found.
+_new_match = tuple.__new__
+
 # The phrases a word starts, in matching order, grouped by their second word (longer phrases, which come first)
 # with the one-word phrases last: at a word, only the phrases going on with the next word are compared.
 Starts = tuple[dict[str, tuple[Entry, ...]] | None, tuple[Entry, ...]]
@@ -336,6 +339,7 @@ class Lexicon:
 
     def scan(self, field: Field, language: str | None = None) -> list[Match]:
         words = field.words
+        name, raw_text = field.name, field.raw
         found: list[Match] = []
         n = len(words)
         taken_to = 0
@@ -374,7 +378,7 @@ class Lexicon:
                 if bounds is None:
                     bounds = field.bounds()
                 start, end = bounds[2 * i], bounds[2 * i + 2 * size - 1]
-                found.append(Match(entry, field.name, start, end, field.raw[start:end]))
+                found.append(_new_match(Match, (entry, name, start, end, raw_text[start:end])))
                 taken_to = i + size
                 break
         return found

@@ -100,16 +100,23 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
     s = r.scoring
     strong: dict[Theme, list[Evidence]] = {}
     weak: dict[Theme, list[Evidence]] = {}
-    gate_hits = {fld.name: r.gate.scan(fld) for fld in (title, prog, text)}
-    aviation_context = any(gate_hits.values())
-    aerospace_call = bool(gate_hits["title"] or gate_hits["programme"])
+    # An aerospace word in the title or programme makes an aerospace call; anywhere, an aviation context.
+    gate_named = r.gate.scan(title) or r.gate.scan(prog)
+    aerospace_call = bool(gate_named)
+    aviation_context = aerospace_call or bool(r.gate.scan(text))
     fields = ((title, s["title_strong"]), (text, s["text_strong"]), (prog, s["programme_keyword"]),
               *((page, s["text_strong"]) for page in pages))
+    weak_weight = s["weak"]
     for fld, weight in fields:
+        matches = r.themes.scan(fld, language)
+        if not matches:
+            continue
+        name = fld.name
         ctx = _Contexts(r, fld) if fld is not prog else None
-        for m in r.themes.scan(fld, language):
-            kind = "acronym" if m.entry.exact is not None else "keyword"
-            for _, key, tier in m.entry.payloads:
+        demoting: bool | None = None  # whether the field has a demoting context: read at its first strong word
+        for m in matches:
+            entry = m.entry
+            for _, key, tier in entry.payloads:
                 theme = _THEMES[key]
                 if tier == "gated":
                     if not aviation_context:
@@ -117,10 +124,12 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
                     tier = "strong"
                 if tier != "strong":
                     weak.setdefault(theme, []).append(
-                        Evidence("weak keyword", m.entry.phrase, fld.name, m.start, m.end, m.text, s["weak"]))
+                        Evidence("weak keyword", entry.phrase, name, m.start, m.end, m.text, weak_weight))
                     continue
                 w, note = weight, None
-                if ctx is not None and not ctx.none():
+                if demoting is None:
+                    demoting = ctx is not None and not ctx.none()
+                if demoting and ctx is not None:
                     if ctx.inside("off", m.start):
                         w, note = weight * r.off_focus_weight, "outside the call's focus"
                     elif theme not in r.course_exempt and ctx.inside("course", m.start):
@@ -132,7 +141,8 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
                     elif ctx.inside("examples", m.start):
                         w, note = weight * r.examples_weight, "named as an example"
                 strong.setdefault(theme, []).append(
-                    Evidence(kind, m.entry.phrase, fld.name, m.start, m.end, m.text, w, note))
+                    Evidence("acronym" if entry.exact is not None else "keyword", entry.phrase, name, m.start,
+                             m.end, m.text, w, note))
     for theme in r.tool_themes:
         hits = strong.get(theme, [])
         in_text = [e for e in hits if e.field == "text"]
@@ -214,7 +224,7 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
             score += capped
             evidence = evidence + weak_ev
         if focused and theme in r.aerospace_native and aerospace_call:
-            gate_m = (gate_hits["title"] or gate_hits["programme"])[0]
+            gate_m = gate_named[0]
             bonus = s["aerospace_call_bonus"]
             score += bonus
             evidence = evidence + [Evidence("aerospace call", gate_m.entry.phrase, gate_m.field, gate_m.start,
