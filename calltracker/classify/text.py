@@ -647,10 +647,17 @@ class RegexBank:
         """`possible(text)` as the patterns' ids: a set of ints is built and probed without hashing a pattern
         (whose hash is computed from its whole compiled program, every time)."""
         found = self._always_ids
+        data = text.encode()  # once for both sets (RE2 reads UTF-8)
         if self._by_literals is not None:
-            found = found.union(map(self._literal_ids.__getitem__, self._by_literals.Match(text) or ()))
+            hits = self._by_literals.Match(data)
+            if hits:
+                found = found.union(map(self._literal_ids.__getitem__, hits))
         if self._matcher is not None:
             view = re2_view(text)
-            found = found.union(self._slot_ids if view is None
-                                else map(self._slot_ids.__getitem__, self._matcher.Match(view) or ()))
+            if view is None:
+                found = found.union(self._slot_ids)
+            else:
+                hits = self._matcher.Match(data if view is text else view.encode())
+                if hits:
+                    found = found.union(map(self._slot_ids.__getitem__, hits))
         return found

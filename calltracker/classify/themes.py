@@ -40,7 +40,7 @@ def _list_end(low: str, start: int) -> int:
     return min(ends) if ends else len(low)
 
 
-_KINDS = ("off", "course", "tool", "ancillary", "examples")
+_KINDS = ("off", "ancillary", "examples")
 
 
 class _Contexts:
@@ -54,9 +54,10 @@ class _Contexts:
         self._spans: dict[str, list[tuple[int, int]]] = {}
         self._none: bool | None = None
 
-    def none(self) -> bool:
-        """Whether no demoting context is in the field at all (most fields have none: their words keep their
-        weight without a look at each kind)."""
+    def plain(self) -> bool:
+        """Whether the field has none of the contexts that demote any theme's word (off focus, ancillary cost,
+        examples): most fields have none, and their words are only checked for the kinds that depend on the
+        theme (course subjects, tools), which are read when a theme asks for them."""
         if self._none is None:
             self._none = not any(map(self._get, _KINDS))
         return self._none
@@ -113,7 +114,7 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
             continue
         name = fld.name
         ctx = _Contexts(r, fld) if fld is not prog else None
-        demoting: bool | None = None  # whether the field has a demoting context: read at its first strong word
+        plain: bool | None = None  # no context that demotes every theme: read at the field's first strong word
         for m in matches:
             entry = m.entry
             for _, key, tier in entry.payloads:
@@ -127,10 +128,15 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
                         Evidence("weak keyword", entry.phrase, name, m.start, m.end, m.text, weak_weight))
                     continue
                 w, note = weight, None
-                if demoting is None:
-                    demoting = ctx is not None and not ctx.none()
-                if demoting and ctx is not None:
-                    if ctx.inside("off", m.start):
+                if ctx is not None:
+                    if plain is None:
+                        plain = ctx.plain()
+                    if plain:  # no off-focus, ancillary or example context: the same checks, without those
+                        if theme not in r.course_exempt and ctx.inside("course", m.start):
+                            w, note = weight * r.course_weight, "course subject"
+                        elif theme in r.tool_themes and ctx.inside("tool", m.start):
+                            w, note = weight * r.tool_weight, "used as a tool"
+                    elif ctx.inside("off", m.start):
                         w, note = weight * r.off_focus_weight, "outside the call's focus"
                     elif theme not in r.course_exempt and ctx.inside("course", m.start):
                         w, note = weight * r.course_weight, "course subject"
