@@ -150,3 +150,25 @@ def test_an_identifier_is_blanked_and_a_hyphenated_phrase_is_not() -> None:
     fld = Field("text", "Topic HORIZON-CL4-2026-SPACE-03-61: space - earth - orbit - data", (_IDENTIFIER,))
     assert fld.words == ["topic", "space", "earth", "orbit", "data"]
     assert Field("text", "bi-tri-quadri-motore", (_IDENTIFIER,)).words == ["bi", "tri", "quadri", "motore"]
+
+
+def test_the_shared_index_of_the_lexicons_finds_what_each_lexicon_finds_alone() -> None:
+    import copy
+
+    rules = default_rules()
+    lexicons = (rules.themes, rules.gate, rules.programme_lexicon, rules.regions)
+    alone = []
+    for lexicon in lexicons:
+        own = copy.copy(lexicon)
+        own._shared = None  # every word of the field probed in the lexicon's own index, none skipped
+        alone.append(own)
+    found = 0
+    for call in _labelled_calls():
+        for name, value in (("title", call.title), ("text", call.text), ("programme", call.programme or "")):
+            for language in (None, call.language, "it", "en", "fr"):
+                fld = Field(name, value)
+                for shared, own in zip(lexicons, alone, strict=True):
+                    matches = shared.scan(fld, language)
+                    assert matches == own.scan(fld, language), (call.id, name, language)
+                    found += len(matches)
+    assert found > 1000
