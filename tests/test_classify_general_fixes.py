@@ -589,3 +589,69 @@ def test_nasa_sbir_is_a_space_call_for_us_small_businesses_alone() -> None:
                           text="This solicitation is for a small group of select topics that are of particular "
                                "interest to NASA. Only Small Business Concerns (SBC) are invited to submit proposals."))
     assert c.theme_ids == ["space_economy"] and dict(c.eligible) == NONE and c.consortium.value == "single"
+
+
+# real_blind5 / real_blind6 misses (scored blind once, then tuned on): fragments of their real calls.
+
+def test_italian_ia_in_brackets_is_artificial_intelligence_not_an_innovation_action() -> None:
+    c = classify(CallText(id="ia", title="Bando CrescerAI: l'Intelligenza Artificiale per il Made in Italy",
+                          text="L'Intelligenza Artificiale (IA) è arrivata oggi ad un punto di maturità tale da "
+                               "rappresentare un fattore centrale nella trasformazione digitale della società."))
+    assert not any(e.rule == "required" for e in c.evidence["consortium"])
+
+
+def test_a_training_fund_s_notice_on_ai_finances_courses() -> None:
+    text = ("L'Avviso finanzia Piani formativi aziendali o interaziendali rivolti alla formazione dei lavoratori delle "
+            "aziende che adottano l'Intelligenza Artificiale nei propri processi.")
+    c = classify(CallText(id="fon", title="Avviso 4/2025 - Intelligenza Artificiale (piani formativi per le imprese)",
+                          programme="Fondo interprofessionale (Avviso 4/2025)", text=text))
+    assert c.theme_ids == ["skills_certification"] and c.consortium.value == "optional"
+
+
+def test_a_share_for_the_south_leaves_a_national_call_open() -> None:
+    c = classify(CallText(id="mur", title="MUR - avviso PNRR Partenariati estesi",
+                          text="L'investimento di 1,61 miliardi in tutto, di cui almeno il 40% nelle regioni del "
+                               "Mezzogiorno, è previsto all'interno della Missione 4 del PNRR."))
+    assert dict(c.eligible) == ALL
+
+
+def test_the_title_names_the_interreg_programme_the_programme_field_leaves_generic() -> None:
+    c = classify(CallText(id="ce", title="Interreg CENTRAL EUROPE - third call for proposals",
+                          programme="Interreg V-B Central Europe",
+                          text="Transnational partnerships can be formed by both public and private organisations."))
+    assert c.scope.value == "interreg" and dict(c.eligible) == ALL
+
+
+def test_foundations_are_placed_in_their_territories_and_the_uk_ati_abroad() -> None:
+    cariverona = classify(CallText(id="cv", title="Fondazione Cariverona e Fondazione Caritro - Bando Ricerca & "
+                                                  "Sviluppo", text="Progetti di ricerca applicata per i territori."))
+    assert cariverona.eligible == {Region.LOMBARDIA: True, Region.PIEMONTE: False, Region.LIGURIA: False}
+    ati = classify(CallText(id="ati", title="UK ATI - Non-CO2 Programme, technologies to reduce aviation's non-CO2 "
+                                           "emissions",
+                            text="This funding programme encourages industrial investment in technologies to reduce "
+                                 "aviation's non-CO2 emissions."))
+    assert dict(ati.eligible) == NONE and ati.theme_ids == ["green_aviation"] and not ati.tri_regional_fit
+
+
+def test_cyber_threats_in_a_civil_security_overview_are_not_its_subject() -> None:
+    c = classify(CallText(id="cl3", title="Horizon Europe Cluster 3 (Civil Security for Society) - overview",
+                          text="Cluster 3 funds research that addresses evolving threats such as cyber threats, hybrid "
+                               "attacks, terrorism, climate-related disasters and border challenges."))
+    assert "cybersecurity" not in c.theme_ids
+
+
+def test_technology_areas_that_may_be_included_are_examples() -> None:
+    c = classify(CallText(id="vin", title="Vinnova - Strengthening Swedish aerospace",
+                          text="Examples of relevant technology areas may include:\n- System and vehicle development "
+                               "for both manned and unmanned aircraft systems.\n- Intelligent and autonomous systems."))
+    assert "air_mobility" not in c.theme_ids
+
+
+def test_a_line_for_digitalising_the_production_process_is_industry_5_0() -> None:
+    c = classify(CallText(id="pie", title="Regione Piemonte - Digitalizzazione ed efficientamento delle imprese",
+                          text="La Regione Piemonte ha aperto il nuovo bando per sostenere programmi di investimento "
+                               "finalizzati a supportare la diffusione delle tecnologie digitali nelle imprese "
+                               "piemontesi.\nLinea A: Digitalizzazione del processo produttivo:\n- infrastrutture "
+                               "digitali e cybersecurity;\n- sviluppo del commercio elettronico;\n- l'acquisizione di "
+                               "figure professionali o servizi volti alla digitalizzazione dei processi."))
+    assert c.theme_ids == ["industry_5_0"]

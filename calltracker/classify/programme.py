@@ -49,6 +49,8 @@ def _leading_foundation(matches: list[Match], r: Rules) -> tuple[Programme, Matc
     return lead
 
 
+# A programme recognised at this priority or below is a catch-all ("Interreg", "Ministero", "Regione").
+_CATCH_ALL = 60
 # Programmes recognised by generic words ("Gazzetta Ufficiale", "credito d'imposta", "PNRR") that any call may cite.
 _GENERIC_NATIONAL = frozenset({"national_generic"})
 _LOCAL = "regional_generic"
@@ -126,6 +128,10 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
         if chosen is None:
             best = (_issuer(matches, r) or _leading_foundation(matches, r)) if fld is title else None
             best = best or _pick(matches, r)
+            if best is not None and fld is prog and best[0].priority <= _CATCH_ALL:
+                sharper = _pick(r.programme_lexicon.scan(title), r)
+                if sharper is not None and sharper[0].scope is best[0].scope and sharper[0].priority > best[0].priority:
+                    continue  # "Interreg VI-B Central Europe" read as any Interreg: the title names which one
             if best is not None and fld is title and best[0].scope is Scope.EU:
                 local = _other_region_body(r, best[0], title)
                 if local is not None:

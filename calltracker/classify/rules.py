@@ -98,6 +98,8 @@ class Rules:
     physical_weight: float = 1.0
     #: (theme, the words and rule ids that alone do not make it): air traffic management is not air mobility.
     traffic_only: tuple[Theme, frozenset[str]] | None = None
+    #: Programmes that finance training only: other themes they name are course subjects.
+    training_funds: frozenset[str] = frozenset()
     #: The programmes with identifier patterns, highest priority first (empty: read programme_order).
     identified_programmes: tuple[Programme, ...] = ()
 
@@ -196,6 +198,7 @@ def _theme_contexts(themes_doc: Mapping[str, Any]) -> dict[str, Any]:
         "physical_weight": float(physical.get("weight", 1.0)),
         "traffic_only": (Theme(traffic["theme"]), frozenset([*traffic["words"], *traffic["rules"]]))
         if traffic else None,
+        "training_funds": frozenset(themes_doc.get("training_funds", {}).get("programmes", [])),
     }
 
 

@@ -184,6 +184,13 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
                 "programme", p.id, where, start, end, matched, note=strength,
                 weight=s["programme_strong"] if strength == "strong" else s["programme_conditional"]))
 
+    if r.training_funds and any(p.id in r.training_funds for p, *_ in implied):
+        for theme, hits in strong.items():
+            if theme not in r.course_exempt:
+                # A training fund's notice on AI or digitalisation finances courses on them.
+                strong[theme] = [replace(e, weight=e.weight * r.course_weight, note="course subject")
+                                 if e.note is None else e for e in hits]
+
     domain = [t for t in r.domain_themes if any(e.note == "strong" for e in rule_ev.get(t, []))]
     if domain:
         for theme in r.tool_themes:
