@@ -79,8 +79,8 @@ def main() -> None:
         ("save classifications", engine, result["classify_save_per_s"], result["classify_save_anchor_per_s"],
          result["classify_save_ratio"], "classify_save_ratio"),
         ("classify() one core", "-", result["classify_per_s"], "-", "-", "classify_per_s"),
-        ("digests to a loopback sink", "sqlite", result["digest_per_s"], result["digest_raw_per_s"],
-         result["digest_ratio"], "digest_ratio"),
+        ("digests to a loopback sink", "sqlite", round(result["digest_per_s"], 1),
+         round(result["digest_raw_per_s"], 1), round(result["digest_ratio"], 2), "digest_ratio"),
         ("unchanged re-scrape (0.2 s delay)", "sqlite", f"{result['rescrape_again_s']} s",
          f"first {result['rescrape_first_s']} s", f"{result['rescrape_speedup']}x", "rescrape_speedup"),
     ]
