@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from calltracker.classify.model import CallText, Evidence
@@ -56,30 +56,30 @@ _GENERIC_NATIONAL = frozenset({"national_generic"})
 _LOCAL = "regional_generic"
 
 
-def _local_body(r: Rules, generic: Programme, title: Field) -> tuple[Programme, Evidence] | None:
-    """A call whose title names an Italian place or region, and whose text only cites a national law or fund,
-    is a local body's call (an airport's, a town's, a province's): regional, placed by the places it names."""
+def _a_place(kind: str, key: str) -> bool:
+    """An Italian place or region, ours or not (a foreign one is not a local body's)."""
+    return kind in ("name", "place", "other") or (kind == "elsewhere" and not key.startswith("abroad"))
+
+
+def _another_region(kind: str, key: str) -> bool:
+    return kind == "other"
+
+
+def _local_body(r: Rules, title: Field, names: Callable[[str, str], bool], note: str
+                ) -> tuple[Programme, Evidence] | None:
+    """The call of a local body when its title names a territory (`names` tells which kind counts):
+
+    - a title naming an Italian place or region, on a call whose text only cites a national law or fund, is a
+      local body's call (an airport's, a town's, a province's): regional, placed by the places it names;
+    - a title naming an EU programme and another Italian region ("settore aerospaziale campano (Aerospazio e
+      Clean Aviation)") is that region's call for a line of the programme, not the EU's own call.
+    """
     local = r.programmes.get(_LOCAL)
     if local is None:
         return None
     for m in r.regions.scan(title):
-        for kind, key in m.entry.payloads:
-            if kind in ("name", "place", "other") or (kind == "elsewhere" and not key.startswith("abroad")):
-                return local, Evidence("local body", m.entry.phrase, title.name, m.start, m.end, m.text,
-                                       note=f"the title names a place; {generic.id} is only cited in the text")
-    return None
-
-
-def _other_region_body(r: Rules, eu: Programme, title: Field) -> tuple[Programme, Evidence] | None:
-    """A title that names an EU programme by name and another Italian region ("settore aerospaziale campano
-    (Aerospazio e Clean Aviation)") is that region's call for a line of the programme, not the EU's own call."""
-    local = r.programmes.get(_LOCAL)
-    if local is None:
-        return None
-    for m in r.regions.scan(title):
-        if any(kind == "other" for kind, _ in m.entry.payloads):
-            return local, Evidence("local body", m.entry.phrase, title.name, m.start, m.end, m.text,
-                                   note=f"the title names another region; {eu.id} is a line of its call")
+        if any(names(kind, key) for kind, key in m.entry.payloads):
+            return local, Evidence("local body", m.entry.phrase, title.name, m.start, m.end, m.text, note=note)
     return None
 
 
@@ -106,7 +106,7 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
     chosen: Programme | None = None
     if call.identifier:
         ident = call.identifier.strip()
-        for p in r.identified_programmes or r.programme_order:
+        for p in r.identified_programmes:
             for hit in p.identifiers:
                 if hit.search(ident):
                     break
@@ -118,8 +118,8 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
                                          note=f"programme {p.id}"))
             if p.themes:
                 implied.append((p, "identifier", None, None, ident))
-    for fld in (prog, title):
-        matches = r.programme_lexicon.scan(fld)
+    in_title = r.programme_lexicon.scan(title)
+    for fld, matches in ((prog, r.programme_lexicon.scan(prog)), (title, in_title)):
         for m in matches:
             for payload in m.entry.payloads:
                 p = r.programmes[payload[1]]
@@ -129,11 +129,12 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
             best = (_issuer(matches, r) or _leading_foundation(matches, r)) if fld is title else None
             best = best or _pick(matches, r)
             if best is not None and fld is prog and best[0].priority <= _CATCH_ALL:
-                sharper = _pick(r.programme_lexicon.scan(title), r)
+                sharper = _pick(in_title, r)
                 if sharper is not None and sharper[0].scope is best[0].scope and sharper[0].priority > best[0].priority:
                     continue  # "Interreg VI-B Central Europe" read as any Interreg: the title names which one
             if best is not None and fld is title and best[0].scope is Scope.EU:
-                local = _other_region_body(r, best[0], title)
+                local = _local_body(r, title, _another_region,
+                                    f"the title names another region; {best[0].id} is a line of its call")
                 if local is not None:
                     evidence.append(local[1])
                     return local[0], local[0].scope, evidence, implied
@@ -164,7 +165,8 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
         m = best[1]
         evidence.append(Evidence("programme", m.entry.phrase, "text", m.start, m.end, m.text,
                                  note=f"programme {best[0].id}"))
-        local = _local_body(r, best[0], title) if best[0].id in _GENERIC_NATIONAL else None
+        local = _local_body(r, title, _a_place, f"the title names a place; {best[0].id} is only cited in the text") \
+            if best[0].id in _GENERIC_NATIONAL else None
         if local is not None:
             evidence.append(local[1])
             return local[0], local[0].scope, evidence, implied

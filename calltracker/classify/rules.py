@@ -100,7 +100,7 @@ class Rules:
     traffic_only: tuple[Theme, frozenset[str]] | None = None
     #: Programmes that finance training only: other themes they name are course subjects.
     training_funds: frozenset[str] = frozenset()
-    #: The programmes with identifier patterns, highest priority first (empty: read programme_order).
+    #: The programmes with identifier patterns, highest priority first (those of programme_order).
     identified_programmes: tuple[Programme, ...] = ()
 
 

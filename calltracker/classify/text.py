@@ -347,8 +347,7 @@ class Lexicon:
         # Most words start no phrase: the field finds, once for all lexicons, the few that may.
         if self._shared is not None:
             shared, slot = self._shared
-            cached = field._hits
-            hits = cached[1] if cached is not None and cached[0] is shared else field.hits(shared)
+            hits = field.hits(shared)
         else:
             index = self._index
             slot, hits = 0, [(i, (index[w],)) for i, w in enumerate(words) if w in index]

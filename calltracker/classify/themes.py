@@ -131,20 +131,16 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
                 if ctx is not None:
                     if plain is None:
                         plain = ctx.plain()
-                    if plain:  # no off-focus, ancillary or example context: the same checks, without those
-                        if theme not in r.course_exempt and ctx.inside("course", m.start):
-                            w, note = weight * r.course_weight, "course subject"
-                        elif theme in r.tool_themes and ctx.inside("tool", m.start):
-                            w, note = weight * r.tool_weight, "used as a tool"
-                    elif ctx.inside("off", m.start):
+                    # (a plain field has no off-focus, ancillary or example context: those are not looked up)
+                    if not plain and ctx.inside("off", m.start):
                         w, note = weight * r.off_focus_weight, "outside the call's focus"
                     elif theme not in r.course_exempt and ctx.inside("course", m.start):
                         w, note = weight * r.course_weight, "course subject"
                     elif theme in r.tool_themes and ctx.inside("tool", m.start):
                         w, note = weight * r.tool_weight, "used as a tool"
-                    elif ctx.inside("ancillary", m.start):
+                    elif not plain and ctx.inside("ancillary", m.start):
                         w, note = weight * r.ancillary_weight, "ancillary eligible cost"
-                    elif ctx.inside("examples", m.start):
+                    elif not plain and ctx.inside("examples", m.start):
                         w, note = weight * r.examples_weight, "named as an example"
                 strong.setdefault(theme, []).append(
                     Evidence("acronym" if entry.exact is not None else "keyword", entry.phrase, name, m.start,

@@ -85,7 +85,7 @@ def insert_columns(conn: Connection, table: Any, columns: Mapping[str, Sequence[
     (`returning` columns come back for the rows it inserted). Elsewhere: the driver's executemany (no
     `returning`: SQLite's writer holds the write lock, ask for the ids afterwards).
     """
-    if not columns or not next(iter(columns.values())):
+    if _no_rows(columns):
         return []
     quote = conn.dialect.identifier_preparer.quote
     target = f" ({', '.join(quote(c) for c in conflict)})" if conflict else ""
@@ -108,7 +108,7 @@ def insert_fresh_columns(conn: Connection, table: Any, columns: Mapping[str, Seq
     PostgreSQL: COPY, its cheapest bulk load (a page's thousands of link keys cost about 40% less than as one
     binary-array INSERT ... ON CONFLICT). Elsewhere: the driver's executemany.
     """
-    if not columns or not next(iter(columns.values())):
+    if _no_rows(columns):
         return
     if not is_postgres(conn):
         _insert_executemany(conn, table, columns, "")
@@ -127,10 +127,19 @@ def insert_fresh_columns(conn: Connection, table: Any, columns: Mapping[str, Seq
         raise DBAPIError.instance(sql, None, exc, dbapi.Error, dialect=dialect) from exc
 
 
+def _processor(dialect: Any, column: Any) -> Any:
+    """The column type's bind processor on this dialect (None for most types)."""
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
+
+
 def _bound(dialect: Any, column: Any, values: Sequence[Any]) -> Sequence[Any]:
-    """The values through the column type's bind processor (none for most types)."""
-    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    """The values through the column type's bind processor."""
+    process = _processor(dialect, column)
     return values if process is None else [process(v) for v in values]
+
+
+def _no_rows(columns: Mapping[str, Sequence[Any]]) -> bool:
+    return not columns or not next(iter(columns.values()))
 
 
 def _insert_executemany(conn: Connection, table: Any, columns: Mapping[str, Sequence[Any]],
@@ -148,7 +157,7 @@ def _insert_executemany(conn: Connection, table: Any, columns: Mapping[str, Sequ
     processed: list[Sequence[Any]] = []
     for name in names:
         values = columns[name]
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        process = _processor(dialect, table.c[name])
         if process is not None and isinstance(table.c[name].type, JSON):  # lists and dicts: nothing to share
             values = [process(v) for v in values]
         elif process is not None:
@@ -190,8 +199,8 @@ def _insert_arrays(conn: Connection, table: Any, columns: Mapping[str, Sequence[
             kind = column.type.compile(dialect=dialect)
             if isinstance(column.type, Float):
                 values = [None if v is None else float(v) for v in values]
-            elif (process := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None:
-                values = [process(v) for v in values]
+            else:
+                values = list(_bound(dialect, column, values))
             selects.append(f"u.c{i}")
         params[f"c{i}"] = values
         holders.append(f"%(c{i})b::{kind}[]")
