@@ -126,7 +126,9 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
                 if p.themes:  # only the themes of the programmes implied count
                     implied.append((p, fld.name, m.start, m.end, m.text))
         if chosen is None:
-            best = (_issuer(matches, r) or _leading_foundation(matches, r)) if fld is title else None
+            # A region beside a national fund or an EU programme issues the call, in the programme field too
+            # ("Regione Lombardia / MIUR").
+            best = _issuer(matches, r) or (_leading_foundation(matches, r) if fld is title else None)
             best = best or _pick(matches, r)
             if best is not None and fld is prog and best[0].priority <= _CATCH_ALL:
                 sharper = _pick(in_title, r)

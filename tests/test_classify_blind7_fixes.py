@@ -1,0 +1,126 @@
+"""General causes of the misses on real_blind7 (scored once, blind, before these rules) and two of real_blind6:
+partnership wording (alone or with other SMEs, plans that may involve several firms, inter-company plans, at least
+N firms per plan, SMEs with large firms or research bodies, partnerships made of at least N firms), EU service
+contracts and per-firm grants of a cascade call, a region beside a national ministry in the programme field, the
+ministry's Space Economy plan, the Horizon Copernicus/Galileo clause, and theme wording. Texts are fragments of
+the real calls of those files."""
+
+from __future__ import annotations
+
+from calltracker.classify import CallText, classify
+from calltracker.domain import Consortium, Region
+
+ALL = {Region.LOMBARDIA: True, Region.PIEMONTE: True, Region.LIGURIA: True}
+
+
+def _consortium(title: str, text: str, programme: str | None = None) -> Consortium:
+    return classify(CallText(id="c", title=title, text=text, programme=programme, language="it")).consortium
+
+
+def test_alone_or_in_collaboration_with_other_smes_is_optional() -> None:
+    assert _consortium("Regione Piemonte - contributi alle PMI dei Poli di Innovazione",
+                       "Possono partecipare le micro imprese, piccole e medie imprese, singolarmente o in "
+                       "collaborazione con altre Pmi, con un codice Ateco ammissibile da bando.") \
+        is Consortium.OPTIONAL
+
+
+def test_large_firms_only_with_an_sme_is_optional() -> None:
+    assert _consortium("Provincia autonoma di Bolzano - bando per progetti di ricerca industriale",
+                       "Di fatti, le grandi imprese potranno beneficiare del contributo solamente se collaborano con "
+                       "almeno una piccola o media impresa.") is Consortium.OPTIONAL
+
+
+def test_training_plans_of_one_or_several_firms_are_optional() -> None:
+    many = _consortium("Fondimpresa - Avviso 1/2025 Competenze di base e trasversali",
+                       "Il finanziamento di Fondimpresa e finalizzato alla realizzazione di Piani formativi che "
+                       "possono coinvolgere una pluralita di imprese aderenti, anche di diverse categorie "
+                       "merceologiche o ambiti territoriali.", "Fondimpresa")
+    inter = _consortium("FonARCom - Avviso 4/2025 Diginnova agile",
+                        "Per singola azienda beneficiaria sono previsti massimali legati alla dimensione, con una "
+                        "media di 8.000 euro per azienda nei piani interaziendali.", "FonARCom")
+    assert many is Consortium.OPTIONAL and inter is Consortium.OPTIONAL
+
+
+def test_inter_company_plans_only_or_at_least_eight_firms_are_required() -> None:
+    only = classify(CallText(id="f1", title="Fondimpresa - Avviso 2/2020 per micro e piccole imprese", language="it",
+                             programme="Fondimpresa",
+                             text="L'Avviso prevede 10 milioni di euro per la realizzazione di Piani formativi "
+                                  "condivisi, esclusivamente interaziendali, per la formazione continua."))
+    eight = _consortium("Fondimpresa - 72 milioni per la formazione delle PMI al digitale",
+                        "I piani si presentano a sportello: a ogni piano devono partecipare almeno 8 aziende e 80 "
+                        "lavoratori.", "Fondimpresa")
+    assert only.consortium is Consortium.REQUIRED and only.tri_regional_fit
+    assert eight is Consortium.REQUIRED
+
+
+def test_smes_with_large_firms_or_research_bodies_are_a_partnership() -> None:
+    assert _consortium("Regione Lombardia - Bando R&S per Aggregazioni",
+                       "Favorisce programmi di ricerca industriale e sviluppo sperimentale realizzati da MPMI in "
+                       "collaborazione con Grandi imprese o Organismi di ricerca.") is Consortium.REQUIRED
+
+
+def test_partnerships_made_of_at_least_three_smes_are_required() -> None:
+    assert _consortium("Bando per partenariati di PMI",
+                       "Le domande potranno essere presentate solo se i partenariati saranno composti da almeno "
+                       "tre piccole e medie imprese.") is Consortium.REQUIRED
+
+
+def test_an_eu_service_contract_has_one_contractor() -> None:
+    c = classify(CallText(id="gr", title="European Commission (DG GROW) - Service contract: Horizon 2020 EGNOS and "
+                                         "Galileo as a U-space service", programme="Horizon 2020 (procurement)",
+                          text="This project aims to increase the use of Galileo and EGNOS in the unmanned aircraft "
+                               "systems (UAS) market."))
+    assert c.consortium is Consortium.SINGLE and not c.tri_regional_fit
+
+
+def test_a_grant_per_firm_of_a_cascade_call_is_for_single_smes() -> None:
+    c = classify(CallText(id="ecdi", title="European Cluster for Drone Innovation (ECDI) - primo bando per PMI",
+                          programme="Euroclusters (Single Market Programme)", language="it",
+                          text="Il programma offre un contributo economico: fino a 50.000 euro di finanziamento a "
+                               "fondo perduto per ogni impresa che copre fino all'80% dei costi."))
+    assert c.consortium is Consortium.SINGLE and not c.tri_regional_fit
+
+
+def test_a_region_beside_a_ministry_in_the_programme_field_issues_the_call() -> None:
+    c = classify(CallText(id="lm", title="Regione Lombardia e MIUR - 118 milioni per progetti di ricerca",
+                          programme="Regione Lombardia / MIUR", language="it",
+                          text="Uno stanziamento per le piccole e medie imprese lombarde."))
+    assert c.eligible == {Region.LOMBARDIA: True, Region.PIEMONTE: False, Region.LIGURIA: False}
+    assert c.scope.value == "regional"
+
+
+def test_the_ministry_s_space_economy_plan_is_not_an_asi_call() -> None:
+    c = classify(CallText(id="mir", title="MISE - 100 milioni per progetti di R&S della Space Economy (Programma "
+                                          "Mirror GovSatCom)", programme="MISE - Piano Space Economy", language="it",
+                          text="Le imprese, in possesso dei requisiti previsti dal Programma Mirror GovSatCom, "
+                               "potranno presentare domanda."))
+    assert c.programme == "mise_space_economy" and c.theme_ids == ["space_economy"]
+    assert dict(c.eligible) == ALL and c.consortium is Consortium.SINGLE
+
+
+def test_the_horizon_copernicus_galileo_clause_is_no_space_content() -> None:
+    c = classify(CallText(id="cl5", title="Horizon Europe Cluster 5 - AI-assisted digital aircraft design",
+                          identifier="HORIZON-CL5-2026-05-D5-07", language="en",
+                          text="Copernicus/Galileo: If the project uses satellite-based earth observation, "
+                               "positioning, navigation and/or related timing data and services, beneficiaries must "
+                               "make use of Copernicus and/or Galileo/EGNOS (other data and services may "
+                               "additionally be used).\nExpected Outcomes: AI-assisted design tools for aircraft "
+                               "requirement definition."))
+    assert "space_economy" not in c.theme_ids
+
+
+def test_theme_wording_of_real_calls() -> None:
+    cyber = classify(CallText(id="bg", title="Camera di Commercio di Bergamo - voucher: sicurezza della rete dati "
+                                             "aziendale", language="it",
+                              text="Analisi dei sistemi di sicurezza della rete dati aziendale."))
+    flight = classify(CallText(id="ff", title="Innovate UK - Future Flight: Regional Demonstrator", language="en",
+                               text="Regional demonstrators of drone, electric take off and landing (eVTOL) or zero "
+                                    "emission conventional take off and landing (CTOL) aircraft operations.\nThese "
+                                    "projects will demonstrate the commercial viability of regional drone, electric "
+                                    "take off and landing (eVTOL) or zero emission conventional take off and landing "
+                                    "(CTOL) aircraft operations or services in the UK."))
+    skills = classify(CallText(id="li", title="Regione Liguria - bando per le competenze professionali",
+                               language="it", text="Contributi alle imprese liguri."))
+    assert cyber.theme_ids == ["cybersecurity"]
+    assert "green_aviation" in flight.theme_ids
+    assert skills.theme_ids == ["skills_certification"]
