@@ -136,6 +136,11 @@ def eligibility(call: CallText, r: Rules, scope: Scope, programme: Programme | N
                 if local is not None:
                     regions, ev = local
                     evidence.append(ev)
+        elif scope is Scope.EU:
+            listed = _countries_listed(r, (title, text))
+            if listed is not None:
+                regions = set()
+                evidence.append(listed)
     else:
         found = _detect_regions(call, r, (prog, title, text), evidence)
         if found is None and _foreign_language(call):
@@ -216,6 +221,26 @@ def _listed_regions(r: Rules, fields: tuple[Field, ...]) -> tuple[set[Region], E
         return None
     return regions, Evidence(first.kind, first.rule, first.field, first.start, first.end,
                              note=", ".join(sorted(g.value for g in regions)))
+
+
+def _countries_listed(r: Rules, fields: tuple[Field, ...]) -> Evidence | None:
+    """An EU-funded call whose applicants must be based in listed countries ('the SMEs must be based in one of the
+    5 consortium partners countries: Bulgaria, France, ...'): closed to the three regions when Italy is not listed."""
+    if r.country_list is None:
+        return None
+    for fld in fields:
+        if not fld.may(r.country_list):
+            continue
+        for cue in r.country_list.finditer(fld.low):
+            start, end = cue.span(1)
+            listed = fld.low[start:end]
+            if "ital" in listed:
+                return None
+            if any(kind == "elsewhere" and key.startswith("abroad")
+                   for m in r.regions.scan(Field(fld.name, fld.raw[start:end])) for kind, key in m.entry.payloads):
+                return Evidence("countries listed", cue.group(), fld.name, cue.start(), cue.end(),
+                                note="Italy not among the countries where applicants must be based")
+    return None
 
 
 _NATIVE = frozenset({"it", "en"})

@@ -94,6 +94,7 @@ class Rules:
     technology_list: re.Pattern[str] | None = None
     physical_title: re.Pattern[str] | None = None
     listed_regions: re.Pattern[str] | None = None
+    country_list: re.Pattern[str] | None = None
     physical_themes: frozenset[Theme] = frozenset()
     physical_weight: float = 1.0
     #: (theme, the words and rule ids that alone do not make it): air traffic management is not air mobility.
@@ -247,6 +248,8 @@ def _territory(territory: Mapping[str, Any], places: Mapping[str, Any] | None) -
         "local_seat": _alternation(local) if (local := territory.get("local_seat", {}).get("patterns")) else None,
         "listed_regions": _alternation(listed) if (listed := territory.get("listed_regions", {}).get("patterns"))
         else None,
+        "country_list": _alternation(countries) if (countries := territory.get("country_lists", {})
+                                                    .get("patterns")) else None,
         "scope_defaults": {Scope(k): v for k, v in territory["scope_defaults"].items()},
         "sources": {k: v for k, v in territory["sources"].items() if isinstance(v, dict)},
         "modes": {k: Mode(int(v["fit"]), v["reason_en"], v["reason_it"]) for k, v in territory["modes"].items()},
@@ -273,7 +276,7 @@ def _banks(parts: Mapping[str, Any], consortium_cues: tuple[tuple[str, tuple[re.
                       parts["national_restrictions"], *sorted(parts["negative_parts"], key=lambda p: p.pattern)]
     field_patterns += [p for p in (parts["national_shares"], parts["off_focus"], parts["ancillary"],
                                    parts["italy_wide"], parts["local_seat"], parts["listed_regions"],
-                                   parts["examples"],
+                                   parts["country_list"], parts["examples"],
                                    parts["technology_list"]) if p is not None]
     return RegexBank(field_patterns), RegexBank(p for _, patterns in consortium_cues for p in patterns)
 

@@ -1,4 +1,4 @@
-"""General causes of the misses on real_blind7 (scored once, blind, before these rules) and two of real_blind6:
+"""General causes of the misses on real_blind7 and real_blind8 (each scored once, blind, before these rules) and two
 partnership wording (alone or with other SMEs, plans that may involve several firms, inter-company plans, at least
 N firms per plan, SMEs with large firms or research bodies, partnerships made of at least N firms), EU service
 contracts and per-firm grants of a cascade call, a region beside a national ministry in the programme field, the
@@ -124,3 +124,66 @@ def test_theme_wording_of_real_calls() -> None:
     assert cyber.theme_ids == ["cybersecurity"]
     assert "green_aviation" in flight.theme_ids
     assert skills.theme_ids == ["skills_certification"]
+
+
+# real_blind8 (scored once, blind, before the rules below)
+
+def test_a_project_s_cascade_call_named_beside_horizon_europe_is_for_single_smes() -> None:
+    c = classify(CallText(id="ica", title="ICAERUS (Horizon Europe) - 1st open call for drone innovators",
+                          programme="Horizon Europe (cascade funding, ICAERUS)", language="en",
+                          text="The first call is already open and will fund 4 projects with up to 60,000 EUR per "
+                               "project. ICAERUS is an EU funded project that aims to exploit drone technologies."))
+    assert c.programme == "eu_cascade" and c.consortium is Consortium.SINGLE and not c.tri_regional_fit
+
+
+def test_an_eu_call_for_applicants_of_listed_countries_without_italy_is_closed() -> None:
+    listed = ("Each proposed project must be formed of a consortium of at least 2 SMEs. The SMEs must be based in "
+              "one of the 5 UFO consortium partners countries: {}.")
+    title = "UFO project (Horizon 2020 INNOSUP) - cascade vouchers for SME projects with drones"
+    closed = classify(CallText(id="ufo", title=title, programme="Horizon 2020 INNOSUP", language="en",
+                               text=listed.format("Bulgaria, France, Greece, Romania, United Kingdom")))
+    open_ = classify(CallText(id="ufo2", title=title, programme="Horizon 2020 INNOSUP", language="en",
+                              text=listed.format("Bulgaria, France, Greece, Italy, United Kingdom")))
+    assert not any(closed.eligible.values()) and not closed.tri_regional_fit
+    assert dict(open_.eligible) == ALL
+
+
+def test_interreg_next_med_is_open_to_liguria_alone() -> None:
+    c = classify(CallText(id="nm", title="Interreg NEXT MED - first call for proposals",
+                          programme="Interreg NEXT MED 2021-2027", language="en",
+                          text="Each project has to be submitted by a partnership representing a minimum of 3 "
+                               "organizations from 3 different eligible countries."))
+    assert c.eligible == {Region.LOMBARDIA: False, Region.PIEMONTE: False, Region.LIGURIA: True}
+
+
+def test_the_fondo_nuove_competenze_is_a_national_measure() -> None:
+    c = classify(CallText(id="fnc", title="ANPAL - Fondo Nuove Competenze, secondo avviso",
+                          programme="ANPAL - Fondo Nuove Competenze", language="it",
+                          text="In questa nuova edizione si segnala il coinvolgimento dei Fondi interprofessionali."))
+    assert c.scope.value == "national" and dict(c.eligible) == ALL
+
+
+def test_partnership_wording_of_blind8() -> None:
+    assert _consortium("Regione Liguria / FILSE - Fondo strategico regionale",
+                       "Le Mpmi possono presentare domanda a Filse come singole e in partnership di progetto con "
+                       "altre imprese per un minimo di tre.") is Consortium.OPTIONAL
+    assert _consortium("ASI - bando Partenariati estesi alle universita, ai centri di ricerca, alle aziende",
+                       "I Partenariati dovranno essere realizzati da reti diffuse di universita, organizzati in una "
+                       "struttura consortile.", "ASI") is Consortium.REQUIRED
+
+
+def test_german_ai_dutch_aviation_and_new_professional_profiles() -> None:
+    ki = classify(CallText(id="ki", title="BMBF - KI4KMU, Erforschung, Entwicklung und Nutzung von Methoden der "
+                                          "Künstlichen Intelligenz in KMU", language="de",
+                           text="Mit dieser Richtlinie fördert das BMBF Vorhaben, mit denen die Nutzung von "
+                                "KI-Methoden in KMU unterstützt wird."))
+    nl = classify(CallText(id="nl", title="RVO - Tijdelijke subsidieregeling Luchtvaart in Transitie", language="nl",
+                           text="Wilt u bijdragen aan de verduurzaming van de luchtvaart? En dan vooral op de "
+                                "ontwikkeling van de technologie voor schone vliegtuigen?"))
+    li = classify(CallText(id="li2", title="Regione Liguria - bando per la transizione industriale: competenze, "
+                                           "nuove professionalità e formazione", language="it",
+                           text="Accrescere le competenze aziendali interne tramite l'introduzione di nuove "
+                                "professionalità e percorsi di aggiornamento."))
+    assert ki.theme_ids == ["artificial_intelligence"]
+    assert nl.theme_ids == ["green_aviation"]
+    assert li.theme_ids == ["skills_certification"]
