@@ -1,9 +1,9 @@
-"""General causes of the misses on real_blind7 and real_blind8 (each scored once, blind, before these rules) and two
-partnership wording (alone or with other SMEs, plans that may involve several firms, inter-company plans, at least
-N firms per plan, SMEs with large firms or research bodies, partnerships made of at least N firms), EU service
-contracts and per-firm grants of a cascade call, a region beside a national ministry in the programme field, the
-ministry's Space Economy plan, the Horizon Copernicus/Galileo clause, and theme wording. Texts are fragments of
-the real calls of those files."""
+"""General causes of the misses on real_blind7 and real_blind8 (each scored once, blind, before these rules)
+and two of real_blind6: partnership wording (alone or with other SMEs, plans that may involve several firms,
+inter-company plans, at least N firms per plan, SMEs with large firms or research bodies, partnerships of at
+least N firms, a consortium structure), EU service contracts and cascade calls, a region beside a ministry in the
+programme field, the ministry's Space Economy plan, the Horizon Copernicus/Galileo clause, EU calls for listed
+countries, Interreg NEXT MED, and theme wording. Texts are fragments of the real calls of those files."""
 
 from __future__ import annotations
 
