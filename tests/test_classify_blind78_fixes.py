@@ -187,3 +187,33 @@ def test_german_ai_dutch_aviation_and_new_professional_profiles() -> None:
     assert ki.theme_ids == ["artificial_intelligence"]
     assert nl.theme_ids == ["green_aviation"]
     assert li.theme_ids == ["skills_certification"]
+
+
+# real_blind9 (scored once, blind, before the rules below)
+
+def test_an_item_of_a_list_of_technology_areas_is_not_the_focus() -> None:
+    c = classify(CallText(id="cmp", title="Camera di Commercio di Cremona Mantova Pavia - Bando Digitalizzazione 2025",
+                          language="it",
+                          text="I progetti di investimento devono riguardare i seguenti ambiti tecnologici di "
+                               "innovazione digitale I4.0:\n- robotica avanzata e collaborativa;\n- manifattura "
+                               "additiva e stampa 3D;\n- big data e analisi dei dati;\n- intelligenza artificiale;\n"
+                               "- blockchain."))
+    assert "artificial_intelligence" not in c.theme_ids
+
+
+def test_certification_of_management_systems_french_space_and_german_aviation_words() -> None:
+    cert = classify(CallText(id="pv", title="Camera di Commercio di Pavia - contributi per la prima certificazione "
+                                            "dei sistemi di gestione", language="it",
+                             text="Contributi per gli interventi finalizzati al primo conseguimento di certificazioni "
+                                  "di sistemi di gestione per la qualita."))
+    fr = classify(CallText(id="fr", title="France 2030 - appel a projets Spatial: developpement de technologies aval "
+                                        "pour la valorisation des donnees spatiales", language="fr",
+                           text="Les projets ont pour objectif de developper des solutions aval de valorisation des "
+                                "donnees spatiales."))
+    de = classify(CallText(id="at", title="FFG / BMK - Take Off Ausschreibung 2021", language="de",
+                           programme="Take Off (Austrian civil aviation RTI programme)",
+                           text="Die Ziele der Take Off Ausschreibung 2021 sind: Emissionsreduktion in der Luftfahrt "
+                                "fur ein zukunftsfahiges Wachstum."))
+    assert cert.theme_ids == ["skills_certification"]
+    assert fr.theme_ids == ["space_economy"]
+    assert de.theme_ids == ["green_aviation"]
