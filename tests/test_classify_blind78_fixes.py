@@ -217,3 +217,11 @@ def test_certification_of_management_systems_french_space_and_german_aviation_wo
     assert cert.theme_ids == ["skills_certification"]
     assert fr.theme_ids == ["space_economy"]
     assert de.theme_ids == ["green_aviation"]
+
+
+def test_a_german_land_places_a_call_abroad() -> None:
+    c = classify(CallText(id="bic", title="ESA BIC Hessen & Baden-Württemberg - application and funding FAQ",
+                          programme="ESA Business Incubation Centre Hessen & Baden-Württemberg", language="en",
+                          text="At the ESA BIC Hessen & Baden-Württemberg we incubate start-ups that have a link with "
+                               "space technology."))
+    assert not any(c.eligible.values()) and c.theme_ids == ["space_economy"]
