@@ -152,6 +152,18 @@ def test_an_identifier_is_blanked_and_a_hyphenated_phrase_is_not() -> None:
     assert Field("text", "bi-tri-quadri-motore", (_IDENTIFIER,)).words == ["bi", "tri", "quadri", "motore"]
 
 
+def test_the_words_of_a_field_and_where_they_start_are_those_of_a_regex_over_its_text() -> None:
+    texts = [c.text for c in _labelled_calls()] + [
+        "", "  ", "città d'Aosta -- 2026/27: l’aeronautica €5 ½ Ærø ß", "\ud800 a\U0001f600b  c", "x" * 3 + "  y"]
+    every = "".join(chr(c) for c in range(0x20, 0x2100))
+    for text in [*texts, every]:
+        fld = Field("text", text)
+        plain = list(re.finditer(r"[a-z0-9]+", fld.low))
+        assert fld.words == [m.group() for m in plain]
+        assert fld.starts() == [m.start() for m in plain]
+        assert [fld.span(i) for i in range(len(plain))] == [m.span() for m in plain]
+
+
 def test_the_shared_index_of_the_lexicons_finds_what_each_lexicon_finds_alone() -> None:
     import copy
 

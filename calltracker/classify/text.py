@@ -11,7 +11,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate, compress
+from itertools import accumulate, compress, count
+from operator import add
 from typing import Any, NamedTuple
 
 _SPECIAL = {
@@ -38,7 +39,9 @@ _FOLD = _fold_table()
 # several times faster than translating the whole text through the dict (same result).
 _FOLDABLE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_FOLD)) + "]+")
 _WORD = re.compile(r"[a-z0-9]+")
-_WORD_SPLIT = re.compile(r"([a-z0-9]+)")
+# Every byte but a-z and 0-9 made a space: a lower-cased text, encoded to one byte per character and translated
+# through this, splits on spaces into its words in C (three times faster than a regex split into words and gaps).
+_GAPS_TO_SPACES = bytes(c if 48 <= c <= 57 or 97 <= c <= 122 else 32 for c in range(256))
 # What every identifier ("HORIZON-CL4-2026-SPACE-03-61") contains: three hyphens joining letters or digits.
 _HYPHENATED = re.compile(r"-[A-Za-z0-9]+-[A-Za-z0-9]+-")
 _NOT_UPPER = bytes(c for c in range(256) if not 65 <= c <= 90)
@@ -69,7 +72,7 @@ class Field:
     which the consortium and territory cues read.
     """
 
-    __slots__ = ("name", "raw", "low", "folded", "_scan_low", "_scan_folded", "words", "_parts", "_spans",
+    __slots__ = ("name", "raw", "low", "folded", "_scan_low", "_scan_folded", "words", "_parts", "_starts",
                  "_shouting", "possible", "_hits")
 
     def __init__(self, name: str, text: str, blank_raw: Sequence[re.Pattern[str]] = ()) -> None:
@@ -97,10 +100,12 @@ class Field:
     def _set_scan(self, scan_low: str, scan_folded: str) -> None:
         self._scan_low = scan_low
         self._scan_folded = scan_folded
-        # Gaps and words alternate in the split: the words, and (summing lengths) where each one is.
-        self._parts: list[str] = _WORD_SPLIT.split(scan_low)
-        self.words: list[str] = self._parts[1::2]
-        self._spans: list[int] | None = None
+        # The text with every character but a-z and 0-9 made a space ("replace" encodes each non-ASCII character
+        # as one "?", so positions stay those of the text), split at each space: words, and "" between two spaces.
+        self._parts: list[str] = scan_low.encode("ascii", "replace").translate(_GAPS_TO_SPACES).decode("ascii") \
+            .split(" ")
+        self.words: list[str] = list(filter(None, self._parts))
+        self._starts: list[int] | None = None
         self._shouting: bool | None = None
         self._hits: tuple[object, list[tuple[int, Row]]] | None = None
 
@@ -144,17 +149,17 @@ class Field:
         twin._set_scan(_blank(self._scan_low, spans), _blank(self._scan_folded, spans))
         return twin
 
-    def bounds(self) -> list[int]:
-        """Word `i` spans characters `bounds[2 * i]` to `bounds[2 * i + 1]` (computed on first use)."""
-        if self._spans is None:
-            # Gaps and words alternate in the split; running sums of their lengths are the word boundaries.
-            self._spans = list(accumulate(map(len, self._parts)))
-        return self._spans
+    def starts(self) -> list[int]:
+        """Word `i` starts at character `starts[i]` (computed on first use: most fields match few words)."""
+        if self._starts is None:
+            # The word of part k of the split starts after the k spaces before it and the words before it.
+            self._starts = list(map(add, compress(count(), self._parts), accumulate(map(len, self.words), initial=0)))
+        return self._starts
 
     def span(self, i: int) -> tuple[int, int]:
         """Character span of word `i` (computed on first use: most fields match few words)."""
-        spans = self.bounds()
-        return spans[2 * i], spans[2 * i + 1]
+        start = self.starts()[i]
+        return start, start + len(self.words[i])
 
     def word_as_written(self, i: int) -> str:
         start, end = self.span(i)
@@ -343,7 +348,7 @@ class Lexicon:
         found: list[Match] = []
         n = len(words)
         taken_to = 0
-        bounds: list[int] | None = None
+        at: list[int] | None = None  # where each word starts, read on the first match
         # Most words start no phrase: the field finds, once for all lexicons, the few that may.
         if self._shared is not None:
             shared, slot = self._shared
@@ -366,17 +371,17 @@ class Lexicon:
                 if entry.exact is not None:
                     if field.shouting:
                         continue
-                    if bounds is None:
-                        bounds = field.bounds()
+                    if at is None:
+                        at = field.starts()
                     folded = field.folded
-                    raw = tuple(folded[bounds[2 * j]:bounds[2 * j + 1]] for j in range(i, i + size))
+                    raw = tuple(folded[at[j]:at[j] + len(words[j])] for j in range(i, i + size))
                     if raw != entry.exact:
                         continue
                 if entry.languages is not None and (language or "") not in entry.languages:
                     continue
-                if bounds is None:
-                    bounds = field.bounds()
-                start, end = bounds[2 * i], bounds[2 * i + 2 * size - 1]
+                if at is None:
+                    at = field.starts()
+                start, end = at[i], at[i + size - 1] + len(words[i + size - 1])
                 found.append(_new_match(Match, (entry, name, start, end, raw_text[start:end])))
                 taken_to = i + size
                 break
