@@ -396,19 +396,7 @@ class Lexicon:
 # Anchors at the start are unsafe too: the bank is asked about several fields joined by newlines at once.
 _RE2_UNSAFE = re.compile(r"\(\?<?[=!]|\\[1-9]|\$|\\Z|\(\?P=|(?<!\[)\^|\\A")
 _NON_PLAIN = re.compile(r"[\x0b\x1c-\x1f\x80-\U0010ffff]")
-_NON_PLAIN_WORD = re.compile(r"(?=[\x0b\x1c-\x1f\x80-\U0010ffff])\w")  # `re`'s \w is isalnum() or "_"
-_NON_PLAIN_SPACE = re.compile(r"(?=[\x0b\x1c-\x1f\x80-\U0010ffff])\s")  # `re`'s \s is isspace()
-
-
-def _plain_char(match: re.Match[str]) -> str:
-    char = match.group()
-    if char.isalnum() or char == "_":
-        raise _NotPlain
-    return "\x0c" if char.isspace() else "\x01"
-
-
-class _NotPlain(Exception):
-    pass
+_ODD_ASCII = re.compile(r"[\x0b\x1c-\x1f]")  # the ASCII characters of _NON_PLAIN
 
 
 def literal_prefix(pattern: str) -> str:
@@ -564,13 +552,15 @@ def re2_view(text: str) -> str | None:
     if text.isascii() and "\x0b" not in text and "\x1c" not in text and "\x1d" not in text \
             and "\x1e" not in text and "\x1f" not in text:
         return text
-    if _NON_PLAIN.search(text) is None:
-        return text
-    # What _plain_char does one character at a time, in three C passes: any letter or digit gives up, spaces
-    # become a form feed, every other such character \x01.
-    if _NON_PLAIN_WORD.search(text) is not None:
+    # Each other character decided once, however often the text holds it (a text has a few: "€", "°", "•"): a
+    # letter or digit (`re`'s \w: isalnum() or "_") gives up, a space (`re`'s \s: isspace()) becomes a form feed,
+    # any other \x01.
+    odd = set(_NON_PLAIN.findall(text))
+    if any(char.isalnum() or char == "_" for char in odd):
         return None
-    return _NON_PLAIN.sub("\x01", _NON_PLAIN_SPACE.sub("\x0c", text))
+    for char in odd:
+        text = text.replace(char, "\x0c" if char.isspace() else "\x01")
+    return text
 
 
 class RegexBank:
@@ -601,11 +591,12 @@ class RegexBank:
             source = pattern.pattern
             literals = required_literals(pattern)
             if literals is not None and min(map(len, literals)) >= _MIN_LITERAL \
-                    and all(text.isascii() and _NON_PLAIN.search(text) is None for text in literals):
+                    and all(_ODD_ASCII.search(text) is None for text in literals):
                 # RE2 looks for the literals alone: a far smaller automaton than the pattern's (its bounded
                 # repeats, "[^.;]{0,80}", multiply states), which stays in the processor's cache between calls.
-                # ASCII literals are found in any text as it is (UTF-8 never puts an ASCII byte inside another
-                # character): no view of it to make.
+                # Literals are found in any text as it is, in UTF-8, accented ones too ("qualità"): a character's
+                # encoding is found only where the character is (UTF-8 never puts an ASCII byte or a first byte
+                # inside another character). No view of the text to make.
                 index = by_literals.Add("|".join(re.escape(text) for text in sorted(literals)))
                 assert index == len(literal_slots)
                 literal_slots.append(pattern)
