@@ -12,6 +12,7 @@ from calltracker.classify.text import Field
 from calltracker.domain import Theme
 
 _THEMES = {t.value: t for t in Theme}
+_ALL_THEMES = tuple(Theme)  # iterating the enum class runs a generator per call
 
 
 def _sentences_around(patterns: tuple[re.Pattern[str], ...], fld: Field) -> list[tuple[int, int]]:
@@ -104,7 +105,8 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
     # An aerospace word in the title or programme makes an aerospace call; anywhere, an aviation context.
     gate_named = r.gate.scan(title) or r.gate.scan(prog)
     aerospace_call = bool(gate_named)
-    aviation_context = aerospace_call or bool(r.gate.scan(text))
+    # The text is read for an aviation context only when a rule first asks (most calls have no word that does).
+    aviation_context: bool | None = True if aerospace_call else None
     fields = ((title, s["title_strong"]), (text, s["text_strong"]), (prog, s["programme_keyword"]),
               *((page, s["text_strong"]) for page in pages))
     weak_weight = s["weak"]
@@ -120,6 +122,8 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
             for _, key, tier in entry.payloads:
                 theme = _THEMES[key]
                 if tier == "gated":
+                    if aviation_context is None:
+                        aviation_context = bool(r.gate.scan(text))
                     if not aviation_context:
                         continue
                     tier = "strong"
@@ -215,7 +219,7 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
 
     tagged: list[ThemeResult] = []
     below: list[ThemeResult] = []
-    for theme in Theme:
+    for theme in _ALL_THEMES:
         if theme not in strong and theme not in rule_ev and theme not in weak:
             continue  # nothing names it: no score
         kw = strong.get(theme, [])
@@ -226,7 +230,11 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
         conditional = [e for e in rules_fired if e.note != "strong"] if focused else []
         evidence = kw + firm + conditional[:1]
         score = sum(e.weight for e in evidence)
-        weak_ok = focused or bool(firm) or (theme in r.weak_needs_gate and aviation_context)
+        weak_ok = focused or bool(firm)
+        if not weak_ok and theme in weak and theme in r.weak_needs_gate:
+            if aviation_context is None:
+                aviation_context = bool(r.gate.scan(text))
+            weak_ok = aviation_context
         if weak_ok and theme in weak:
             weak_ev = weak[theme]
             capped = min(sum(e.weight for e in weak_ev), 2 * s["weak"])
