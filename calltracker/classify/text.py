@@ -78,9 +78,23 @@ class Field:
 
     __slots__ = ("name", "raw", "low", "folded", "_scan_low", "_scan_folded", "words", "_parts", "_starts",
                  "_shouting", "possible", "_hits")
+    name: str
+    raw: str
+    low: str
+    folded: str
+    #: The ids of the regexes of the rules' bank that may match `low` (None: not prefiltered, every one may).
+    possible: frozenset[int] | None
 
-    def __init__(self, name: str, text: str, blank_raw: Sequence[re.Pattern[str]] = ()) -> None:
+    def __init__(self, name: str, text: str, blank_raw: Sequence[re.Pattern[str]] = (), *,
+                 blanking: tuple[Field, list[tuple[int, int]]] | None = None) -> None:
+        """`blanking` (a field and spans; `text` unused) makes that field's copy with the spans blanked."""
         self.name = name
+        if blanking is not None:
+            # Through __init__, not object.__new__: a class compiled with mypyc has no uninitialised instances.
+            of, spans = blanking
+            self.raw, self.low, self.folded, self.possible = of.raw, of.low, of.folded, of.possible
+            self._set_scan(_blank(of._scan_low, spans), _blank(of._scan_folded, spans))
+            return
         folded = fold(text)
         low = folded.lower()
         if len(low) != len(folded):  # exotic case mappings: give up case-sensitive matching, keep positions
@@ -93,8 +107,7 @@ class Field:
         spans = [m.span() for p in blank_raw for m in p.finditer(folded)] \
             if blank_raw and folded.count("-") >= 3 and _HYPHENATED.search(folded) else []
         self._set_scan(_blank(low, spans), _blank(folded, spans))
-        #: The ids of the regexes of the rules' bank that may match `low` (None: not prefiltered, every one may).
-        self.possible: frozenset[int] | None = None
+        self.possible = None
 
     def may(self, pattern: re.Pattern[str]) -> bool:
         """Whether `pattern` can match `low` at all (the bank's one-pass prefilter said so, or none ran)."""
@@ -147,11 +160,7 @@ class Field:
         spans = [m.span() for p in patterns for m in p.finditer(self._scan_low)]
         if not spans:
             return self
-        twin = object.__new__(Field)
-        twin.name, twin.raw, twin.low, twin.folded = self.name, self.raw, self.low, self.folded
-        twin.possible = self.possible
-        twin._set_scan(_blank(self._scan_low, spans), _blank(self._scan_folded, spans))
-        return twin
+        return Field(self.name, "", blanking=(self, spans))
 
     def starts(self) -> list[int]:
         """Word `i` starts at character `starts[i]` (computed on first use: most fields match few words)."""
