@@ -37,8 +37,11 @@ def clean() -> list[Path]:
 
 
 def build() -> list[Path]:
-    from mypyc.build import mypycify
-    from setuptools import setup
+    try:
+        from mypyc.build import mypycify
+        from setuptools import setup
+    except ImportError as exc:
+        raise SystemExit(f"cannot compile: {exc} (mypyc comes with mypy: pip install -e '.[dev]')") from None
 
     clean()
     sources = [f"calltracker/classify/{name}.py" for name in NATIVE_MODULES]
