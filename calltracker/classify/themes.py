@@ -8,7 +8,7 @@ from dataclasses import replace
 from calltracker.classify.model import CallText, Evidence, ThemeResult
 from calltracker.classify.programme import Implied
 from calltracker.classify.rules import Rules
-from calltracker.classify.text import Field
+from calltracker.classify.text import Field, ids_of
 from calltracker.domain import Theme
 
 _THEMES = {t.value: t for t in Theme}
@@ -60,7 +60,10 @@ class _Contexts:
         examples): most fields have none, and their words are only checked for the kinds that depend on the
         theme (course subjects, tools), which are read when a theme asks for them."""
         if self._none is None:
-            self._none = not any(map(self._get, _KINDS))
+            possible = self._fld.possible
+            # When the prefilter says none of their patterns can match, no span is looked for.
+            self._none = (possible is not None and possible.isdisjoint(ids_of(self._r.demoting))) \
+                or not any(map(self._get, _KINDS))
         return self._none
 
     def _get(self, kind: str) -> list[tuple[int, int]]:
@@ -184,14 +187,15 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
                 "programme", p.id, where, start, end, matched, note=strength,
                 weight=s["programme_strong"] if strength == "strong" else s["programme_conditional"]))
 
-    if r.training_funds and any(p.id in r.training_funds for p, *_ in implied):
+    if implied and r.training_funds and any(p.id in r.training_funds for p, *_ in implied):
         for theme, hits in strong.items():
             if theme not in r.course_exempt:
                 # A training fund's notice on AI or digitalisation finances courses on them.
                 strong[theme] = [replace(e, weight=e.weight * r.course_weight, note="course subject")
                                  if e.note is None else e for e in hits]
 
-    domain = [t for t in r.domain_themes if any(e.note == "strong" for e in rule_ev.get(t, []))]
+    # (most calls have no identifier or programme rule: no generator per theme to ask)
+    domain = [t for t in r.domain_themes if any(e.note == "strong" for e in rule_ev.get(t, []))] if rule_ev else []
     if domain:
         for theme in r.tool_themes:
             if theme not in rule_ev and theme in strong:
@@ -199,7 +203,8 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
                 strong[theme] = [replace(e, weight=e.weight * r.tool_weight, note="used as a tool")
                                  if e.note is None else e for e in strong[theme]]
 
-    if any(e.field == "title" and e.note is None for t in r.title_domain_themes for e in strong.get(t, [])):
+    if not r.title_domain_themes.isdisjoint(strong) \
+            and any(e.field == "title" and e.note is None for t in r.title_domain_themes for e in strong.get(t, [])):
         for theme in r.tool_themes:
             hits = strong.get(theme, [])
             if hits and not any(e.field == "title" for e in hits):
