@@ -169,6 +169,15 @@ def test_regex_bank_says_which_patterns_may_match_and_never_misses_one() -> None
     assert literal_prefix("ab[(]c|d") == ""
 
 
+def test_regex_bank_finds_accented_literals_only_where_the_text_has_them() -> None:
+    air, city = re.compile("qualit[aà] dell'aria"), re.compile("(?:città|comune) di [a-z]+")
+    bank = RegexBank([air, city])
+    assert id(air) in bank._literal_ids and id(city) in bank._literal_ids  # found by their literals alone
+    for text in ("la qualità dell'aria", "la qualita dell'aria", "qualitá dell'aria", "la città di como",
+                 "citta di como", "ωμέγα: comune di x", "nulla", "5 € qualità dell'aria\x0b"):
+        assert {p for p in (air, city) if p.search(text)} == bank.possible(text), text
+
+
 def test_the_gazetteer_is_shipped_data_with_its_sources() -> None:
     from pathlib import Path
 

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,11 @@ class Rules:
     training_funds: frozenset[str] = frozenset()
     #: The programmes with identifier patterns, highest priority first (those of programme_order).
     identified_programmes: tuple[Programme, ...] = ()
+
+    @cached_property
+    def demoting(self) -> tuple[re.Pattern[str], ...]:
+        """The patterns of the contexts that demote any theme's word: off focus, ancillary costs, examples."""
+        return tuple(p for p in (self.off_focus, self.ancillary, self.examples, self.technology_list) if p is not None)
 
 
 def _rules_dir() -> Path:

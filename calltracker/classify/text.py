@@ -11,7 +11,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate, compress
+from itertools import accumulate, compress, count
+from operator import add
 from typing import Any, NamedTuple
 
 _SPECIAL = {
@@ -34,11 +35,16 @@ def _fold_table() -> dict[int, str]:
 
 
 _FOLD = _fold_table()
-# The characters the table changes, in runs: most texts have a few accents, and translating only those runs is
-# several times faster than translating the whole text through the dict (same result).
-_FOLDABLE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_FOLD)) + "]+")
+# The characters the table changes. A text has a few distinct ones ("à", "è", "’"): replacing each everywhere in
+# turn is several times faster than translating the whole text through the dict, or each run of them (same result).
+_FOLDABLE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_FOLD)) + "]")
+_FOLDED = {chr(code): base for code, base in _FOLD.items()}
+# Those the table turns into another it changes ("ǣ" -> "æ" -> "a"): replaced in turn, they could be changed twice.
+_CHAINED = frozenset(char for char, base in _FOLDED.items() if base in _FOLDED)
 _WORD = re.compile(r"[a-z0-9]+")
-_WORD_SPLIT = re.compile(r"([a-z0-9]+)")
+# Every byte but a-z and 0-9 made a space: a lower-cased text, encoded to one byte per character and translated
+# through this, splits on spaces into its words in C (three times faster than a regex split into words and gaps).
+_GAPS_TO_SPACES = bytes(c if 48 <= c <= 57 or 97 <= c <= 122 else 32 for c in range(256))
 # What every identifier ("HORIZON-CL4-2026-SPACE-03-61") contains: three hyphens joining letters or digits.
 _HYPHENATED = re.compile(r"-[A-Za-z0-9]+-[A-Za-z0-9]+-")
 _NOT_UPPER = bytes(c for c in range(256) if not 65 <= c <= 90)
@@ -49,11 +55,12 @@ def fold(text: str) -> str:
     """Accents off, typographic quotes and dashes plain; same length as the input."""
     if text.isascii() and "`" not in text:
         return text
-    return _FOLDABLE.sub(_fold_run, text)
-
-
-def _fold_run(match: re.Match[str]) -> str:
-    return match.group().translate(_FOLD)
+    found = set(_FOLDABLE.findall(text))
+    if not found.isdisjoint(_CHAINED):
+        return text.translate(_FOLD)
+    for char in found:
+        text = text.replace(char, _FOLDED[char])
+    return text
 
 
 def words_of(phrase: str) -> tuple[str, ...]:
@@ -69,11 +76,25 @@ class Field:
     which the consortium and territory cues read.
     """
 
-    __slots__ = ("name", "raw", "low", "folded", "_scan_low", "_scan_folded", "words", "_parts", "_spans",
+    __slots__ = ("name", "raw", "low", "folded", "_scan_low", "_scan_folded", "words", "_parts", "_starts",
                  "_shouting", "possible", "_hits")
+    name: str
+    raw: str
+    low: str
+    folded: str
+    #: The ids of the regexes of the rules' bank that may match `low` (None: not prefiltered, every one may).
+    possible: frozenset[int] | None
 
-    def __init__(self, name: str, text: str, blank_raw: Sequence[re.Pattern[str]] = ()) -> None:
+    def __init__(self, name: str, text: str, blank_raw: Sequence[re.Pattern[str]] = (), *,
+                 blanking: tuple[Field, list[tuple[int, int]]] | None = None) -> None:
+        """`blanking` (a field and spans; `text` unused) makes that field's copy with the spans blanked."""
         self.name = name
+        if blanking is not None:
+            # Through __init__, not object.__new__: a class compiled with mypyc has no uninitialised instances.
+            of, spans = blanking
+            self.raw, self.low, self.folded, self.possible = of.raw, of.low, of.folded, of.possible
+            self._set_scan(_blank(of._scan_low, spans), _blank(of._scan_folded, spans))
+            return
         folded = fold(text)
         low = folded.lower()
         if len(low) != len(folded):  # exotic case mappings: give up case-sensitive matching, keep positions
@@ -86,8 +107,7 @@ class Field:
         spans = [m.span() for p in blank_raw for m in p.finditer(folded)] \
             if blank_raw and folded.count("-") >= 3 and _HYPHENATED.search(folded) else []
         self._set_scan(_blank(low, spans), _blank(folded, spans))
-        #: The ids of the regexes of the rules' bank that may match `low` (None: not prefiltered, every one may).
-        self.possible: frozenset[int] | None = None
+        self.possible = None
 
     def may(self, pattern: re.Pattern[str]) -> bool:
         """Whether `pattern` can match `low` at all (the bank's one-pass prefilter said so, or none ran)."""
@@ -97,10 +117,12 @@ class Field:
     def _set_scan(self, scan_low: str, scan_folded: str) -> None:
         self._scan_low = scan_low
         self._scan_folded = scan_folded
-        # Gaps and words alternate in the split: the words, and (summing lengths) where each one is.
-        self._parts: list[str] = _WORD_SPLIT.split(scan_low)
-        self.words: list[str] = self._parts[1::2]
-        self._spans: list[int] | None = None
+        # The text with every character but a-z and 0-9 made a space ("replace" encodes each non-ASCII character
+        # as one "?", so positions stay those of the text), split at each space: words, and "" between two spaces.
+        self._parts: list[str] = scan_low.encode("ascii", "replace").translate(_GAPS_TO_SPACES).decode("ascii") \
+            .split(" ")
+        self.words: list[str] = list(filter(None, self._parts))
+        self._starts: list[int] | None = None
         self._shouting: bool | None = None
         self._hits: tuple[object, list[tuple[int, Row]]] | None = None
 
@@ -138,23 +160,19 @@ class Field:
         spans = [m.span() for p in patterns for m in p.finditer(self._scan_low)]
         if not spans:
             return self
-        twin = object.__new__(Field)
-        twin.name, twin.raw, twin.low, twin.folded = self.name, self.raw, self.low, self.folded
-        twin.possible = self.possible
-        twin._set_scan(_blank(self._scan_low, spans), _blank(self._scan_folded, spans))
-        return twin
+        return Field(self.name, "", blanking=(self, spans))
 
-    def bounds(self) -> list[int]:
-        """Word `i` spans characters `bounds[2 * i]` to `bounds[2 * i + 1]` (computed on first use)."""
-        if self._spans is None:
-            # Gaps and words alternate in the split; running sums of their lengths are the word boundaries.
-            self._spans = list(accumulate(map(len, self._parts)))
-        return self._spans
+    def starts(self) -> list[int]:
+        """Word `i` starts at character `starts[i]` (computed on first use: most fields match few words)."""
+        if self._starts is None:
+            # The word of part k of the split starts after the k spaces before it and the words before it.
+            self._starts = list(map(add, compress(count(), self._parts), accumulate(map(len, self.words), initial=0)))
+        return self._starts
 
     def span(self, i: int) -> tuple[int, int]:
         """Character span of word `i` (computed on first use: most fields match few words)."""
-        spans = self.bounds()
-        return spans[2 * i], spans[2 * i + 1]
+        start = self.starts()[i]
+        return start, start + len(self.words[i])
 
     def word_as_written(self, i: int) -> str:
         start, end = self.span(i)
@@ -343,7 +361,7 @@ class Lexicon:
         found: list[Match] = []
         n = len(words)
         taken_to = 0
-        bounds: list[int] | None = None
+        at: list[int] | None = None  # where each word starts, read on the first match
         # Most words start no phrase: the field finds, once for all lexicons, the few that may.
         if self._shared is not None:
             shared, slot = self._shared
@@ -366,17 +384,17 @@ class Lexicon:
                 if entry.exact is not None:
                     if field.shouting:
                         continue
-                    if bounds is None:
-                        bounds = field.bounds()
+                    if at is None:
+                        at = field.starts()
                     folded = field.folded
-                    raw = tuple(folded[bounds[2 * j]:bounds[2 * j + 1]] for j in range(i, i + size))
+                    raw = tuple(folded[at[j]:at[j] + len(words[j])] for j in range(i, i + size))
                     if raw != entry.exact:
                         continue
                 if entry.languages is not None and (language or "") not in entry.languages:
                     continue
-                if bounds is None:
-                    bounds = field.bounds()
-                start, end = bounds[2 * i], bounds[2 * i + 2 * size - 1]
+                if at is None:
+                    at = field.starts()
+                start, end = at[i], at[i + size - 1] + len(words[i + size - 1])
                 found.append(_new_match(Match, (entry, name, start, end, raw_text[start:end])))
                 taken_to = i + size
                 break
@@ -391,19 +409,7 @@ class Lexicon:
 # Anchors at the start are unsafe too: the bank is asked about several fields joined by newlines at once.
 _RE2_UNSAFE = re.compile(r"\(\?<?[=!]|\\[1-9]|\$|\\Z|\(\?P=|(?<!\[)\^|\\A")
 _NON_PLAIN = re.compile(r"[\x0b\x1c-\x1f\x80-\U0010ffff]")
-_NON_PLAIN_WORD = re.compile(r"(?=[\x0b\x1c-\x1f\x80-\U0010ffff])\w")  # `re`'s \w is isalnum() or "_"
-_NON_PLAIN_SPACE = re.compile(r"(?=[\x0b\x1c-\x1f\x80-\U0010ffff])\s")  # `re`'s \s is isspace()
-
-
-def _plain_char(match: re.Match[str]) -> str:
-    char = match.group()
-    if char.isalnum() or char == "_":
-        raise _NotPlain
-    return "\x0c" if char.isspace() else "\x01"
-
-
-class _NotPlain(Exception):
-    pass
+_ODD_ASCII = re.compile(r"[\x0b\x1c-\x1f]")  # the ASCII characters of _NON_PLAIN
 
 
 def literal_prefix(pattern: str) -> str:
@@ -559,13 +565,15 @@ def re2_view(text: str) -> str | None:
     if text.isascii() and "\x0b" not in text and "\x1c" not in text and "\x1d" not in text \
             and "\x1e" not in text and "\x1f" not in text:
         return text
-    if _NON_PLAIN.search(text) is None:
-        return text
-    # What _plain_char does one character at a time, in three C passes: any letter or digit gives up, spaces
-    # become a form feed, every other such character \x01.
-    if _NON_PLAIN_WORD.search(text) is not None:
+    # Each other character decided once, however often the text holds it (a text has a few: "€", "°", "•"): a
+    # letter or digit (`re`'s \w: isalnum() or "_") gives up, a space (`re`'s \s: isspace()) becomes a form feed,
+    # any other \x01.
+    odd = set(_NON_PLAIN.findall(text))
+    if any(char.isalnum() or char == "_" for char in odd):
         return None
-    return _NON_PLAIN.sub("\x01", _NON_PLAIN_SPACE.sub("\x0c", text))
+    for char in odd:
+        text = text.replace(char, "\x0c" if char.isspace() else "\x01")
+    return text
 
 
 class RegexBank:
@@ -596,11 +604,12 @@ class RegexBank:
             source = pattern.pattern
             literals = required_literals(pattern)
             if literals is not None and min(map(len, literals)) >= _MIN_LITERAL \
-                    and all(text.isascii() and _NON_PLAIN.search(text) is None for text in literals):
+                    and all(_ODD_ASCII.search(text) is None for text in literals):
                 # RE2 looks for the literals alone: a far smaller automaton than the pattern's (its bounded
                 # repeats, "[^.;]{0,80}", multiply states), which stays in the processor's cache between calls.
-                # ASCII literals are found in any text as it is (UTF-8 never puts an ASCII byte inside another
-                # character): no view of it to make.
+                # Literals are found in any text as it is, in UTF-8, accented ones too ("qualità"): a character's
+                # encoding is found only where the character is (UTF-8 never puts an ASCII byte or a first byte
+                # inside another character). No view of the text to make.
                 index = by_literals.Add("|".join(re.escape(text) for text in sorted(literals)))
                 assert index == len(literal_slots)
                 literal_slots.append(pattern)

@@ -8,10 +8,11 @@ from dataclasses import replace
 from calltracker.classify.model import CallText, Evidence, ThemeResult
 from calltracker.classify.programme import Implied
 from calltracker.classify.rules import Rules
-from calltracker.classify.text import Field
+from calltracker.classify.text import Field, ids_of
 from calltracker.domain import Theme
 
 _THEMES = {t.value: t for t in Theme}
+_ALL_THEMES = tuple(Theme)  # iterating the enum class runs a generator per call
 
 
 def _sentences_around(patterns: tuple[re.Pattern[str], ...], fld: Field) -> list[tuple[int, int]]:
@@ -59,7 +60,10 @@ class _Contexts:
         examples): most fields have none, and their words are only checked for the kinds that depend on the
         theme (course subjects, tools), which are read when a theme asks for them."""
         if self._none is None:
-            self._none = not any(map(self._get, _KINDS))
+            possible = self._fld.possible
+            # When the prefilter says none of their patterns can match, no span is looked for.
+            self._none = (possible is not None and possible.isdisjoint(ids_of(self._r.demoting))) \
+                or not any(map(self._get, _KINDS))
         return self._none
 
     def _get(self, kind: str) -> list[tuple[int, int]]:
@@ -104,7 +108,8 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
     # An aerospace word in the title or programme makes an aerospace call; anywhere, an aviation context.
     gate_named = r.gate.scan(title) or r.gate.scan(prog)
     aerospace_call = bool(gate_named)
-    aviation_context = aerospace_call or bool(r.gate.scan(text))
+    # The text is read for an aviation context only when a rule first asks (most calls have no word that does).
+    aviation_context: bool | None = True if aerospace_call else None
     fields = ((title, s["title_strong"]), (text, s["text_strong"]), (prog, s["programme_keyword"]),
               *((page, s["text_strong"]) for page in pages))
     weak_weight = s["weak"]
@@ -120,6 +125,8 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
             for _, key, tier in entry.payloads:
                 theme = _THEMES[key]
                 if tier == "gated":
+                    if aviation_context is None:
+                        aviation_context = bool(r.gate.scan(text))
                     if not aviation_context:
                         continue
                     tier = "strong"
@@ -180,14 +187,15 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
                 "programme", p.id, where, start, end, matched, note=strength,
                 weight=s["programme_strong"] if strength == "strong" else s["programme_conditional"]))
 
-    if r.training_funds and any(p.id in r.training_funds for p, *_ in implied):
+    if implied and r.training_funds and any(p.id in r.training_funds for p, *_ in implied):
         for theme, hits in strong.items():
             if theme not in r.course_exempt:
                 # A training fund's notice on AI or digitalisation finances courses on them.
                 strong[theme] = [replace(e, weight=e.weight * r.course_weight, note="course subject")
                                  if e.note is None else e for e in hits]
 
-    domain = [t for t in r.domain_themes if any(e.note == "strong" for e in rule_ev.get(t, []))]
+    # (most calls have no identifier or programme rule: no generator per theme to ask)
+    domain = [t for t in r.domain_themes if any(e.note == "strong" for e in rule_ev.get(t, []))] if rule_ev else []
     if domain:
         for theme in r.tool_themes:
             if theme not in rule_ev and theme in strong:
@@ -195,7 +203,8 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
                 strong[theme] = [replace(e, weight=e.weight * r.tool_weight, note="used as a tool")
                                  if e.note is None else e for e in strong[theme]]
 
-    if any(e.field == "title" and e.note is None for t in r.title_domain_themes for e in strong.get(t, [])):
+    if not r.title_domain_themes.isdisjoint(strong) \
+            and any(e.field == "title" and e.note is None for t in r.title_domain_themes for e in strong.get(t, [])):
         for theme in r.tool_themes:
             hits = strong.get(theme, [])
             if hits and not any(e.field == "title" for e in hits):
@@ -215,7 +224,7 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
 
     tagged: list[ThemeResult] = []
     below: list[ThemeResult] = []
-    for theme in Theme:
+    for theme in _ALL_THEMES:
         if theme not in strong and theme not in rule_ev and theme not in weak:
             continue  # nothing names it: no score
         kw = strong.get(theme, [])
@@ -226,7 +235,11 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
         conditional = [e for e in rules_fired if e.note != "strong"] if focused else []
         evidence = kw + firm + conditional[:1]
         score = sum(e.weight for e in evidence)
-        weak_ok = focused or bool(firm) or (theme in r.weak_needs_gate and aviation_context)
+        weak_ok = focused or bool(firm)
+        if not weak_ok and theme in weak and theme in r.weak_needs_gate:
+            if aviation_context is None:
+                aviation_context = bool(r.gate.scan(text))
+            weak_ok = aviation_context
         if weak_ok and theme in weak:
             weak_ev = weak[theme]
             capped = min(sum(e.weight for e in weak_ev), 2 * s["weak"])
