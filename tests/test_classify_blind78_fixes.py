@@ -225,3 +225,60 @@ def test_a_german_land_places_a_call_abroad() -> None:
                           text="At the ESA BIC Hessen & Baden-Württemberg we incubate start-ups that have a link with "
                                "space technology."))
     assert not any(c.eligible.values()) and c.theme_ids == ["space_economy"]
+
+
+# real_blind10 (scored once, blind, before the rules below)
+
+def test_aviation_as_one_transport_mode_of_a_title_is_no_aerospace_call() -> None:
+    c = classify(CallText(id="pol", title="Horizon Europe - assessment of air pollutant emissions from low-carbon "
+                                          "fuels in heavy-duty, aviation and maritime sectors (2024)",
+                          identifier="HORIZON-CL5-2024-D5-01-18", language="en",
+                          text="The air pollutant emissions from combustion-based heavy-duty vehicles, aircraft and "
+                               "ships using alternative low-carbon fuels, with a broad coverage of powertrains."))
+    assert c.theme_ids == [] and not c.tri_regional_fit
+
+
+def test_multi_firm_training_plans_are_required_company_or_sector_plans_optional() -> None:
+    multi = classify(CallText(id="fp", title="Fondoprofessioni - Avviso 4/2023, piani formativi pluriaziendali",
+                              programme="Fondoprofessioni - fondo paritetico interprofessionale", language="it",
+                              text="Il bando finanzia i piani formativi pluriaziendali, aggregando le esigenze "
+                                   "formative provenienti da piu studi professionali o piu imprese."))
+    either = _consortium("Formazienda - Avviso 2/2022", "I piani formativi possono avere un'applicazione aziendale, "
+                         "rispondente ai fabbisogni della singola impresa, oppure settoriale o di comparto.",
+                         "Formazienda - fondo paritetico interprofessionale")
+    assert multi.consortium is Consortium.REQUIRED and multi.tri_regional_fit
+    assert either is Consortium.OPTIONAL
+
+
+def test_the_civil_aviation_authority_is_a_national_body() -> None:
+    c = classify(CallText(id="enac", title="ENAC / ENEA - bando per un progetto pilota sui vettori energetici "
+                                           "sostenibili nelle infrastrutture aeroportuali", language="it",
+                          programme="ENAC - ENEA, protocollo per la decarbonizzazione del trasporto aereo",
+                          text="Enac ed Enea insieme per favorire la decarbonizzazione del trasporto aereo."))
+    assert c.scope.value == "national" and c.consortium is Consortium.SINGLE and not c.tri_regional_fit
+
+
+def test_a_joint_call_of_large_foundations_is_open_to_each_territory() -> None:
+    joint = classify(CallText(id="vei", title="Compagnia di San Paolo, Fondazione Cariplo e Fondazione CDP - bando "
+                                              "vEIColo", language="it",
+                              programme="Fondazione Compagnia di San Paolo / Fondazione Cariplo / Fondazione CDP",
+                              text="Il Bando vEIColo e promosso congiuntamente dalla Fondazione Compagnia di San "
+                                   "Paolo e dalla Fondazione Cariplo."))
+    local = classify(CallText(id="nov", title="Fondazione della Comunita del Novarese e Fondazione Cariplo - bandi "
+                                              "2023", language="it",
+                              programme="Fondazione della Comunita del Novarese / Fondazione Cariplo",
+                              text="I bandi della Fondazione della Comunita del Novarese per il territorio di "
+                                   "Novara."))
+    assert dict(joint.eligible) == ALL
+    assert local.eligible == {Region.LOMBARDIA: False, Region.PIEMONTE: True, Region.LIGURIA: False}
+
+
+def test_norwegian_green_aviation_and_training_interventions() -> None:
+    no = classify(CallText(id="no", title="Forskningsradet - Grønn luftfart, støtte til prosjektetablering",
+                           language="no", text="Målet er å bidra til utslippsreduksjon innenfor luftfart."))
+    bg = classify(CallText(id="bg2", title="Camera di Commercio di Bergamo - bando voucher per interventi di "
+                                           "formazione delle imprese", language="it",
+                           text="Un fondo destinato alla realizzazione di interventi di formazione a favore delle "
+                                "imprese della provincia di Bergamo."))
+    assert no.theme_ids == ["green_aviation"]
+    assert bg.theme_ids == ["skills_certification"]

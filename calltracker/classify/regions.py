@@ -107,6 +107,8 @@ def eligibility(call: CallText, r: Rules, scope: Scope, programme: Programme | N
         regions = set(rule)
         evidence.append(Evidence("programme territory", programme.id if programme else "",
                                  note=", ".join(g.value for g in rule) or "none of the three"))
+        if programme is not None and programme.id in r.joint_foundations:
+            regions |= _partner_territories(r, programme, (prog, title), evidence)
         if programme is not None and programme.extra_regions:
             base = set(regions)
             for region, words in programme.extra_regions.items():
@@ -153,6 +155,27 @@ def eligibility(call: CallText, r: Rules, scope: Scope, programme: Programme | N
         else:
             regions = found
     return {g: g in regions for g in REGIONS}, evidence
+
+
+def _partner_territories(r: Rules, programme: Programme, fields: tuple[Field, ...], evidence: list[Evidence]
+                         ) -> set[Region]:
+    """A joint call of several foundations ('Compagnia di San Paolo, Fondazione Cariplo e Fondazione CDP - bando
+    ...') is open to the territories of each: the regions of the other foundations its programme field or title
+    names, among the large foundations of `joint_foundations` (a community foundation's call that a large one
+    funds is for the community's territory alone)."""
+    found: set[Region] = set()
+    for fld in fields:
+        for m in r.programme_lexicon.scan(fld):
+            for payload in m.entry.payloads:
+                other = r.programmes[payload[1]]
+                if other is programme or other.id not in r.joint_foundations or not isinstance(other.eligible, tuple):
+                    continue
+                new = set(other.eligible) - found
+                if new:
+                    found |= new
+                    evidence.append(Evidence("partner territory", m.entry.phrase, fld.name, m.start, m.end, m.text,
+                                             note=", ".join(sorted(g.value for g in new))))
+    return found
 
 
 def _national_restriction(r: Rules, low: str) -> re.Match[str] | None:

@@ -94,8 +94,12 @@ class Rules:
     examples_weight: float = 1.0
     technology_list: re.Pattern[str] | None = None
     physical_title: re.Pattern[str] | None = None
+    #: A title naming aviation as one transport mode among others: no aerospace call, no aviation context.
+    multimodal_title: re.Pattern[str] | None = None
     listed_regions: re.Pattern[str] | None = None
     country_list: re.Pattern[str] | None = None
+    #: Foundations whose joint calls are open to the territories of each (not a community foundation's call).
+    joint_foundations: frozenset[str] = frozenset()
     physical_themes: frozenset[Theme] = frozenset()
     physical_weight: float = 1.0
     #: (theme, the words and rule ids that alone do not make it): air traffic management is not air mobility.
@@ -206,6 +210,8 @@ def _theme_contexts(themes_doc: Mapping[str, Any]) -> dict[str, Any]:
         "traffic_only": (Theme(traffic["theme"]), frozenset([*traffic["words"], *traffic["rules"]]))
         if traffic else None,
         "training_funds": frozenset(themes_doc.get("training_funds", {}).get("programmes", [])),
+        "multimodal_title": re.compile(multimodal["title"]) if (multimodal := themes_doc.get("multimodal", {}))
+        .get("title") else None,
     }
 
 
@@ -256,6 +262,7 @@ def _territory(territory: Mapping[str, Any], places: Mapping[str, Any] | None) -
         else None,
         "country_list": _alternation(countries) if (countries := territory.get("country_lists", {})
                                                     .get("patterns")) else None,
+        "joint_foundations": frozenset(territory.get("joint_foundations", {}).get("programmes", [])),
         "scope_defaults": {Scope(k): v for k, v in territory["scope_defaults"].items()},
         "sources": {k: v for k, v in territory["sources"].items() if isinstance(v, dict)},
         "modes": {k: Mode(int(v["fit"]), v["reason_en"], v["reason_it"]) for k, v in territory["modes"].items()},

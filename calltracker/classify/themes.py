@@ -106,10 +106,13 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
     strong: dict[Theme, list[Evidence]] = {}
     weak: dict[Theme, list[Evidence]] = {}
     # An aerospace word in the title or programme makes an aerospace call; anywhere, an aviation context.
-    gate_named = r.gate.scan(title) or r.gate.scan(prog)
+    # A title naming aviation as one mode among others ("emissions of heavy-duty, aviation and maritime fuels")
+    # makes neither: aviation is one end-use sector there (the README's hard negatives).
+    multimodal = r.multimodal_title is not None and r.multimodal_title.search(title.low) is not None
+    gate_named = [] if multimodal else (r.gate.scan(title) or r.gate.scan(prog))
     aerospace_call = bool(gate_named)
     # The text is read for an aviation context only when a rule first asks (most calls have no word that does).
-    aviation_context: bool | None = True if aerospace_call else None
+    aviation_context: bool | None = True if aerospace_call else (False if multimodal else None)
     fields = ((title, s["title_strong"]), (text, s["text_strong"]), (prog, s["programme_keyword"]),
               *((page, s["text_strong"]) for page in pages))
     weak_weight = s["weak"]
