@@ -282,3 +282,33 @@ def test_norwegian_green_aviation_and_training_interventions() -> None:
                                 "imprese della provincia di Bergamo."))
     assert no.theme_ids == ["green_aviation"]
     assert bg.theme_ids == ["skills_certification"]
+
+
+# real_blind11 (scored once, blind, before the rules below)
+
+def test_a_call_for_national_security_operations_centres_is_for_one_body() -> None:
+    national = classify(CallText(id="soc", title="Digital Europe (ECCC) - National Security Operations Centres (SOCs), "
+                                                 "2024 call", identifier="DIGITAL-ECCC-2024-DEPLOY-CYBER-07-SOC",
+                                 language="en",
+                                 text="The objective is to create or strengthen National SOCs, with state-of-the-art "
+                                      "tools for monitoring and managing cyber events."))
+    ecosystem = classify(CallText(id="socsys", title="Strengthening the SOC (Security Operations Center) Ecosystem",
+                                  programme="Digital Europe Programme", language="en",
+                                  text="Cross-border platforms pool data from national SOCs; proposals are submitted "
+                                       "by a consortium of at least three entities."))
+    assert national.consortium is Consortium.SINGLE and not national.tri_regional_fit
+    assert ecosystem.consortium is Consortium.REQUIRED
+
+
+def test_an_eu_procurement_has_one_contractor() -> None:
+    sesar = classify(CallText(id="sj", title="SESAR JU - tender for U-space/ATM interface", language="en",
+                              programme="SESAR Joint Undertaking - procurement",
+                              text="The time limit for receipt of tenders or requests to participate is 25 June "
+                                   "2020. U-space ATM interface for drone operators."))
+    easa = classify(CallText(id="ea", title="EASA (Horizon Europe CL5 delegated action) - network of experts on "
+                                            "aviation non-CO2 emissions", language="en",
+                             programme="Horizon Europe Cluster 5 - actions delegated to EASA",
+                             text="This cluster contains seven research actions, which have been delegated to EASA "
+                                  "as contracting authority. The action addresses aviation non-CO2 emissions."))
+    assert sesar.consortium is Consortium.SINGLE and not sesar.tri_regional_fit
+    assert easa.consortium is Consortium.SINGLE and not easa.tri_regional_fit
