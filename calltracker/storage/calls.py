@@ -354,9 +354,15 @@ def _write_page(conn: Connection, source: str, prepared: Mapping[str, _Prepared]
                                       returning=["id", "external_id"])
                 inserted.update((r.external_id, r.id) for r in mine)
             late = [ext for ext in new_ext if ext not in inserted]
-        else:  # a plain executemany, then one query for the ids (the writer holds SQLite's write lock)
-            insert_columns(conn, CallRow.__table__, columns, conflict=["source", "external_id"])
-            late = new_ext
+        else:
+            # The writer holds SQLite's write lock since the sources upsert above: nothing else inserts until
+            # it commits, so the page's calls take the ids after the largest, as SQLite would give them, and
+            # no query for them follows. (A clash would refuse the page, never pass silently.)
+            first = (conn.scalar(select(func.max(CallRow.id))) or 0) + 1
+            ids = range(first, first + len(new_ext))
+            insert_fresh_columns(conn, CallRow.__table__, {"id": ids, **columns})
+            inserted.update(zip(new_ext, ids, strict=True))
+            late = []
         found_late = _lookup(conn, source, late, after_insert=True) if late else {}
         for ext, found in found_late.items():
             if found[3]:
