@@ -476,7 +476,8 @@ def _link(conn: Connection, source: str, calls: Mapping[int, ScrapedCall], *, ne
     """
     if not calls:
         return
-    keys = {call_id: {distinct_cut(k, LINK_KEY_LEN) for k in link_keys(call)} for call_id, call in calls.items()}
+    keys = {call_id: {k if len(k) <= LINK_KEY_LEN else distinct_cut(k, LINK_KEY_LEN) for k in link_keys(call)}
+            for call_id, call in calls.items()}
     hashes = {k: key_hash(k) for ks in keys.values() for k in ks}
     # key -> (id, canonical id, regions) of the other sources' calls that have it: found by digest, matched by
     # text below. Asked before this page's keys are written: they are all of this source, which the query
@@ -491,18 +492,13 @@ def _link(conn: Connection, source: str, calls: Mapping[int, ScrapedCall], *, ne
             holders.setdefault(r.key, []).append((r.id, r.canonical_id, r.regions or []))
     for id_chunk in chunks(conn, sorted(set(calls) - new_ids)):
         conn.execute(delete(CallLinkKeyRow).where(one_of(conn, CallLinkKeyRow.call_id, id_chunk)))
-    call_ids: list[int] = []
-    digests: list[int] = []
-    texts: list[str] = []
-    for call_id, ks in keys.items():
-        for k in ks:
-            call_ids.append(call_id)
-            digests.append(hashes[k])
-            texts.append(k)
+    texts = [k for ks in keys.values() for k in ks]
+    call_ids = [call_id for call_id, ks in keys.items() for _ in ks]
     # (nothing stored clashes: the calls are new, or their keys were just deleted)
-    insert_fresh_columns(conn, CallLinkKeyRow.__table__, {"key_hash": digests, "call_id": call_ids, "key": texts})
+    insert_fresh_columns(conn, CallLinkKeyRow.__table__,
+                         {"key_hash": [hashes[k] for k in texts], "call_id": call_ids, "key": texts})
     links = []
-    for call_id in sorted(new_ids):
+    for call_id in sorted(new_ids) if holders else ():  # (most pages share no key with another source)
         regions = calls[call_id].regions
         matches = [(other, canonical) for k in keys[call_id] for other, canonical, their_regions in holders.get(k, ())
                    if links_by(k, regions, their_regions)]
