@@ -266,7 +266,11 @@ def _answered(conn: smtplib.SMTP) -> bool:
         return True
     if isinstance(sock, ssl.SSLSocket) and sock.pending():
         return True
-    return bool(select.select([sock], [], [], 0)[0])
+    if not hasattr(select, "poll"):  # (select() takes no descriptor past 1023; poll has no such limit)
+        return bool(select.select([sock], [], [], 0)[0])
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _reply(exc: BaseException) -> str:
