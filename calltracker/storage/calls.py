@@ -22,9 +22,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import literal as sa_literal
-from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection, RowMapping
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import StatementError
 from sqlalchemy.sql.elements import ColumnElement
 
 from calltracker.domain import (
@@ -345,14 +344,10 @@ def _write_page(conn: Connection, source: str, prepared: Mapping[str, _Prepared]
             "source": [source] * n, "external_id": new_ext, "first_seen_at": [now] * n, "last_seen_at": [now] * n,
             "last_changed_at": [now] * n, "canonical_id": [None] * n,
             **{name: [v[name] for v in values] for name in values[0]}}
-        if is_postgres(conn):
-            copied = _copy_new_calls(conn, columns)
-            if copied is not None:
-                inserted.update(zip(new_ext, copied, strict=True))
-            else:  # one statement; it returns the rows it inserted, not those a concurrent writer did
-                mine = insert_columns(conn, CallRow.__table__, columns, conflict=["source", "external_id"],
-                                      returning=["id", "external_id"])
-                inserted.update((r.external_id, r.id) for r in mine)
+        if is_postgres(conn):  # one statement; it returns the rows it inserted, not those a concurrent writer did
+            mine = insert_columns(conn, CallRow.__table__, columns, conflict=["source", "external_id"],
+                                  returning=["id", "external_id"])
+            inserted.update((r.external_id, r.id) for r in mine)
             late = [ext for ext in new_ext if ext not in inserted]
         else:
             # The writer holds SQLite's write lock since the sources upsert above: nothing else inserts until
@@ -393,30 +388,6 @@ def _write_page(conn: Connection, source: str, prepared: Mapping[str, _Prepared]
     for chunk in chunks(conn, unchanged_ids):
         conn.execute(update(CallRow).where(one_of(conn, CallRow.id, chunk)).values(last_seen_at=now))
     return replace(result, unchanged=len(unchanged_ids))
-
-
-_NEXT_CALL_IDS = sql_text("SELECT nextval(pg_get_serial_sequence('calls', 'id')) FROM generate_series(1, :n)")
-
-
-def _copy_new_calls(conn: Connection, columns: Mapping[str, Sequence[Any]]) -> list[int] | None:
-    """PostgreSQL: insert a page's new calls by COPY, its cheapest bulk load, with ids drawn from the table's
-    sequence beforehand (no query for them afterwards); returns the ids, in the order of the rows.
-
-    COPY has no ON CONFLICT: a call that a concurrent writer inserted after this page looked its calls up
-    makes it fail on the unique key. Then nothing of it is kept (a savepoint) and None is returned: the caller
-    inserts with ON CONFLICT DO NOTHING instead, and compares such calls with what the other writer stored.
-    """
-    n = len(next(iter(columns.values())))
-    ids = list(conn.scalars(_NEXT_CALL_IDS, {"n": n}))
-    try:
-        with conn.begin_nested():
-            insert_fresh_columns(conn, CallRow.__table__, {"id": ids, **columns})
-    except IntegrityError as exc:
-        if getattr(exc.orig, "sqlstate", None) != "23505":  # unique_violation
-            raise
-        log.info("a concurrent writer inserted some of this page's calls first; inserting the rest")
-        return None
-    return ids
 
 
 def _update_candidates(conn: Connection, prepared: Mapping[str, _Prepared], candidates: Mapping[int, str],
