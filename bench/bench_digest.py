@@ -60,7 +60,7 @@ class RecordingTransport(SmtpTransport):
 
     def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes, *,
                    before_data: Callable[[], None] | None = None,
-                   meanwhile: Callable[[], None] | None = None) -> None:
+                   meanwhile: Callable[[], bool | None] | None = None) -> None:
         super().send_bytes(sender, recipients, data, before_data=before_data, meanwhile=meanwhile)
         self.sent.append((sender, list(recipients), data))
 

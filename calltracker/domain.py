@@ -153,7 +153,7 @@ class ScrapedCall:
         }
 
     def content_hash(self) -> str:
-        return hashlib.sha256(_HASHED_JSON.encode(self.comparable()).encode()).hexdigest()
+        return hash_comparable(self.comparable())
 
     def status_at(self, now: datetime) -> Status:
         """The status to store: closed when the source says so or every deadline has passed; forthcoming
@@ -170,6 +170,11 @@ class ScrapedCall:
 # json.dumps(sort_keys=True, ensure_ascii=False), built once: the text every stored content hash was taken of.
 # (check_circular only decides how a cycle fails; `comparable` has none.)
 _HASHED_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, check_circular=False)
+
+
+def hash_comparable(comparable: Mapping[str, Any]) -> str:
+    """`ScrapedCall.content_hash` of a record whose `comparable()` is already at hand."""
+    return hashlib.sha256(_HASHED_JSON.encode(comparable).encode()).hexdigest()
 
 
 def zone_name(at: datetime) -> str:

@@ -23,6 +23,8 @@ _EU_TOPIC = re.compile(r"/topic-details/([A-Za-z0-9][A-Za-z0-9._-]+)")
 _PUBLICCOMPETITION = re.compile(r"/publiccompetition/(\d+):")
 _NON_WORDS = re.compile(r"[\W_]+")
 _SPACES = re.compile(r"\s+")
+_URL_SPECIAL = re.compile(r"[\t\r\n\[\]]")  # what urlsplit removes (tabs, newlines) or checks (IPv6 hosts)
+_HOST_END = re.compile(r"[/?#]")
 TITLE_KEY = "title:"
 
 
@@ -41,12 +43,24 @@ def normalise_identifier(identifier: str) -> str:
 
 def normalise_url(url: str) -> str | None:
     """Scheme, `www.`, case of the host, fragment and a trailing slash do not matter; the query does."""
-    parts = urlsplit(unquote(url.strip()))
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    text = unquote(url.strip())
+    if text.startswith(("https://", "http://")) and text.isascii() and not _URL_SPECIAL.search(text):
+        # What urlsplit gives for a plain ASCII http(s) URL, without its general machinery (a page of new calls
+        # has hundreds): the host up to the first / ? or #, the fragment dropped, the query after the first ?.
+        rest = text[text.index("//") + 2:]
+        end = _HOST_END.search(rest)
+        netloc, tail = (rest[:end.start()], rest[end.start():]) if end else (rest, "")
+        path, _, query = tail.partition("#")[0].partition("?")
+    else:
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https"):
+            return None
+        netloc, path, query = parts.netloc, parts.path, parts.query
+    if not netloc:
         return None
-    host = parts.netloc.lower().removeprefix("www.")
-    path = parts.path.rstrip("/")
-    return f"{host}{path}" + (f"?{parts.query}" if parts.query else "")
+    host = netloc.lower().removeprefix("www.")
+    path = path.rstrip("/")
+    return f"{host}{path}" + (f"?{query}" if query else "")
 
 
 def _urls(call: ScrapedCall) -> list[str]:

@@ -12,11 +12,13 @@ A connection found closed when a new message *starts* (idle timeout, server rest
 reopened and the message sent on the new connection: the server cannot have accepted it yet. A connection
 lost *during* DATA is reported as temporary and not retried here, because the server may have accepted it.
 
-`send_bytes` takes two optional hooks, so a caller can use the time the server spends on each command:
+`send_bytes` takes two optional hooks, so a caller can use the time the server spends on each message:
 `before_data` is called once per message while the server reads MAIL FROM, always before the message can
 be accepted (the outbox claims the delivery there); if it raises, the transaction is reset, nothing is
-sent and the exception propagates. `meanwhile` is called while the server reads each later command and
-the message itself (the outbox prepares the next messages there); it must not raise.
+sent and the exception propagates. `meanwhile` is called while the server reads and checks the message
+itself, its longest work (the outbox prepares the next messages there): once, then again for as long as it
+returns true (more to do) and the server has not answered. It must not raise. (Not while the server reads
+RCPT and DATA: it answers those at once, and work done then would only make the sender wait.)
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import email.policy
 import logging
 import os
 import re
+import select
 import smtplib
 import ssl
 import tempfile
@@ -50,7 +53,7 @@ class Transport(Protocol):
 
     def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes, *,
                    before_data: Callable[[], None] | None = None,
-                   meanwhile: Callable[[], None] | None = None) -> None: ...
+                   meanwhile: Callable[[], bool | None] | None = None) -> None: ...
 
     def __enter__(self) -> Transport: ...
 
@@ -85,7 +88,7 @@ class _MessageSender:
 
     def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes, *,
                    before_data: Callable[[], None] | None = None,
-                   meanwhile: Callable[[], None] | None = None) -> None:
+                   meanwhile: Callable[[], bool | None] | None = None) -> None:
         raise NotImplementedError
 
 
@@ -140,7 +143,7 @@ class SmtpTransport(_MessageSender):
 
     def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes, *,
                    before_data: Callable[[], None] | None = None,
-                   meanwhile: Callable[[], None] | None = None) -> None:
+                   meanwhile: Callable[[], bool | None] | None = None) -> None:
         _require_recipients(recipients)
         gate = [before_data] if before_data is not None else []  # called once, even if MAIL is sent twice
         for attempt in (1, 2):
@@ -148,7 +151,7 @@ class SmtpTransport(_MessageSender):
                 self._conn = self._connect()
             conn = self._conn
             try:
-                self._envelope(conn, sender, recipients, data, gate, meanwhile)
+                self._envelope(conn, sender, recipients, data, gate)
             except smtplib.SMTPServerDisconnected:
                 # Dropped before DATA: the server has nothing of this message, so a fresh connection may
                 # send it. A second drop in a row is the server's problem, not ours to loop on.
@@ -170,18 +173,20 @@ class SmtpTransport(_MessageSender):
             return
         raise AssertionError("unreachable")
 
-    def _reply(self, conn: smtplib.SMTP, meanwhile: Callable[[], None] | None) -> tuple[int, bytes]:
-        """The reply to the command just written, after doing `meanwhile` while the server works on it."""
+    def _reply(self, conn: smtplib.SMTP, meanwhile: Callable[[], bool | None] | None) -> tuple[int, bytes]:
+        """The reply to the command just written, after doing `meanwhile` while the server works on it: again
+        and again, as long as it has more to do and no reply has come."""
         if meanwhile is not None:
             try:
-                meanwhile()
+                while meanwhile() and not _answered(conn):
+                    pass
             except BaseException:
                 self._drop()  # a reply left unread: the connection's state is unknown
                 raise
         return conn.getreply()
 
     def _envelope(self, conn: smtplib.SMTP, sender: str, recipients: Sequence[str], data: bytes,
-                  gate: list[Callable[[], None]], meanwhile: Callable[[], None] | None) -> None:
+                  gate: list[Callable[[], None]]) -> None:
         options = ""
         if conn.does_esmtp:
             if conn.has_extn("size"):
@@ -204,7 +209,7 @@ class SmtpTransport(_MessageSender):
             refused: dict[str, tuple[int, bytes]] = {}
             for rcpt in recipients:
                 conn.putcmd("rcpt", f"TO:{smtplib.quoteaddr(rcpt)}")
-                code, resp = self._reply(conn, meanwhile)
+                code, resp = conn.getreply()
                 if code not in (250, 251):
                     refused[rcpt] = (code, resp)
             if len(refused) == len(recipients):
@@ -218,10 +223,10 @@ class SmtpTransport(_MessageSender):
             text = "; ".join(f"{r}: {c} {m.decode(errors='replace')}" for r, (c, m) in exc.recipients.items())
             raise DeliveryError(f"recipient refused: {text}", permanent=all(c >= 500 for c in codes)) from None
 
-    def _data(self, conn: smtplib.SMTP, data: bytes, meanwhile: Callable[[], None] | None) -> None:
+    def _data(self, conn: smtplib.SMTP, data: bytes, meanwhile: Callable[[], bool | None] | None) -> None:
         """DATA, as `smtplib.SMTP.data` sends it; a refusal of the message itself is an SMTPDataError."""
         conn.putcmd("data")
-        code, resp = self._reply(conn, meanwhile)
+        code, resp = conn.getreply()
         if code != 354:
             raise smtplib.SMTPDataError(code, resp)
         # Dot-stuffing as smtplib does it; most messages have no line to stuff, and finding that out is
@@ -254,6 +259,20 @@ class SmtpTransport(_MessageSender):
             conn.close()
 
 
+def _answered(conn: smtplib.SMTP) -> bool:
+    """Whether the server's reply can be read without waiting (bytes on the socket, or decrypted and pending)."""
+    sock = conn.sock
+    if sock is None:
+        return True
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    if not hasattr(select, "poll"):  # (select() takes no descriptor past 1023; poll has no such limit)
+        return bool(select.select([sock], [], [], 0)[0])
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
 def _reply(exc: BaseException) -> str:
     if isinstance(exc, smtplib.SMTPResponseException):
         message = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
@@ -280,7 +299,7 @@ class OutboxTransport(_MessageSender):
 
     def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes, *,
                    before_data: Callable[[], None] | None = None,
-                   meanwhile: Callable[[], None] | None = None) -> None:
+                   meanwhile: Callable[[], bool | None] | None = None) -> None:
         _require_recipients(recipients)
         if before_data is not None:
             before_data()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -233,7 +235,7 @@ class CrashingTransport(SmtpTransport):
 
     def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes, *,
                    before_data: Callable[[], None] | None = None,
-                   meanwhile: Callable[[], None] | None = None) -> None:
+                   meanwhile: Callable[[], bool | None] | None = None) -> None:
         self.count += 1
         if self.count == self.crash_at and not self.after_accept:
             if before_data is not None:
@@ -279,7 +281,7 @@ def test_temporary_failures_are_retried_with_backoff_then_given_up(store: Store,
     class Busy(SmtpTransport):
         def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes, *,
                        before_data: Callable[[], None] | None = None,
-                       meanwhile: Callable[[], None] | None = None) -> None:
+                       meanwhile: Callable[[], bool | None] | None = None) -> None:
             raise DeliveryError("451 try again later", permanent=False)
 
     clock = Clock(NOW)
@@ -340,7 +342,7 @@ class Watching(SmtpTransport):
 
     def send_bytes(self, sender: str, recipients: Sequence[str], data: bytes, *,
                    before_data: Callable[[], None] | None = None,
-                   meanwhile: Callable[[], None] | None = None) -> None:
+                   meanwhile: Callable[[], bool | None] | None = None) -> None:
         assert before_data is not None and meanwhile is not None
         self.queued.append(len(self.store.deliveries("digest")))
 
@@ -382,8 +384,40 @@ def test_later_messages_are_prepared_while_earlier_ones_are_sent_each_claimed_be
     # Per message: claimed (while the server reads MAIL FROM) before the server has it, then accepted.
     per_message = [e for e in events if e != "meanwhile"]
     assert per_message == ["claim", "server has the message", "accepted"] * 3
-    assert events.count("meanwhile") == 9  # RCPT, DATA and the message itself
+    assert events.count("meanwhile") == 3  # while the server reads each message (once: `work` says no more)
     assert {(d.status, d.attempts) for d in store.deliveries("digest")} == {("sent", 1)}
+
+
+class HoldingHandler(SinkHandler):
+    """Holds its answer to a message until released, as a server still checking it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checking = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.checking.set()
+        await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 10.0)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_work_goes_on_while_the_server_checks_the_message_as_long_as_there_is_more() -> None:
+    handler = HoldingHandler()
+    done_while_checking: list[int] = []
+
+    def work() -> bool:
+        if handler.checking.is_set():  # the server has the whole message and has not answered yet
+            done_while_checking.append(1)
+            if len(done_while_checking) == 3:
+                handler.release.set()
+        return True  # there is always more to do
+
+    with SmtpSink(handler) as sink, SmtpTransport("127.0.0.1", sink.port, timeout=5.0) as tx:
+        tx.send_bytes("a@example.it", ["b@example.it"], b"Subject: one\r\n\r\none\r\n", meanwhile=work)
+    # the third released the answer; the transport went on until it came, then read it
+    assert len(done_while_checking) >= 3
+    assert len(handler.messages) == 1
 
 
 def test_a_message_not_claimed_is_not_sent_and_the_connection_goes_on(sink: SmtpSink) -> None:

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from calltracker.domain import Deadline, Region, ScrapedCall
 from calltracker.linking import link_keys, links_by, normalise_title, normalise_url, same_call
@@ -129,3 +130,27 @@ def test_normalisation() -> None:
     assert normalise_url("HTTPS://WWW.Filse.it/it/bandi/#top") == "filse.it/it/bandi"
     assert normalise_url("https://x.it/a.asp?id=3") == "x.it/a.asp?id=3"
     assert normalise_url("mailto:someone@example.org") is None
+
+
+def _normalise_url_by_urlsplit(url: str) -> str | None:
+    """The rule as written before normalise_url had its fast path for plain http(s) URLs: urlsplit alone."""
+    parts = urlsplit(unquote(url.strip()))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    host = parts.netloc.lower().removeprefix("www.")
+    return f"{host}{parts.path.rstrip('/')}" + (f"?{parts.query}" if parts.query else "")
+
+
+def test_url_keys_are_those_urlsplit_gives() -> None:
+    # Stored link keys are matched by their text: the fast path must give the very same key for every URL.
+    urls = ["https://ec.europa.eu/info/funding-tenders/opportunities/portal/screen/opportunities/topic-details/x-1",
+            "http://www.Regione.Lombardia.it/wps/portal/bandi/", "https://WWW.x.it", "https://x.it/", "https://x.it//",
+            "https://x.it?b=2", "https://x.it#frag?no", "https://x.it/a?q=1#f", "https://x.it/a#f?q=1",
+            "https://x.it/a/?q=1/b", "https://user:pw@x.it:8443/a/b/", "http://", "https://", "http:///only/path",
+            "https://?q", "https://#f", "  https://x.it/pad  ", "https://x.it/a%20b/%3Fq%3D1", "https://x.it/%0Anl",
+            "https://x.it/tab\there", "https://x.it/a\r\nb", "https://[::1]/ipv6", "https://x.it/è", "https://x.it/%C3%A8",
+            "https://bücher.de/a", "HTTPS://x.it/Upper", "Https://x.it/a", "https:x.it/a", "https:/x.it/a",
+            "ftp://x.it/a", "mailto:a@x.it", "", "   ", "x.it/a", "//x.it/a", "https://x.it/a;params?q",
+            "https://www.www.x.it/a", "https://x.it/a?", "https://x.it/a?#", "https://x.it/publiccompetition/12:3/"]
+    for url in urls:
+        assert normalise_url(url) == _normalise_url_by_urlsplit(url), url

@@ -36,6 +36,18 @@ def test_saving_twice_is_idempotent(store: Store) -> None:
     assert view.last_changed_at == NOW
 
 
+def test_new_ids_are_those_of_the_stored_new_calls_after_other_pages_and_sources(store: Store) -> None:
+    # A page's new calls get their ids in one go (drawn before the insert): each id must be its own call's.
+    store.save_calls("other", [make_call(f"O-{i}", source="other") for i in range(3)], run_id=None, now=NOW)
+    store.save_calls("eu_ft", [make_call("E-1"), make_call("E-3")], run_id=None, now=NOW)
+    page = [make_call(f"E-{i}") for i in (5, 1, 2, 3, 4)]  # two of them stored already
+    result = store.save_calls("eu_ft", page, run_id=None, now=NOW + timedelta(hours=1))
+    assert result.unchanged == 2
+    assert result.new_ids == [store.get_call(f"eu_ft:E-{i}").id for i in (5, 2, 4)]
+    assert [store.get_call(i).external_id for i in result.new_ids] == ["E-5", "E-2", "E-4"]
+    assert len({v.id for v in store.find_calls()}) == 8
+
+
 def test_content_hashes_stay_those_already_stored() -> None:
     # Stored calls are compared by these digests: a new formula would report every stored call as changed.
     assert make_call().content_hash() == "59effc0f0d6c7416203f1206288b14360daae028c399c402a39b7682834c51ad"

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from calltracker import migrate
 from calltracker.domain import Deadline, Region, Scope, ScrapedCall, Status
 from calltracker.storage import CallFilter, NewClassification, PageMemo, Store, make_engine
+from calltracker.storage import calls as calls_module
 
 ROME = ZoneInfo("Europe/Rome")
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -75,3 +80,35 @@ def test_two_scrapes_saving_the_same_pages_at_once_both_succeed(store: Store, db
     assert all(c.themes == ["space_economy"] for c in store.find_calls())
     # every call is findable by its own identifier once, with its link keys written once
     assert store.get_call("RLO00003000007").external_id == "r3-7"
+
+
+@pytest.mark.postgres
+def test_a_call_inserted_by_another_writer_after_the_lookup_is_compared_not_inserted_again(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL: when another writer inserted one of a page's new calls after the page looked its calls up,
+    the insert skips it (ON CONFLICT) and the other writer's call is seen, not new. (SQLite: its writer holds
+    the write lock, no such race.)"""
+    first, second = Store(make_engine(pg_url)), Store(make_engine(pg_url))
+    try:
+        migrate.upgrade(first.engine, pg_url)
+        calls_page = page(0)
+        first.save_calls("src0", calls_page[:1], run_id=None, now=NOW)
+        real_lookup = calls_module._lookup
+        looked: list[bool] = []
+
+        def lookup_before_the_other_writer(conn: Any, source: str, ext_ids: Any, **kw: Any) -> Any:
+            if not kw.get("after_insert") and not looked:  # the first lookup ran before the other writer's insert
+                looked.append(True)
+                return {}
+            return real_lookup(conn, source, ext_ids, **kw)
+
+        monkeypatch.setattr(calls_module, "_lookup", lookup_before_the_other_writer)
+        result = second.save_calls("src0", calls_page, run_id=None, now=NOW)
+        stored = {v.external_id: v for v in first.find_calls(CallFilter(source="src0"))}
+    finally:
+        first.close()
+        second.close()
+    assert looked == [True]
+    assert len(result.new_ids) == PER_PAGE - 1 and result.unchanged == 1 and result.quarantined == []
+    assert sorted(stored) == sorted(c.external_id for c in calls_page)
+    assert stored["r0-0"].id not in result.new_ids

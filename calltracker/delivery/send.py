@@ -50,7 +50,9 @@ _BATCH = 200
 #: Prepared messages written to the outbox before sending starts (and whenever the sender runs dry).
 FIRST_CHUNK = 50
 #: While sending, prepared messages are written this many at a time, and sent messages' bytes dropped so.
-CHUNK = 8
+#: Small, so each step is short: the sender reads the server's answer only between two steps (writing two
+#: takes about 1 ms, eight about 2.5 ms, while the server spends about 2 ms on a digest).
+CHUNK = 2
 DROP_STEP = 4
 
 
@@ -107,8 +109,9 @@ class _Backlog:
     building the next messages and writing them to the outbox CHUNK at a time, then dropping the stored
     bytes of sent messages DROP_STEP at a time. A message is always in the outbox before it can be sent.
 
-    One small step per call. A step never raises: its error is kept, and the sender raises it once the
-    message in flight has its outcome (`check`).
+    One small step per call; it says whether there is more to do, so the transport calls it again while the
+    server is still busy with the message (`mailer.SmtpTransport`). A step never raises: its error is kept,
+    and the sender raises it once the message in flight has its outcome (`check`).
     """
 
     def __init__(self, store: Store, rows: Iterator[NewDelivery] | None, now: datetime) -> None:
@@ -140,9 +143,10 @@ class _Backlog:
         while self.preparing and written < count:
             written += self._build(count - written)
 
-    def step(self) -> None:
+    def step(self) -> bool:
+        """One step of work; whether more is left."""
         if self.error is not None:
-            return
+            return False
         try:
             if self.preparing:
                 self._build(CHUNK)
@@ -151,6 +155,8 @@ class _Backlog:
                 self.store.drop_finished_messages(ids)
         except Exception as exc:  # raised by the sender after the message in flight (see `check`)
             self.error = exc
+            return False
+        return self.preparing or bool(self.sent)
 
     def check(self) -> None:
         if self.error is not None:

@@ -95,6 +95,12 @@ def _optional(value: str | None, limit: int) -> str | None:
 
 def bounded_call(call: ScrapedCall) -> ScrapedCall:
     """The record as storage keeps it; the same object when nothing needed cleaning (the usual case)."""
+    return bounded(call)[0]
+
+
+def bounded(call: ScrapedCall) -> tuple[ScrapedCall, bool]:
+    """`bounded_call`, and whether the record's raw payload is plain JSON (`is_clean_json`): then it is stored
+    as it is, without walking it again."""
     changes: dict[str, Any] = {}
     external_id = distinct_cut(clean_text(call.external_id), EXTERNAL_ID_LEN)
     if external_id != call.external_id:
@@ -114,11 +120,12 @@ def bounded_call(call: ScrapedCall) -> ScrapedCall:
            for d in call.deadlines):
         changes["deadlines"] = tuple(Deadline(at=d.at, date_only=d.date_only, label=_optional(d.label, LABEL_LEN))
                                      for d in call.deadlines)
-    if not is_clean_json(call.raw):
+    raw_clean = is_clean_json(call.raw)
+    if not raw_clean:
         raw = clean_json(call.raw)
         if raw != call.raw or _has_nan(call.raw):
             changes["raw"] = raw
-    return replace(call, **changes) if changes else call
+    return (replace(call, **changes) if changes else call), raw_clean
 
 
 def _has_nan(value: Any) -> bool:

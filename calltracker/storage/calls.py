@@ -26,10 +26,18 @@ from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import StatementError
 from sqlalchemy.sql.elements import ColumnElement
 
-from calltracker.domain import Deadline, ScrapedCall, Status, closing_span, deadline_key, zone_name
+from calltracker.domain import (
+    Deadline,
+    ScrapedCall,
+    Status,
+    closing_span,
+    deadline_key,
+    hash_comparable,
+    zone_name,
+)
 from calltracker.errors import InputError, StorageError, one_line
 from calltracker.linking import key_hash, link_keys, links_by
-from calltracker.storage.bounds import LINK_KEY_LEN, bounded_call, distinct_cut, is_clean_json
+from calltracker.storage.bounds import LINK_KEY_LEN, bounded, distinct_cut, is_clean_json
 from calltracker.storage.quarantine import QuarantineRepo, quarantine
 from calltracker.storage.runs import RunsRepo
 from calltracker.storage.schema import (
@@ -82,11 +90,11 @@ class CallsRepo(RunsRepo, QuarantineRepo):
             if call.source != source:
                 raise ValueError(f"call {call.external_id} is from {call.source}, not {source}")
             try:
-                clean = bounded_call(call)
+                clean, raw_clean = bounded(call)
             except Exception as exc:  # noqa: BLE001 - one hostile record never stops its page
                 refused.append((call, _prep_error(exc)))
                 continue
-            prepared[clean.external_id] = _Prepared(clean, call)
+            prepared[clean.external_id] = _Prepared(clean, call, raw_clean)
         result = SaveResult()
         if prepared:
             try:
@@ -260,11 +268,23 @@ class CallsRepo(RunsRepo, QuarantineRepo):
 class _Prepared:
     call: ScrapedCall  # cleaned and bounded
     original: ScrapedCall  # as scraped: what a quarantine keeps
+    raw_clean: bool = False  # the raw payload is plain JSON (bounds.is_clean_json), stored as it is
     values: dict[str, Any] | None = None  # the row's values, computed only for new and changed calls
+    comparable: dict[str, Any] | None = None
+    digest: str | None = None
+
+    def content_hash(self) -> str:
+        """The call's content hash, taken once (a changed call's row values reuse it)."""
+        if self.digest is None:
+            self.comparable = self.call.comparable()
+            self.digest = hash_comparable(self.comparable)
+        return self.digest
 
     def row_values(self, now: datetime) -> dict[str, Any]:
         if self.values is None:
-            self.values = _call_values(self.call, now)
+            digest = self.content_hash()
+            self.values = _call_values(self.call, now, raw_clean=self.raw_clean, comparable=self.comparable,
+                                       digest=digest)
         return self.values
 
 
@@ -329,9 +349,15 @@ def _write_page(conn: Connection, source: str, prepared: Mapping[str, _Prepared]
                                   returning=["id", "external_id"])
             inserted.update((r.external_id, r.id) for r in mine)
             late = [ext for ext in new_ext if ext not in inserted]
-        else:  # a plain executemany, then one query for the ids (the writer holds SQLite's write lock)
-            insert_columns(conn, CallRow.__table__, columns, conflict=["source", "external_id"])
-            late = new_ext
+        else:
+            # The writer holds SQLite's write lock since the sources upsert above: nothing else inserts until
+            # it commits, so the page's calls take the ids after the largest, as SQLite would give them, and
+            # no query for them follows. (A clash would refuse the page, never pass silently.)
+            first = (conn.scalar(select(func.max(CallRow.id))) or 0) + 1
+            ids = range(first, first + len(new_ext))
+            insert_fresh_columns(conn, CallRow.__table__, {"id": ids, **columns})
+            inserted.update(zip(new_ext, ids, strict=True))
+            late = []
         found_late = _lookup(conn, source, late, after_insert=True) if late else {}
         for ext, found in found_late.items():
             if found[3]:
@@ -344,7 +370,7 @@ def _write_page(conn: Connection, source: str, prepared: Mapping[str, _Prepared]
     for ext, (call_id, content_hash, status, _) in existing.items():
         item = prepared[ext]
         try:  # the hash and the status first: most stored calls have not changed, their rows are not loaded
-            if content_hash == item.call.content_hash() and status == item.call.status_at(now).value:
+            if content_hash == item.content_hash() and status == item.call.status_at(now).value:
                 unchanged_ids.append(call_id)
                 continue
             item.row_values(now)
@@ -421,7 +447,8 @@ def _link(conn: Connection, source: str, calls: Mapping[int, ScrapedCall], *, ne
     """
     if not calls:
         return
-    keys = {call_id: {distinct_cut(k, LINK_KEY_LEN) for k in link_keys(call)} for call_id, call in calls.items()}
+    keys = {call_id: {k if len(k) <= LINK_KEY_LEN else distinct_cut(k, LINK_KEY_LEN) for k in link_keys(call)}
+            for call_id, call in calls.items()}
     hashes = {k: key_hash(k) for ks in keys.values() for k in ks}
     # key -> (id, canonical id, regions) of the other sources' calls that have it: found by digest, matched by
     # text below. Asked before this page's keys are written: they are all of this source, which the query
@@ -436,18 +463,13 @@ def _link(conn: Connection, source: str, calls: Mapping[int, ScrapedCall], *, ne
             holders.setdefault(r.key, []).append((r.id, r.canonical_id, r.regions or []))
     for id_chunk in chunks(conn, sorted(set(calls) - new_ids)):
         conn.execute(delete(CallLinkKeyRow).where(one_of(conn, CallLinkKeyRow.call_id, id_chunk)))
-    call_ids: list[int] = []
-    digests: list[int] = []
-    texts: list[str] = []
-    for call_id, ks in keys.items():
-        for k in ks:
-            call_ids.append(call_id)
-            digests.append(hashes[k])
-            texts.append(k)
+    texts = [k for ks in keys.values() for k in ks]
+    call_ids = [call_id for call_id, ks in keys.items() for _ in ks]
     # (nothing stored clashes: the calls are new, or their keys were just deleted)
-    insert_fresh_columns(conn, CallLinkKeyRow.__table__, {"key_hash": digests, "call_id": call_ids, "key": texts})
+    insert_fresh_columns(conn, CallLinkKeyRow.__table__,
+                         {"key_hash": [hashes[k] for k in texts], "call_id": call_ids, "key": texts})
     links = []
-    for call_id in sorted(new_ids):
+    for call_id in sorted(new_ids) if holders else ():  # (most pages share no key with another source)
         regions = calls[call_id].regions
         matches = [(other, canonical) for k in keys[call_id] for other, canonical, their_regions in holders.get(k, ())
                    if links_by(k, regions, their_regions)]
@@ -459,20 +481,26 @@ def _link(conn: Connection, source: str, calls: Mapping[int, ScrapedCall], *, ne
                      .values(canonical_id=bindparam("b_canonical")), links)
 
 
-def _call_values(call: ScrapedCall, now: datetime) -> dict[str, Any]:
+def _call_values(call: ScrapedCall, now: datetime, *, raw_clean: bool = False,
+                 comparable: Mapping[str, Any] | None = None, digest: str | None = None) -> dict[str, Any]:
+    """A call row's values. `raw_clean`: the raw payload is known to be plain JSON (bounds.bounded said so);
+    `comparable` and `digest`: the call's `comparable()` and content hash, when already taken."""
+    if comparable is None:
+        comparable = call.comparable()
     next_closes, last_closes = closing_span(call.deadlines, now)
     return {
         "identifier": call.identifier, "title": call.title, "summary": call.summary,
         "description": call.description, "url": call.url, "programme": call.programme,
-        "scope": call.scope.value if call.scope else None,
+        "scope": comparable["scope"],
         "status": call.status_at(now).value,
-        "source_status": call.status.value if call.status else None,
+        "source_status": comparable["status"],
         "opening_date": call.opening_date,
         "opening_timezone": zone_name(call.opening_date) if call.opening_date else None,
         "next_deadline_at": next_closes, "last_deadline_at": last_closes,
         "deadline_text": call.deadline_text, "budget_eur": call.budget_eur, "budget_text": call.budget_text,
-        "language": call.language, "regions": sorted(r.value for r in call.regions),
-        "content_hash": call.content_hash(), "raw": _jsonable(call.raw),
+        "language": call.language, "regions": list(comparable["regions"]),
+        "content_hash": digest if digest is not None else hash_comparable(comparable),
+        "raw": call.raw if raw_clean else _jsonable(call.raw),
     }
 
 

@@ -133,9 +133,42 @@ def _processor(dialect: Any, column: Any) -> Any:
 
 
 def _bound(dialect: Any, column: Any, values: Sequence[Any]) -> Sequence[Any]:
-    """The values through the column type's bind processor."""
+    """The values through the column type's bind processor, once per distinct value where values repeat (a
+    page's timestamps, zones, flags, region lists)."""
     process = _processor(dialect, column)
-    return values if process is None else [process(v) for v in values]
+    if process is None:
+        return values
+    if isinstance(column.type, JSON):
+        return _json_bound(process, values)
+    seen: dict[Any, Any] = {}
+    out = []
+    for value in values:
+        try:
+            done = seen[value]
+        except KeyError:
+            done = seen[value] = process(value)
+        except TypeError:  # unhashable: processed every time
+            done = process(value)
+        out.append(done)
+    return out
+
+
+def _json_bound(process: Any, values: Sequence[Any]) -> list[Any]:
+    """JSON values through their bind processor: lists of text (a call's regions) once per distinct list,
+    anything else (a raw payload: nothing to share) every time."""
+    seen: dict[tuple[str, ...], Any] = {}
+    out = []
+    for value in values:
+        if type(value) is list and all(type(v) is str for v in value):
+            key = tuple(value)
+            try:
+                done = seen[key]
+            except KeyError:
+                done = seen[key] = process(value)
+        else:
+            done = process(value)
+        out.append(done)
+    return out
 
 
 def _no_rows(columns: Mapping[str, Sequence[Any]]) -> bool:
@@ -144,9 +177,8 @@ def _no_rows(columns: Mapping[str, Sequence[Any]]) -> bool:
 
 def _insert_executemany(conn: Connection, table: Any, columns: Mapping[str, Sequence[Any]],
                         on_conflict: str) -> None:
-    """Each value goes through its column type's bind processor, once per distinct value where values repeat
-    (a page's timestamps, zones, flags), and SQLAlchemy's per-row statement machinery is skipped: on SQLite
-    that machinery costs more than the database's own work.
+    """Each value goes through its column type's bind processor (`_bound`), and SQLAlchemy's per-row statement
+    machinery is skipped: on SQLite that machinery costs more than the database's own work.
     """
     dialect = conn.dialect
     names = list(columns)
@@ -154,25 +186,7 @@ def _insert_executemany(conn: Connection, table: Any, columns: Mapping[str, Sequ
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in names)}) "
            f"VALUES ({', '.join(mark for _ in names)}) {on_conflict}")
-    processed: list[Sequence[Any]] = []
-    for name in names:
-        values = columns[name]
-        process = _processor(dialect, table.c[name])
-        if process is not None and isinstance(table.c[name].type, JSON):  # lists and dicts: nothing to share
-            values = [process(v) for v in values]
-        elif process is not None:
-            seen: dict[Any, Any] = {}
-            out = []
-            for value in values:
-                try:
-                    done = seen[value]
-                except KeyError:
-                    done = seen[value] = process(value)
-                except TypeError:  # unhashable: processed every time
-                    done = process(value)
-                out.append(done)
-            values = out
-        processed.append(values)
+    processed = [_bound(dialect, table.c[name], columns[name]) for name in names]
     conn.exec_driver_sql(sql, list(zip(*processed, strict=True)))
 
 
