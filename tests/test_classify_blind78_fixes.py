@@ -7,6 +7,8 @@ countries, Interreg NEXT MED, and theme wording. Texts are fragments of the real
 
 from __future__ import annotations
 
+import pytest
+
 from calltracker.classify import CallText, classify
 from calltracker.domain import Consortium, Region
 
@@ -109,23 +111,6 @@ def test_the_horizon_copernicus_galileo_clause_is_no_space_content() -> None:
     assert "space_economy" not in c.theme_ids
 
 
-def test_theme_wording_of_real_calls() -> None:
-    cyber = classify(CallText(id="bg", title="Camera di Commercio di Bergamo - voucher: sicurezza della rete dati "
-                                             "aziendale", language="it",
-                              text="Analisi dei sistemi di sicurezza della rete dati aziendale."))
-    flight = classify(CallText(id="ff", title="Innovate UK - Future Flight: Regional Demonstrator", language="en",
-                               text="Regional demonstrators of drone, electric take off and landing (eVTOL) or zero "
-                                    "emission conventional take off and landing (CTOL) aircraft operations.\nThese "
-                                    "projects will demonstrate the commercial viability of regional drone, electric "
-                                    "take off and landing (eVTOL) or zero emission conventional take off and landing "
-                                    "(CTOL) aircraft operations or services in the UK."))
-    skills = classify(CallText(id="li", title="Regione Liguria - bando per le competenze professionali",
-                               language="it", text="Contributi alle imprese liguri."))
-    assert cyber.theme_ids == ["cybersecurity"]
-    assert "green_aviation" in flight.theme_ids
-    assert skills.theme_ids == ["skills_certification"]
-
-
 # real_blind8 (scored once, blind, before the rules below)
 
 def test_a_project_s_cascade_call_named_beside_horizon_europe_is_for_single_smes() -> None:
@@ -172,23 +157,6 @@ def test_partnership_wording_of_blind8() -> None:
                        "struttura consortile.", "ASI") is Consortium.REQUIRED
 
 
-def test_german_ai_dutch_aviation_and_new_professional_profiles() -> None:
-    ki = classify(CallText(id="ki", title="BMBF - KI4KMU, Erforschung, Entwicklung und Nutzung von Methoden der "
-                                          "Künstlichen Intelligenz in KMU", language="de",
-                           text="Mit dieser Richtlinie fördert das BMBF Vorhaben, mit denen die Nutzung von "
-                                "KI-Methoden in KMU unterstützt wird."))
-    nl = classify(CallText(id="nl", title="RVO - Tijdelijke subsidieregeling Luchtvaart in Transitie", language="nl",
-                           text="Wilt u bijdragen aan de verduurzaming van de luchtvaart? En dan vooral op de "
-                                "ontwikkeling van de technologie voor schone vliegtuigen?"))
-    li = classify(CallText(id="li2", title="Regione Liguria - bando per la transizione industriale: competenze, "
-                                           "nuove professionalità e formazione", language="it",
-                           text="Accrescere le competenze aziendali interne tramite l'introduzione di nuove "
-                                "professionalità e percorsi di aggiornamento."))
-    assert ki.theme_ids == ["artificial_intelligence"]
-    assert nl.theme_ids == ["green_aviation"]
-    assert li.theme_ids == ["skills_certification"]
-
-
 # real_blind9 (scored once, blind, before the rules below)
 
 def test_an_item_of_a_list_of_technology_areas_is_not_the_focus() -> None:
@@ -199,24 +167,6 @@ def test_an_item_of_a_list_of_technology_areas_is_not_the_focus() -> None:
                                "additiva e stampa 3D;\n- big data e analisi dei dati;\n- intelligenza artificiale;\n"
                                "- blockchain."))
     assert "artificial_intelligence" not in c.theme_ids
-
-
-def test_certification_of_management_systems_french_space_and_german_aviation_words() -> None:
-    cert = classify(CallText(id="pv", title="Camera di Commercio di Pavia - contributi per la prima certificazione "
-                                            "dei sistemi di gestione", language="it",
-                             text="Contributi per gli interventi finalizzati al primo conseguimento di certificazioni "
-                                  "di sistemi di gestione per la qualita."))
-    fr = classify(CallText(id="fr", title="France 2030 - appel a projets Spatial: developpement de technologies aval "
-                                        "pour la valorisation des donnees spatiales", language="fr",
-                           text="Les projets ont pour objectif de developper des solutions aval de valorisation des "
-                                "donnees spatiales."))
-    de = classify(CallText(id="at", title="FFG / BMK - Take Off Ausschreibung 2021", language="de",
-                           programme="Take Off (Austrian civil aviation RTI programme)",
-                           text="Die Ziele der Take Off Ausschreibung 2021 sind: Emissionsreduktion in der Luftfahrt "
-                                "fur ein zukunftsfahiges Wachstum."))
-    assert cert.theme_ids == ["skills_certification"]
-    assert fr.theme_ids == ["space_economy"]
-    assert de.theme_ids == ["green_aviation"]
 
 
 def test_a_german_land_places_a_call_abroad() -> None:
@@ -273,17 +223,6 @@ def test_a_joint_call_of_large_foundations_is_open_to_each_territory() -> None:
     assert local.eligible == {Region.LOMBARDIA: False, Region.PIEMONTE: True, Region.LIGURIA: False}
 
 
-def test_norwegian_green_aviation_and_training_interventions() -> None:
-    no = classify(CallText(id="no", title="Forskningsradet - Grønn luftfart, støtte til prosjektetablering",
-                           language="no", text="Målet er å bidra til utslippsreduksjon innenfor luftfart."))
-    bg = classify(CallText(id="bg2", title="Camera di Commercio di Bergamo - bando voucher per interventi di "
-                                           "formazione delle imprese", language="it",
-                           text="Un fondo destinato alla realizzazione di interventi di formazione a favore delle "
-                                "imprese della provincia di Bergamo."))
-    assert no.theme_ids == ["green_aviation"]
-    assert bg.theme_ids == ["skills_certification"]
-
-
 # real_blind11 (scored once, blind, before the rules below)
 
 def test_a_call_for_national_security_operations_centres_is_for_one_body() -> None:
@@ -312,3 +251,48 @@ def test_an_eu_procurement_has_one_contractor() -> None:
                                   "as contracting authority. The action addresses aviation non-CO2 emissions."))
     assert sesar.consortium is Consortium.SINGLE and not sesar.tri_regional_fit
     assert easa.consortium is Consortium.SINGLE and not easa.tri_regional_fit
+
+
+# Theme words of real calls: (title, text, language, programme, the themes expected).
+THEME_WORDS = [
+    ("Camera di Commercio di Bergamo - voucher: sicurezza della rete dati aziendale",  # real_blind7
+     "Analisi dei sistemi di sicurezza della rete dati aziendale.", "it", None, {"cybersecurity"}),
+    ("Innovate UK - Future Flight: Regional Demonstrator",
+     "Regional demonstrators of drone, electric take off and landing (eVTOL) or zero emission conventional take off "
+     "and landing (CTOL) aircraft operations.\nThese projects will demonstrate the commercial viability of regional "
+     "drone, electric take off and landing (eVTOL) or zero emission conventional take off and landing (CTOL) "
+     "aircraft operations or services in the UK.", "en", None, {"air_mobility", "green_aviation"}),
+    ("Regione Liguria - bando per le competenze professionali", "Contributi alle imprese liguri.", "it", None,
+     {"skills_certification"}),
+    ("BMBF - KI4KMU, Erforschung, Entwicklung und Nutzung von Methoden der Künstlichen Intelligenz in KMU",  # blind8
+     "Mit dieser Richtlinie fördert das BMBF Vorhaben, mit denen die Nutzung von KI-Methoden in KMU unterstützt "
+     "wird.", "de", None, {"artificial_intelligence"}),
+    ("RVO - Tijdelijke subsidieregeling Luchtvaart in Transitie",
+     "Wilt u bijdragen aan de verduurzaming van de luchtvaart? En dan vooral op de ontwikkeling van de technologie "
+     "voor schone vliegtuigen?", "nl", None, {"green_aviation"}),
+    ("Regione Liguria - bando per la transizione industriale: competenze, nuove professionalità e formazione",
+     "Accrescere le competenze aziendali interne tramite l'introduzione di nuove professionalità e percorsi di "
+     "aggiornamento.", "it", None, {"skills_certification"}),
+    ("Camera di Commercio di Pavia - contributi per la prima certificazione dei sistemi di gestione",  # blind9
+     "Contributi per gli interventi finalizzati al primo conseguimento di certificazioni di sistemi di gestione per "
+     "la qualita.", "it", None, {"skills_certification"}),
+    ("France 2030 - appel a projets Spatial: developpement de technologies aval pour la valorisation des donnees "
+     "spatiales", "Les projets ont pour objectif de developper des solutions aval de valorisation des donnees "
+     "spatiales.", "fr", None, {"space_economy"}),
+    ("FFG / BMK - Take Off Ausschreibung 2021", "Die Ziele der Take Off Ausschreibung 2021 sind: Emissionsreduktion "
+     "in der Luftfahrt fur ein zukunftsfahiges Wachstum.", "de", "Take Off (Austrian civil aviation RTI programme)",
+     {"green_aviation"}),
+    ("Forskningsradet - Grønn luftfart, støtte til prosjektetablering",  # blind10
+     "Målet er å bidra til utslippsreduksjon innenfor luftfart.", "no", None, {"green_aviation"}),
+    ("Camera di Commercio di Bergamo - bando voucher per interventi di formazione delle imprese",
+     "Un fondo destinato alla realizzazione di interventi di formazione a favore delle imprese della provincia di "
+     "Bergamo.", "it", None, {"skills_certification"}),
+]
+
+
+@pytest.mark.parametrize(("title", "text", "language", "programme", "expected"), THEME_WORDS,
+                         ids=[case[0][:40] for case in THEME_WORDS])
+def test_theme_words_of_real_calls(title: str, text: str, language: str, programme: str | None,
+                                   expected: set[str]) -> None:
+    c = classify(CallText(id="w", title=title, text=text, language=language, programme=programme))
+    assert set(c.theme_ids) == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 from calltracker.classify.model import REGIONS, CallText, Evidence
@@ -202,24 +203,29 @@ def _local_seat(r: Rules, fields: tuple[Field, ...]) -> tuple[set[Region], Evide
     """A national body's call for firms seated in one named province or town: that place's region only."""
     if r.local_seat is None:
         return None
-    for fld in fields:
-        if not fld.may(r.local_seat):
-            continue
-        for cue in r.local_seat.finditer(fld.low):
-            start, end = cue.span(1)
-            sub = Field(fld.name, fld.raw[start:end])
-            regions: set[Region] = set()
-            outside = False
-            for m in r.regions.scan(sub):
-                for kind, key in m.entry.payloads:
-                    if kind in ("name", "place"):
-                        regions.add(Region(key))
-                    elif kind in ("other", "elsewhere"):
-                        outside = True
-            if regions or outside:
-                where = ", ".join(sorted(g.value for g in regions)) or "outside Lombardia, Piemonte, Liguria"
-                return regions, Evidence("local seat", cue.group(), fld.name, cue.start(), cue.end(), note=where)
+    for fld, cue, sub in _captured(r.local_seat, fields):
+        regions: set[Region] = set()
+        outside = False
+        for m in r.regions.scan(sub):
+            for kind, key in m.entry.payloads:
+                if kind in ("name", "place"):
+                    regions.add(Region(key))
+                elif kind in ("other", "elsewhere"):
+                    outside = True
+        if regions or outside:
+            where = ", ".join(sorted(g.value for g in regions)) or "outside Lombardia, Piemonte, Liguria"
+            return regions, Evidence("local seat", cue.group(), fld.name, cue.start(), cue.end(), note=where)
     return None
+
+
+def _captured(pattern: re.Pattern[str], fields: tuple[Field, ...]) -> Iterator[tuple[Field, re.Match[str], Field]]:
+    """Each match of `pattern` in the fields, with its first group as a field of its own (to scan for places)."""
+    for fld in fields:
+        if not fld.may(pattern):
+            continue
+        for cue in pattern.finditer(fld.low):
+            start, end = cue.span(1)
+            yield fld, cue, Field(fld.name, fld.raw[start:end])
 
 
 def _listed_regions(r: Rules, fields: tuple[Field, ...]) -> tuple[set[Region], Evidence] | None:
@@ -230,16 +236,12 @@ def _listed_regions(r: Rules, fields: tuple[Field, ...]) -> tuple[set[Region], E
         return None
     regions: set[Region] = set()
     first: Evidence | None = None
-    for fld in fields:
-        if not fld.may(r.listed_regions):
-            continue
-        for cue in r.listed_regions.finditer(fld.low):
-            start, end = cue.span(1)
-            for m in r.regions.scan(Field(fld.name, fld.raw[start:end])):
-                for kind, key in m.entry.payloads:
-                    if kind == "name":
-                        regions.add(Region(key))
-                        first = first or Evidence("listed regions", cue.group(), fld.name, cue.start(), cue.end())
+    for fld, cue, sub in _captured(r.listed_regions, fields):
+        for m in r.regions.scan(sub):
+            for kind, key in m.entry.payloads:
+                if kind == "name":
+                    regions.add(Region(key))
+                    first = first or Evidence("listed regions", cue.group(), fld.name, cue.start(), cue.end())
     if not regions or first is None:
         return None
     return regions, Evidence(first.kind, first.rule, first.field, first.start, first.end,
@@ -251,18 +253,13 @@ def _countries_listed(r: Rules, fields: tuple[Field, ...]) -> Evidence | None:
     5 consortium partners countries: Bulgaria, France, ...'): closed to the three regions when Italy is not listed."""
     if r.country_list is None:
         return None
-    for fld in fields:
-        if not fld.may(r.country_list):
-            continue
-        for cue in r.country_list.finditer(fld.low):
-            start, end = cue.span(1)
-            listed = fld.low[start:end]
-            if "ital" in listed:
-                return None
-            if any(kind == "elsewhere" and key.startswith("abroad")
-                   for m in r.regions.scan(Field(fld.name, fld.raw[start:end])) for kind, key in m.entry.payloads):
-                return Evidence("countries listed", cue.group(), fld.name, cue.start(), cue.end(),
-                                note="Italy not among the countries where applicants must be based")
+    for fld, cue, sub in _captured(r.country_list, fields):
+        if "ital" in sub.low:
+            return None
+        if any(kind == "elsewhere" and key.startswith("abroad")
+               for m in r.regions.scan(sub) for kind, key in m.entry.payloads):
+            return Evidence("countries listed", cue.group(), fld.name, cue.start(), cue.end(),
+                            note="Italy not among the countries where applicants must be based")
     return None
 
 
