@@ -287,6 +287,10 @@ THEME_WORDS = [
     ("Camera di Commercio di Bergamo - bando voucher per interventi di formazione delle imprese",
      "Un fondo destinato alla realizzazione di interventi di formazione a favore delle imprese della provincia di "
      "Bergamo.", "it", None, {"skills_certification"}),
+    ("Horizon Europe - Apply AI: robotics for manufacturing, advancing core skills through technical challenges",
+     "Keywords: Artificial intelligence, intelligent systems, multi agent systems; Robotics; Robotics for "
+     "manufacturing. The Apply AI Strategy highlights the need to accelerate the uptake of AI-powered robotics.",
+     "en", None, {"artificial_intelligence", "industry_5_0"}),  # blind12
 ]
 
 
@@ -296,3 +300,11 @@ def test_theme_words_of_real_calls(title: str, text: str, language: str, program
                                    expected: set[str]) -> None:
     c = classify(CallText(id="w", title=title, text=text, language=language, programme=programme))
     assert set(c.theme_ids) == expected
+
+
+def test_inail_is_a_national_body() -> None:  # real_blind12
+    c = classify(CallText(id="isi", title="INAIL - bando ISI 2019, decima edizione: 250 milioni a fondo perduto",
+                          language="it", programme="INAIL - Bando ISI",
+                          text="Contributi a fondo perduto alle imprese per progetti di miglioramento dei livelli di "
+                               "salute e sicurezza sul lavoro."))
+    assert c.scope.value == "national" and dict(c.eligible) == ALL
