@@ -291,6 +291,9 @@ THEME_WORDS = [
      "Keywords: Artificial intelligence, intelligent systems, multi agent systems; Robotics; Robotics for "
      "manufacturing. The Apply AI Strategy highlights the need to accelerate the uptake of AI-powered robotics.",
      "en", None, {"artificial_intelligence", "industry_5_0"}),  # blind12
+    ("SESAR 3 JU - integration of zero/low-emission aircraft (hydrogen, battery-electric, hybrid-electric) into "
+     "European ATM", "Grant's core objective: to integrate next-generation zero/low emission aircraft into the "
+     "European Air Traffic Management (ATM) system.", "en", None, {"green_aviation", "air_mobility"}),  # blind10
 ]
 
 
