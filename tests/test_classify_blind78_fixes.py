@@ -294,6 +294,13 @@ THEME_WORDS = [
     ("SESAR 3 JU - integration of zero/low-emission aircraft (hydrogen, battery-electric, hybrid-electric) into "
      "European ATM", "Grant's core objective: to integrate next-generation zero/low emission aircraft into the "
      "European Air Traffic Management (ATM) system.", "en", None, {"green_aviation", "air_mobility"}),  # blind10
+    ("Camera di Commercio di Alessandria - contributi per l'adozione di sistemi di gestione della qualita",
+     "La Camera di Commercio promuove l'adozione di sistemi qualita e di responsabilita sociale ed etica.", "it",
+     None, {"skills_certification"}),  # blind13
+    ("LIFE - Clean Energy Transition call for proposals 2024 (15 topics)",
+     "The call covers the following topics:\n- LIFE-2024-CET-LOCAL: Clean energy transition plans in municipalities\n"
+     "- LIFE-2024-CET-BUILDSKILLS: BUILD UP Skills - Upskilling and reskilling interventions for building "
+     "decarbonisation", "en", "LIFE - Clean Energy Transition sub-programme", set()),
 ]
 
 
@@ -311,3 +318,11 @@ def test_inail_is_a_national_body() -> None:  # real_blind12
                           text="Contributi a fondo perduto alle imprese per progetti di miglioramento dei livelli di "
                                "salute e sicurezza sul lavoro."))
     assert c.scope.value == "national" and dict(c.eligible) == ALL
+
+
+def test_egnss_fundamental_elements_grants_are_eu_calls_open_to_single_applicants() -> None:  # real_blind13
+    c = classify(CallText(id="fe", title="European GNSS Agency - Fundamental Elements call for a drone-borne double "
+                                         "frequency Galileo receiver", identifier="GSA/GRANT/07/2019", language="en",
+                          programme="EU GNSS Fundamental Elements (GSA)",
+                          text="Development of a drone-borne double frequency Galileo receiver."))
+    assert c.scope.value == "eu" and c.consortium is Consortium.OPTIONAL and c.tri_regional_fit
