@@ -326,3 +326,32 @@ def test_egnss_fundamental_elements_grants_are_eu_calls_open_to_single_applicant
                           programme="EU GNSS Fundamental Elements (GSA)",
                           text="Development of a drone-borne double frequency Galileo receiver."))
     assert c.scope.value == "eu" and c.consortium is Consortium.OPTIONAL and c.tri_regional_fit
+
+
+# real_blind14 (scored once, blind, before the rules below)
+
+def test_company_and_territorial_training_plans_are_optional() -> None:
+    plans = classify(CallText(id="ft", title="For.Te. - Avviso 3/2024 per piani formativi aziendali, territoriali e "
+                                             "nazionali del terziario", language="it",
+                              programme="For.Te. - Fondo interprofessionale per la formazione continua del terziario",
+                              text="I piani formativi finanziati possono essere: - aziendali, finalizzati a soddisfare "
+                                   "esigenze espresse da singole aziende; - territoriali, finalizzati a soddisfare "
+                                   "esigenze formative pluriaziendali."))
+    either = _consortium("For.Te. - bando per la formazione a sostegno dell'innovazione nel terziario",
+                         "Possono presentare i piani i datori di lavoro, consorzi o gruppi di imprese aderenti.",
+                         "For.Te. - Fondo paritetico per la formazione continua nel Terziario")
+    assert plans.consortium is Consortium.OPTIONAL and plans.tri_regional_fit
+    assert either is Consortium.OPTIONAL
+
+
+def test_interreg_ivc_and_the_internal_security_fund() -> None:
+    ivc = classify(CallText(id="ivc", title="INTERREG IVC - call for proposals with all programme sub-themes open",
+                            programme="INTERREG IVC 2007-2013 (interregional cooperation)", language="en",
+                            text="Capitalisation Projects (interregional cooperation projects) are still open."))
+    isf = classify(CallText(id="isf", title="DG HOME (ISF-Police) - call for proposals on testing countermeasures "
+                                            "against unmanned aerial systems", language="en",
+                            programme="Internal Security Fund - Police",
+                            text="The call, funded through the Internal Security Fund-Police (ISF-Police), supports "
+                                 "Member States in countermeasures testing against drones."))
+    assert dict(ivc.eligible) == ALL and ivc.scope.value == "interreg"
+    assert isf.scope.value == "eu"
