@@ -25,6 +25,7 @@ SNAPSHOT = LABELLED / "classify_outputs.snapshot"
 # the pinned ones once its first score is recorded and rules are tuned on it (real_blind7 to real_blind14).
 BLIND = {"real_final.jsonl", "real_blind4.jsonl"}
 
+
 def current() -> list[dict[str, str]]:
     rows = []
     for path in sorted(LABELLED.glob("*.jsonl")):
