@@ -355,3 +355,20 @@ def test_interreg_ivc_and_the_internal_security_fund() -> None:
                                  "Member States in countermeasures testing against drones."))
     assert dict(ivc.eligible) == ALL and ivc.scope.value == "interreg"
     assert isf.scope.value == "eu"
+
+
+# real_blind15 (scored once, blind, before the rules below)
+
+def test_adrion_uk_transport_and_fondopmi_territories() -> None:
+    adrion = classify(CallText(id="adr", title="Interreg ADRION - primo bando 2016 per la cooperazione nella "
+                                               "Macroregione Adriatico-Ionica", language="it",
+                               programme="Interreg ADRION 2014-2020",
+                               text="Il programma finanzia progetti di cooperazione transnazionale."))
+    dft = classify(CallText(id="dft", title="UK Department for Transport - Green Fuels, Green Skies competition",
+                            language="en", text="Funding for sustainable aviation fuel plants in the UK."))
+    fapi = classify(CallText(id="fapi", title="FondoPMI (FAPI) - Avvisi 2/2023 per la formazione continua",
+                             language="it", programme="FondoPMI (FAPI)",
+                             text="Il Fondo finanzia piani formativi per i lavoratori delle imprese aderenti."))
+    assert adrion.eligible == {Region.LOMBARDIA: True, Region.PIEMONTE: False, Region.LIGURIA: False}
+    assert not any(dft.eligible.values())
+    assert dict(fapi.eligible) == ALL and fapi.scope.value == "other"
