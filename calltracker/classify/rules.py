@@ -185,6 +185,7 @@ def _theme_contexts(themes_doc: Mapping[str, Any]) -> dict[str, Any]:
     examples = themes_doc.get("examples", {})
     physical = themes_doc.get("physical_security", {})
     traffic = themes_doc.get("traffic_management_only", {})
+    multimodal = themes_doc.get("multimodal", {})
     return {
         "scoring": {k: float(v) for k, v in themes_doc["scoring"].items() if not isinstance(v, str)},
         "negatives": (_alternation(themes_doc["negatives"]["patterns"]),),
@@ -210,8 +211,7 @@ def _theme_contexts(themes_doc: Mapping[str, Any]) -> dict[str, Any]:
         "traffic_only": (Theme(traffic["theme"]), frozenset([*traffic["words"], *traffic["rules"]]))
         if traffic else None,
         "training_funds": frozenset(themes_doc.get("training_funds", {}).get("programmes", [])),
-        "multimodal_title": re.compile(multimodal["title"]) if (multimodal := themes_doc.get("multimodal", {}))
-        .get("title") else None,
+        "multimodal_title": re.compile(multimodal["title"]) if multimodal.get("title") else None,
     }
 
 

@@ -98,6 +98,19 @@ class _Contexts:
         return False
 
 
+def _aviation(r: Rules, text: Field, known: bool | None) -> bool:
+    """Whether the call has an aviation context: `known` when already decided, else whether its text names the
+    sector (read only when a rule first asks: most calls have no word that does)."""
+    return known if known is not None else bool(r.gate.scan(text))
+
+
+def _demoted(hits: list[Evidence], factor: float, note: str, only: str | None = None) -> list[Evidence]:
+    """The hits that no context has demoted yet (those of field `only`, when given) weighed `factor` times, with
+    `note` saying why; the others as they are."""
+    return [replace(e, weight=e.weight * factor, note=note) if e.note is None and (only is None or e.field == only)
+            else e for e in hits]
+
+
 def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, language: str | None,
            implied: list[Implied], pages: tuple[Field, ...] = ()
            ) -> tuple[list[ThemeResult], list[ThemeResult]]:
@@ -128,8 +141,7 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
             for _, key, tier in entry.payloads:
                 theme = _THEMES[key]
                 if tier == "gated":
-                    if aviation_context is None:
-                        aviation_context = bool(r.gate.scan(text))
+                    aviation_context = _aviation(r, text, aviation_context)
                     if not aviation_context:
                         continue
                     tier = "strong"
@@ -160,8 +172,7 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
         in_text = [e for e in hits if e.field == "text"]
         if in_text and all(e.note == "used as a tool" for e in in_text):
             # The body names the theme only as a means, so a title naming it names the means too.
-            strong[theme] = [replace(e, weight=e.weight * r.tool_weight, note="used as a tool")
-                             if e.field == "title" and e.note is None else e for e in hits]
+            strong[theme] = _demoted(hits, r.tool_weight, "used as a tool", only="title")
 
     if r.physical_title is not None and r.physical_title.search(title.low):
         for theme in r.physical_themes:
@@ -169,8 +180,7 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
             if hits and not any(e.field == "title" for e in hits):
                 # The title is about physical security (public spaces, videosurveillance): cyber words of its
                 # text name a side of that work, not the call's subject.
-                strong[theme] = [replace(e, weight=e.weight * r.physical_weight, note="physical security call")
-                                 if e.note is None else e for e in hits]
+                strong[theme] = _demoted(hits, r.physical_weight, "physical security call")
 
     rule_ev: dict[Theme, list[Evidence]] = {}
     ident = (call.identifier or "").strip()
@@ -194,8 +204,7 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
         for theme, hits in strong.items():
             if theme not in r.course_exempt:
                 # A training fund's notice on AI or digitalisation finances courses on them.
-                strong[theme] = [replace(e, weight=e.weight * r.course_weight, note="course subject")
-                                 if e.note is None else e for e in hits]
+                strong[theme] = _demoted(hits, r.course_weight, "course subject")
 
     # (most calls have no identifier or programme rule: no generator per theme to ask)
     domain = [t for t in r.domain_themes if any(e.note == "strong" for e in rule_ev.get(t, []))] if rule_ev else []
@@ -203,8 +212,7 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
         for theme in r.tool_themes:
             if theme not in rule_ev and theme in strong:
                 # A topic of an aviation or space programme that names AI puts it to work in that domain.
-                strong[theme] = [replace(e, weight=e.weight * r.tool_weight, note="used as a tool")
-                                 if e.note is None else e for e in strong[theme]]
+                strong[theme] = _demoted(strong[theme], r.tool_weight, "used as a tool")
 
     if not r.title_domain_themes.isdisjoint(strong) \
             and any(e.field == "title" and e.note is None for t in r.title_domain_themes for e in strong.get(t, [])):
@@ -212,8 +220,7 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
             hits = strong.get(theme, [])
             if hits and not any(e.field == "title" for e in hits):
                 # The title is about cybersecurity or air traffic; AI it does not name is a tool of that work.
-                strong[theme] = [replace(e, weight=e.weight * r.tool_weight, note="used as a tool")
-                                 if e.note is None else e for e in hits]
+                strong[theme] = _demoted(hits, r.tool_weight, "used as a tool")
 
     if r.traffic_only is not None:
         theme, alone = r.traffic_only
@@ -240,9 +247,7 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
         score = sum(e.weight for e in evidence)
         weak_ok = focused or bool(firm)
         if not weak_ok and theme in weak and theme in r.weak_needs_gate:
-            if aviation_context is None:
-                aviation_context = bool(r.gate.scan(text))
-            weak_ok = aviation_context
+            aviation_context = weak_ok = _aviation(r, text, aviation_context)
         if weak_ok and theme in weak:
             weak_ev = weak[theme]
             capped = min(sum(e.weight for e in weak_ev), 2 * s["weak"])

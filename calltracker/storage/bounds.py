@@ -93,14 +93,9 @@ def _optional(value: str | None, limit: int) -> str | None:
     return None if value is None else cut(clean_text(value), limit)
 
 
-def bounded_call(call: ScrapedCall) -> ScrapedCall:
-    """The record as storage keeps it; the same object when nothing needed cleaning (the usual case)."""
-    return bounded(call)[0]
-
-
 def bounded(call: ScrapedCall) -> tuple[ScrapedCall, bool]:
-    """`bounded_call`, and whether the record's raw payload is plain JSON (`is_clean_json`): then it is stored
-    as it is, without walking it again."""
+    """The record as storage keeps it (the same object when nothing needed cleaning, the usual case), and whether
+    its raw payload is plain JSON (`is_clean_json`): then it is stored as it is, without walking it again."""
     changes: dict[str, Any] = {}
     external_id = distinct_cut(clean_text(call.external_id), EXTERNAL_ID_LEN)
     if external_id != call.external_id:
