@@ -384,3 +384,58 @@ def test_adrion_uk_transport_and_fondopmi_territories() -> None:
 def test_space_activities_agencies_and_spacecraft_name_the_space_economy(text: str) -> None:
     result = classify(CallText(id="s", title="Call for Ideas 2017", text=text, language="en"))
     assert [t.theme.value for t in result.themes] == ["space_economy"]
+
+
+# real_blind16 and real_blind17 (each scored once, blind, before the rules below)
+
+@pytest.mark.parametrize("title", [
+    "Competence Center SMACT - bando per progetti di innovazione in ambito 4.0",
+    "MedITech Competence Center - primo bando per progetti di innovazione",
+    "Competence Center BI-REX - terza call per progetti innovativi (Bologna)",
+])
+def test_industry_4_0_competence_centre_calls_are_national_industria_calls(title: str) -> None:
+    result = classify(CallText(id="cc", title=title, language="it",
+                               text="Il bando cofinanzia progetti di ricerca industriale e sviluppo sperimentale delle "
+                                    "imprese."))
+    assert result.scope.value == "national" and dict(result.eligible) == ALL
+    assert [t.theme.value for t in result.themes] == ["industry_5_0"]
+
+
+def test_esa_artes_4_0_is_not_an_industria_competence_centre() -> None:
+    result = classify(CallText(id="esa", title="ESA ARTES 4.0 Business Applications - Space Solutions", language="en",
+                               text="Funding for companies developing services that use satellite data."))
+    assert "industry_5_0" not in [t.theme.value for t in result.themes]
+
+
+@pytest.mark.parametrize("text", [
+    "Die Förderbekanntmachung IT-Sicherheit in der Wirtschaft stärkt die Cybersicherheit kleiner Unternehmen.",
+    "Convocatoria de ayudas para proyectos de ciberseguridad en pymes: ciberseguridad industrial.",
+])
+def test_cybersecurity_in_german_and_spanish(text: str) -> None:
+    result = classify(CallText(id="cy", title="Förderaufruf 2022", text=text, language="de"))
+    assert [t.theme.value for t in result.themes] == ["cybersecurity"]
+
+
+def test_eit_manufacturing_calls_are_eu_manufacturing_calls() -> None:
+    result = classify(CallText(id="eit", title="EIT Manufacturing - Innovation Call for Proposals 2026", language="en",
+                               text="The call supports projects that bring new solutions to the market."))
+    assert result.scope.value == "eu" and dict(result.eligible) == ALL
+    assert [t.theme.value for t in result.themes] == ["industry_5_0"]
+
+
+@pytest.mark.parametrize("title", [
+    "Israel Innovation Authority - Deployment of Multi-Rotor Unmanned Aircraft, 2nd Call for Proposals",
+    "UK DSIT - Flexible AI Upskilling Fund pilot for SMEs",
+    "GMCA / DCMS - Fast-Track Digital Workforce Fund, second call",
+])
+def test_more_foreign_public_bodies_are_closed_to_our_regions(title: str) -> None:
+    result = classify(CallText(id="f", title=title, language="en",
+                               text="Businesses are invited to bid for funding for innovative projects."))
+    assert not any(result.eligible.values()) and result.scope.value == "other"
+
+
+def test_a_call_for_smes_of_esa_member_states_is_open_to_our_regions() -> None:
+    result = classify(CallText(id="esa", title="ESA - Leading-Edge Technology Programme for SMEs", language="en",
+                               text="Only SMEs of ESA Member States and Canada are allowed to bid as main contractors "
+                                    "for early-stage space technology developments."))
+    assert dict(result.eligible) == ALL
