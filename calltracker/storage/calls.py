@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    Select,
     and_,
     bindparam,
     delete,
@@ -234,8 +235,7 @@ class CallsRepo(RunsRepo, QuarantineRepo):
             if text.isdigit():
                 call_id = conn.scalar(select(CallRow.id).where(CallRow.id == int(text)))
             if call_id is None:
-                call_id = conn.scalar(select(CallRow.id).where(func.lower(CallRow.identifier) == text.lower())
-                                      .order_by(CallRow.id).limit(1))
+                call_id = conn.scalar(by_identifier(text))
             if call_id is None and ":" in text:
                 source, _, ext = text.partition(":")
                 call_id = conn.scalar(select(CallRow.id).where(CallRow.source == source, CallRow.external_id == ext))
@@ -437,6 +437,13 @@ def _update_candidates(conn: Connection, prepared: Mapping[str, _Prepared], cand
         _write_deadlines(conn, new_deadlines)
     if change_rows:
         conn.execute(insert(CallChangeRow), change_rows)
+
+
+def by_identifier(identifier: str) -> Select[int]:
+    """The id of the oldest call with this official identifier, case-insensitively: `lower(identifier)`
+    is what the index ix_calls_identifier_lower holds, so the lookup reads the index, not the table."""
+    return (select(CallRow.id).where(func.lower(CallRow.identifier) == identifier.lower())
+            .order_by(CallRow.id).limit(1))
 
 
 def _link(conn: Connection, source: str, calls: Mapping[int, ScrapedCall], *, new_ids: set[int]) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -81,7 +82,6 @@ class CallRow(Base):
     __tablename__ = "calls"
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
-        Index("ix_calls_identifier", "identifier"),
         Index("ix_calls_status_next_deadline", "status", "next_deadline_at"),
         Index("ix_calls_last_changed_at", "last_changed_at"),
     )
@@ -115,6 +115,12 @@ class CallRow(Base):
     last_changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     canonical_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("calls.id", ondelete="SET NULL"))
     raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+#: A call is looked up by its official identifier case-insensitively (`calls.by_identifier`, `calltracker show
+#: HORIZON-...`): the index holds `lower(identifier)`, which a plain index on the column does not serve
+#: (0012_identifier_lower_index).
+Index("ix_calls_identifier_lower", func.lower(CallRow.identifier))
 
 
 class CallDeadlineRow(Base):
