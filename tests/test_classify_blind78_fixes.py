@@ -439,3 +439,15 @@ def test_a_call_for_smes_of_esa_member_states_is_open_to_our_regions() -> None:
                                text="Only SMEs of ESA Member States and Canada are allowed to bid as main contractors "
                                     "for early-stage space technology developments."))
     assert dict(result.eligible) == ALL
+
+
+def test_pnrr_national_centres_serics_and_more_training_funds() -> None:
+    most = classify(CallText(id="most", title="Centro Nazionale MOST (PNRR) - primi bandi a cascata", language="it",
+                             text="Il bando, gestito dallo spoke di Torino, finanzia progetti delle imprese."))
+    serics = classify(CallText(id="serics", title="Partenariato Esteso SERICS (PNRR) - bando a cascata Open Call n.02",
+                               language="it", text="Il bando finanzia progetti di ricerca delle imprese."))
+    fonditalia = classify(CallText(id="fi", title="FondItalia - Avviso 2021.01 per progetti formativi", language="it",
+                                   text="Il Fondo finanzia piani formativi per i lavoratori delle imprese aderenti."))
+    assert dict(most.eligible) == ALL and most.scope.value == "national"
+    assert [t.theme.value for t in serics.themes] == ["cybersecurity"] and dict(serics.eligible) == ALL
+    assert fonditalia.scope.value == "other" and dict(fonditalia.eligible) == ALL
