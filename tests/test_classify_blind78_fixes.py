@@ -451,3 +451,49 @@ def test_pnrr_national_centres_serics_and_more_training_funds() -> None:
     assert dict(most.eligible) == ALL and most.scope.value == "national"
     assert [t.theme.value for t in serics.themes] == ["cybersecurity"] and dict(serics.eligible) == ALL
     assert fonditalia.scope.value == "other" and dict(fonditalia.eligible) == ALL
+
+
+# real_blind18 (scored once, blind, before the rules below)
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("es", "Ayudas a proyectos de I+D en inteligencia artificial: financia la inteligencia artificial."),
+    ("de", "Der Förderaufruf unterstützt regionale KI-Labs, die KI in kleine Unternehmen bringen."),
+])
+def test_ai_in_spanish_and_german(language: str, text: str) -> None:
+    result = classify(CallText(id="ai", title="Convocatoria 2025", text=text, language=language))
+    assert [t.theme.value for t in result.themes] == ["artificial_intelligence"]
+
+
+def test_ai_based_tools_of_a_cybersecurity_call_are_tools() -> None:
+    result = classify(CallText(id="cy", title="Neue Cybersecurity-Ausschreibungen (KMU-Lösungen, KI-gestützte Tools)",
+                               language="de", text="Neue Ausschreibungen für Cybersicherheitsprojekte."))
+    assert [t.theme.value for t in result.themes] == ["cybersecurity"]
+
+
+@pytest.mark.parametrize(("title", "text"), [
+    ("Région Île-de-France - chèque investissement Cyber",
+     "Le chèque investissement Cyber aide les PME à se protéger face à la menace Cyber."),
+    ("Land Nordrhein-Westfalen - MID-Digitale Sicherheit",
+     "Zuschüsse zu Schulungen und Cybersicherheits-Software für kleine Unternehmen."),
+])
+def test_french_cyber_cheques_and_german_digital_security(title: str, text: str) -> None:
+    result = classify(CallText(id="c", title=title, text=text, language="fr"))
+    assert [t.theme.value for t in result.themes] == ["cybersecurity"]
+
+
+def test_foreign_ministries_agencies_and_places() -> None:
+    india = classify(CallText(id="in", title="India Ministry of Civil Aviation - Production Linked Incentive scheme",
+                              language="en", text="The Ministry invites drone manufacturers to apply."))
+    fema = classify(CallText(id="fema", title="FEMA - Counter-Unmanned Aircraft Systems Grant Program", language="en",
+                             text="State and local governments can apply for federal funding."))
+    glasgow = classify(CallText(id="gla", title="Glasgow City Innovation District - Creative AI challenge",
+                                language="en", text="The lead applicant should be a Glasgow City-based company."))
+    for result in (india, fema, glasgow):
+        assert not any(result.eligible.values()), result.id
+
+
+def test_aviation_fuel_in_a_list_of_eligible_fuels_is_one_example() -> None:
+    result = classify(CallText(id="f", title="Clean Fuels Fund - call for proposals", language="en",
+                               text="Eligible fuel types include, but are not limited to, hydrogen, ethanol, renewable "
+                                    "diesel, sustainable aviation fuel (SAF), synthetic fuel and renewable gas."))
+    assert result.themes == ()

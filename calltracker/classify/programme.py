@@ -83,6 +83,15 @@ def _local_body(r: Rules, title: Field, names: Callable[[str, str], bool], note:
     return None
 
 
+def _abroad(r: Rules, title: Field) -> Evidence | None:
+    """A foreign country or place the title names, as evidence."""
+    for m in r.regions.scan(title):
+        if any(kind == "elsewhere" and key.startswith("abroad") for kind, key in m.entry.payloads):
+            return Evidence("foreign body", m.entry.phrase, title.name, m.start, m.end, m.text,
+                            note="a ministry of the country the title names")
+    return None
+
+
 def _foreign(call: CallText) -> bool:
     lang = (call.language or "").lower()[:2]
     return bool(lang) and lang not in ("it", "en")
@@ -146,6 +155,12 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
                 evidence.append(Evidence("programme", m.entry.phrase, fld.name, m.start, m.end, m.text,
                                          note=f"programme {chosen.id}"))
     if chosen is not None:
+        if chosen.id in _GENERIC_NATIONAL and (call.language or "").lower()[:2] == "en" \
+                and (abroad := _abroad(r, title)) is not None:
+            # "India Ministry of Civil Aviation - ...": a ministry on an English page whose title names another
+            # country is that country's ministry, as one on a page written in another language.
+            evidence.append(abroad)
+            return None, Scope.OTHER, evidence, implied
         if chosen.scope is Scope.NATIONAL and _foreign(call):
             # A ministry named in a page written in another language is that country's ministry.
             evidence.append(Evidence("foreign body", chosen.id, "language", matched=call.language,
