@@ -497,3 +497,17 @@ def test_aviation_fuel_in_a_list_of_eligible_fuels_is_one_example() -> None:
                                text="Eligible fuel types include, but are not limited to, hydrogen, ethanol, renewable "
                                     "diesel, sustainable aviation fuel (SAF), synthetic fuel and renewable gas."))
     assert result.themes == ()
+
+
+# Theme words in the languages of the foreign calls the sets keep meeting (German, Spanish, Dutch)
+
+@pytest.mark.parametrize(("language", "title", "theme"), [
+    ("es", "Ayudas para vehículos aéreos no tripulados y vertipuertos", "air_mobility"),
+    ("de", "Förderaufruf Erdbeobachtung mit Kleinsatelliten", "space_economy"),
+    ("de", "Förderprogramm für nachhaltige Flugkraftstoffe", "green_aviation"),
+    ("es", "Ayudas a la fabricación aditiva y al gemelo digital", "industry_5_0"),
+    ("de", "Zuschüsse zur beruflichen Weiterbildung der Beschäftigten", "skills_certification"),
+])
+def test_theme_words_in_german_and_spanish(language: str, title: str, theme: str) -> None:
+    result = classify(CallText(id="w", title=title, text="Convocatoria 2025.", language=language))
+    assert [t.theme.value for t in result.themes] == [theme]
