@@ -511,3 +511,13 @@ def test_aviation_fuel_in_a_list_of_eligible_fuels_is_one_example() -> None:
 def test_theme_words_in_german_and_spanish(language: str, title: str, theme: str) -> None:
     result = classify(CallText(id="w", title=title, text="Convocatoria 2025.", language=language))
     assert [t.theme.value for t in result.themes] == [theme]
+
+
+@pytest.mark.parametrize("text", [
+    "Progetti di ricerca da parte di imprese in forma singola o in collaborazione tra loro.",
+    "Possono presentare domanda tutte le imprese e le aggregazioni di imprese con stabile organizzazione in Italia.",
+    "Il bando si rivolge a imprese di qualsiasi dimensione e consorzi composti da aziende riunite in ATS.",
+    "Possono presentare i piani: - datori di lavoro; - consorzi di imprese; - gruppi di imprese; - ATI o ATS.",
+])
+def test_italian_wording_of_single_firms_or_partnerships(text: str) -> None:
+    assert _consortium("Ministero delle Imprese e del Made in Italy - bando 2023", text) is Consortium.OPTIONAL
