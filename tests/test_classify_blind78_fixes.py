@@ -521,3 +521,24 @@ def test_theme_words_in_german_and_spanish(language: str, title: str, theme: str
 ])
 def test_italian_wording_of_single_firms_or_partnerships(text: str) -> None:
     assert _consortium("Ministero delle Imprese e del Made in Italy - bando 2023", text) is Consortium.OPTIONAL
+
+
+# real_blind19 (scored once, blind, before the rules below)
+
+def test_training_plans_of_companies_sectors_and_territories_are_optional() -> None:
+    forte = _consortium("For.Te. - Avviso di sistema 2/15", "Il finanziamento è finalizzato alla realizzazione di "
+                        "Piani individuali, aziendali, settoriali, territoriali di formazione continua.", "For.Te.")
+    foncoop = _consortium("Fon.Coop - Avviso 66", "Linea 1 – piani aziendali per singole imprese aderenti; Linea 2 – "
+                          "piani pluriaziendali promossi da enti di formazione per più PMI.", "Fon.Coop")
+    assert forte is Consortium.OPTIONAL and foncoop is Consortium.OPTIONAL
+
+
+@pytest.mark.parametrize(("title", "theme"), [
+    ("European Defence Fund - Improving cyber defence and incident management", "cybersecurity"),
+    ("Horizon 2020 - Assurance and certification for trustworthy and secure ICT systems", "cybersecurity"),
+    ("Horizon Europe Cluster 4 - Localised and Urban Manufacturing", "industry_5_0"),
+])
+def test_cyber_defence_secure_ict_and_urban_manufacturing(title: str, theme: str) -> None:
+    result = classify(CallText(id="t", title=title, text="Proposals are expected to deliver demonstrators.",
+                               language="en"))
+    assert [t.theme.value for t in result.themes] == [theme]
