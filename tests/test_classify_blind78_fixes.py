@@ -1,9 +1,7 @@
-"""General causes of the misses on real_blind7 and real_blind8 (each scored once, blind, before these rules)
-and two of real_blind6: partnership wording (alone or with other SMEs, plans that may involve several firms,
-inter-company plans, at least N firms per plan, SMEs with large firms or research bodies, partnerships of at
-least N firms, a consortium structure), EU service contracts and cascade calls, a region beside a ministry in the
-programme field, the ministry's Space Economy plan, the Horizon Copernicus/Galileo clause, EU calls for listed
-countries, Interreg NEXT MED, and theme wording. Texts are fragments of the real calls of those files."""
+"""General causes of the misses on the real blind sets (real_blind6 to real_blind19, each scored once, blind, before
+these rules; the file is named after the first two): partnership wording, EU service contracts and cascade calls,
+programmes, national and foreign bodies, places, and theme wording in the languages the calls come in. Each test
+failed on the code before its rule. Texts are fragments of the real calls of those files."""
 
 from __future__ import annotations
 
