@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from calltracker.classify import CallText, Classification, Rules, classify
-from calltracker.domain import Region, Theme
+from calltracker.domain import Consortium, Region, Scope, Theme
 from calltracker.errors import InputError
 
 REGIONS = (Region.LOMBARDIA, Region.PIEMONTE, Region.LIGURIA)
@@ -91,6 +91,70 @@ def load_labelled(lines: Iterable[str]) -> list[LabelledCall]:
 
 
 @dataclass(frozen=True)
+class Prediction:
+    """What the classifier said of one labelled call, kept apart from the code that said it: a blind score taken
+    with one commit's rules can be scored again, joined with other sets, after the rules have changed."""
+
+    id: str
+    theme_ids: tuple[str, ...]
+    eligible: Mapping[Region, bool]
+    scope: Scope
+    consortium: Consortium
+    tri_regional_fit: bool
+    rules_version: str
+
+    @classmethod
+    def of(cls, result: Classification) -> Prediction:
+        return cls(result.id, tuple(result.theme_ids), {g: bool(result.eligible[g]) for g in REGIONS}, result.scope,
+                   result.consortium, result.tri_regional_fit, result.rules_version)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "rules_version": self.rules_version, "themes": list(self.theme_ids),
+                "eligible": {g.value: self.eligible[g] for g in REGIONS}, "scope": self.scope.value,
+                "consortium": self.consortium.value, "tri_regional_fit": self.tri_regional_fit}
+
+    @classmethod
+    def from_json(cls, record: Mapping[str, Any]) -> Prediction:
+        try:
+            return cls(str(record["id"]), tuple(Theme(t).value for t in record["themes"]),
+                       {g: bool(record["eligible"][g.value]) for g in REGIONS}, Scope(record["scope"]),
+                       Consortium(record["consortium"]), bool(record["tri_regional_fit"]),
+                       str(record.get("rules_version") or "?"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"prediction {record.get('id', '?') if isinstance(record, Mapping) else '?'}: "
+                             f"{exc}") from exc
+
+
+def load_predictions(lines: Iterable[str]) -> dict[str, Prediction]:
+    """Stored predictions (JSON lines of `Prediction.to_json`) by call id; a bad line or an id given twice raises
+    InputError naming it."""
+    out: dict[str, Prediction] = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"predictions line {number}: not JSON ({exc.msg})") from exc
+        if not isinstance(record, dict):
+            raise InputError(f"predictions line {number}: not a JSON object")
+        prediction = Prediction.from_json(record)
+        if prediction.id in out:
+            raise InputError(f"predictions line {number}: call {prediction.id} is predicted twice")
+        out[prediction.id] = prediction
+    return out
+
+
+def stored_predictions(items: Sequence[LabelledCall], predictions: Mapping[str, Prediction]) -> list[Prediction]:
+    """The stored prediction of each labelled call, in order; a call with none raises InputError naming it."""
+    missing = [it.call.id for it in items if it.call.id not in predictions]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise InputError(f"no stored prediction for {len(missing)} labelled call(s): {shown}")
+    return [predictions[it.call.id] for it in items]
+
+
+@dataclass(frozen=True)
 class PRF:
     tp: int
     fp: int
@@ -150,7 +214,7 @@ class Report:
         }
 
 
-def evaluate(items: Sequence[LabelledCall], predictions: Sequence[Classification]) -> Report:
+def evaluate(items: Sequence[LabelledCall], predictions: Sequence[Classification | Prediction]) -> Report:
     """Compare predictions with labels, call by call (same order)."""
     if len(items) != len(predictions):
         raise ValueError("one prediction per labelled call is needed")

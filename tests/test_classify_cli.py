@@ -64,3 +64,52 @@ def test_eval_threshold_fails_below(tmp_path: Path) -> None:
     bad.write_text("{oops\n", encoding="utf-8")
     result = CliRunner().invoke(eval_command, [str(bad)])
     assert result.exit_code == 1 and "line 1" in result.output
+
+
+LABELLED = DEV.parent
+
+
+def test_eval_joins_several_files_into_one_set() -> None:
+    one = json.loads(CliRunner().invoke(eval_command, [str(DEV), "--json"]).stdout)
+    two = json.loads(CliRunner().invoke(eval_command, [str(LABELLED / "extra.jsonl"), "--json"]).stdout)
+    both = json.loads(CliRunner().invoke(eval_command, [str(DEV), str(LABELLED / "extra.jsonl"), "--json"]).stdout)
+    assert both["calls"] == one["calls"] + two["calls"]
+    assert both["fit"]["tp"] == one["fit"]["tp"] + two["fit"]["tp"]
+
+
+def test_saved_predictions_score_again_as_they_were(tmp_path: Path) -> None:
+    saved = tmp_path / "predictions.jsonl"
+    first = CliRunner().invoke(eval_command, [str(DEV), "--json", "--save-predictions", str(saved)])
+    assert first.exit_code == 0, first.output
+    lines = [json.loads(x) for x in saved.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == json.loads(first.stdout)["calls"] and {"id", "rules_version", "themes"} <= set(lines[0])
+    # Stored predictions are scored as they are, not re-classified: change one and the score follows it.
+    wrong = [dict(x, tri_regional_fit=not x["tri_regional_fit"]) if i == 0 else x for i, x in enumerate(lines)]
+    changed = tmp_path / "changed.jsonl"
+    changed.write_text("".join(json.dumps(x) + "\n" for x in wrong), encoding="utf-8")
+    again = json.loads(CliRunner().invoke(eval_command, [str(DEV), "--json", "--predictions", str(saved)]).stdout)
+    other = json.loads(CliRunner().invoke(eval_command, [str(DEV), "--json", "--predictions", str(changed)]).stdout)
+    assert again == json.loads(first.stdout)
+    assert other["fit"] != again["fit"]
+
+
+def test_a_labelled_call_without_a_stored_prediction_is_named(tmp_path: Path) -> None:
+    saved = tmp_path / "predictions.jsonl"
+    CliRunner().invoke(eval_command, [str(DEV), "--save-predictions", str(saved)])
+    kept = saved.read_text(encoding="utf-8").splitlines()[1:]
+    missing_id = json.loads(saved.read_text(encoding="utf-8").splitlines()[0])["id"]
+    saved.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(eval_command, [str(DEV), "--predictions", str(saved)])
+    assert result.exit_code == 1 and missing_id in result.output and "no stored prediction" in result.output
+
+
+def test_the_first_scores_of_this_rounds_blind_sets_are_reproducible() -> None:
+    """RESULTS.md's blind scores of real_blind16 to real_blind20 and their pooled score, from the predictions each
+    scoring commit made (tests/fixtures/labeled/first_scores)."""
+    stored = LABELLED / "first_scores" / "real_blind16-20.predictions.jsonl"
+    files = [str(LABELLED / f"real_blind{n}.jsonl") for n in range(16, 21)]
+    pooled = json.loads(CliRunner().invoke(eval_command, [*files, "--json", "--predictions", str(stored)]).stdout)
+    assert (pooled["calls"], pooled["themes_macro_f1"], pooled["region_accuracy"], pooled["fit_f1"]) == \
+        (219, 0.7848, 0.9406, 0.7379)
+    one = json.loads(CliRunner().invoke(eval_command, [files[0], "--json", "--predictions", str(stored)]).stdout)
+    assert (one["themes_macro_f1"], one["region_accuracy"], one["fit_f1"]) == (0.8008, 0.9038, 0.8125)

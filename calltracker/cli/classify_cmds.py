@@ -7,9 +7,16 @@ from typing import IO, Any
 
 import click
 
-from calltracker.classify import CallText, Document, classify, explain
+from calltracker.classify import CallText, Classification, Document, classify, explain
 from calltracker.errors import InputError
-from calltracker.evaluation import evaluate_calls, format_report, load_labelled
+from calltracker.evaluation import (
+    Prediction,
+    evaluate,
+    format_report,
+    load_labelled,
+    load_predictions,
+    stored_predictions,
+)
 
 
 def _explain_stored_call(ctx: click.Context, call_ref: str) -> None:
@@ -107,22 +114,42 @@ def _flush(lines: list[str]) -> None:
 
 
 @click.command("eval")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("files", nargs=-1, required=True, type=click.File("r", encoding="utf-8"))
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option("--min-macro-f1", type=click.FloatRange(0, 1), default=None,
               help="Exit 1 when the themes macro-F1 is below this value (for CI).")
 @click.option("--quiet-errors", is_flag=True, help="Do not list the calls with a wrong field.")
+@click.option("--save-predictions", "save_to", type=click.File("w", encoding="utf-8"), default=None,
+              help="Also write what the classifier said of each call (JSON lines, with the rules version), to be "
+                   "scored again later with --predictions.")
+@click.option("--predictions", "stored", multiple=True, type=click.File("r", encoding="utf-8"),
+              help="Score these stored predictions (--save-predictions files; repeatable) instead of classifying: "
+                   "a blind score taken with earlier rules, again or joined with other sets.")
 @click.pass_context
-def eval_command(ctx: click.Context, file: IO[str], as_json: bool, min_macro_f1: float | None,
-                 quiet_errors: bool) -> None:
-    """Score the classifier on a labelled JSON-lines file (the labelled/dev.jsonl format)."""
+def eval_command(ctx: click.Context, files: tuple[IO[str], ...], as_json: bool, min_macro_f1: float | None,
+                 quiet_errors: bool, save_to: IO[str] | None, stored: tuple[IO[str], ...]) -> None:
+    """Score the classifier on labelled JSON-lines files (the labelled/dev.jsonl format); several files are scored
+    as one set."""
     try:
-        items = load_labelled(file)
+        items = [item for file in files for item in load_labelled(file)]
+        ids = [it.call.id for it in items]
+        if len(set(ids)) != len(ids):
+            twice = sorted({i for i in ids if ids.count(i) > 1})
+            raise InputError(f"call id(s) in more than one record: {', '.join(twice[:5])}")
+        if stored:
+            predictions: list[Classification | Prediction] = list(stored_predictions(
+                items, {k: v for file in stored for k, v in load_predictions(file).items()}))
+        else:
+            predictions = [classify(it.call) for it in items]
     except InputError as exc:
         raise click.ClickException(str(exc)) from exc
     if not items:
         raise click.ClickException("no labelled calls in the file")
-    report = evaluate_calls(items)
+    if save_to is not None:
+        for p in predictions:
+            save_to.write(json.dumps((p if isinstance(p, Prediction) else Prediction.of(p)).to_json(),
+                                     ensure_ascii=False) + "\n")
+    report = evaluate(items, predictions)
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
