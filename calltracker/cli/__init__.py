@@ -27,7 +27,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "db": ("db_cmds", "db", "Create, upgrade and inspect the database."),
     "demo": ("demo_cmds", "demo", "Scrape the recorded sources from a local replay server, classify, and write"),
     "digest": ("digest_cmds", "digest", "Weekly digests: preview one, or send this week's."),
-    "eval": ("classify_cmds", "eval_command", "Score the classifier on a labelled JSON-lines file"),
+    "eval": ("classify_cmds", "eval_command", "Score the classifier on labelled JSON-lines files"),
     "interest": ("consortium_cmds", "interest", "Members' interest in joint bids: the board, introductions and the"),
     "members": ("members_cmds", "members", "Import and list the clusters' members."),
     "partners": ("consortium_cmds", "partners_command", "Members who could bid on a joint-bid CALL with others:"),
