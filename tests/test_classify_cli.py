@@ -113,3 +113,9 @@ def test_the_first_scores_of_this_rounds_blind_sets_are_reproducible() -> None:
         (219, 0.7848, 0.9406, 0.7379)
     one = json.loads(CliRunner().invoke(eval_command, [files[0], "--json", "--predictions", str(stored)]).stdout)
     assert (one["themes_macro_f1"], one["region_accuracy"], one["fit_f1"]) == (0.8008, 0.9038, 0.8125)
+
+
+def test_a_call_id_in_two_records_is_named() -> None:
+    result = CliRunner().invoke(eval_command, [str(DEV), str(DEV)])
+    first = json.loads(DEV.read_text(encoding="utf-8").splitlines()[0])["id"]
+    assert result.exit_code == 1 and "more than one record" in result.output and first in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import IO, Any
 
 import click
@@ -132,9 +133,8 @@ def eval_command(ctx: click.Context, files: tuple[IO[str], ...], as_json: bool, 
     as one set."""
     try:
         items = [item for file in files for item in load_labelled(file)]
-        ids = [it.call.id for it in items]
-        if len(set(ids)) != len(ids):
-            twice = sorted({i for i in ids if ids.count(i) > 1})
+        twice = sorted(i for i, n in Counter(it.call.id for it in items).items() if n > 1)
+        if twice:  # stored predictions are matched by id
             raise InputError(f"call id(s) in more than one record: {', '.join(twice[:5])}")
         if stored:
             predictions: list[Classification | Prediction] = list(stored_predictions(
