@@ -108,7 +108,7 @@ ADJECTIVES = {"Spanish": "ES", "Flemish": "BE", "Walloon": "BE", "Belgian": "BE"
 # First-level subdivisions of the neighbours whose regional calls (an ESA BIC of two German Länder, a French
 # region's call) reach us: ISO 3166-2 types kept per country. Swiss cantons are left out: "Ticino" is also a
 # Lombard river and park.
-SUBDIVISIONS = {"DE": {"Land"}, "AT": {"State"},
+SUBDIVISIONS = {"DE": {"Land"}, "AT": {"State"}, "CA": {"Province", "Territory"},
                 "FR": {"Metropolitan region", "Metropolitan collectivity with special status"},
                 "ES": {"Autonomous community"}, "GB": {"Country", "Province"}, "US": {"State"}}
 # Countries whose cities of EUROPEAN_CITY inhabitants or more are kept too (the regional calls of Europe: a

@@ -540,3 +540,33 @@ def test_cyber_defence_secure_ict_and_urban_manufacturing(title: str, theme: str
     result = classify(CallText(id="t", title=title, text="Proposals are expected to deliver demonstrators.",
                                language="en"))
     assert [t.theme.value for t in result.themes] == [theme]
+
+
+# real_blind21 and real_blind22 (scored once, blind, before the rules below)
+
+def test_a_list_of_countries_naming_italy_opens_a_call_to_our_regions() -> None:
+    result = classify(CallText(id="artes", title="ESA ARTES - how to apply", language="en",
+                               text="Participation is open to all firms residing within participating Member States. "
+                                    "The countries participating are: Austria, Belgium, Canada, Denmark, France, "
+                                    "Germany, Italy, Spain, Sweden, Switzerland, United Kingdom."))
+    assert dict(result.eligible) == ALL
+
+
+def test_canadian_provinces_and_eu_maritime_and_citizens_funds() -> None:
+    ontario = classify(CallText(id="on", title="Ontario Aerospace Council - Aerospace R&TD Challenge", language="en",
+                                text="The Ministry supports aerospace research projects of companies."))
+    emfaf = classify(CallText(id="emfaf", title="EMFAF - support to awareness raising about the Arctic", language="en",
+                              text="Grants for projects raising awareness of the communities."))
+    assert not any(ontario.eligible.values())
+    assert emfaf.scope.value == "eu" and dict(emfaf.eligible) == ALL
+
+
+@pytest.mark.parametrize(("title", "theme"), [
+    ("Horizon 2020 - Advancements in aerodynamics for quieter and greener aircrafts", "green_aviation"),
+    ("Horizon 2020 Mobility for Growth - Enhancing resource efficiency of aviation", "green_aviation"),
+    ("Horizon 2020 - Digital platforms for connected factories of the future", "industry_5_0"),
+    ("Digital Europe - Specialised Education Programmes in Key Capacity Areas", "skills_certification"),
+])
+def test_h2020_aviation_factories_and_digital_europe_education_wording(title: str, theme: str) -> None:
+    result = classify(CallText(id="t", title=title, text="Proposals are invited.", language="en"))
+    assert [t.theme.value for t in result.themes] == [theme]
