@@ -119,3 +119,12 @@ def test_a_call_id_in_two_records_is_named() -> None:
     result = CliRunner().invoke(eval_command, [str(DEV), str(DEV)])
     first = json.loads(DEV.read_text(encoding="utf-8").splitlines()[0])["id"]
     assert result.exit_code == 1 and "more than one record" in result.output and first in result.output
+
+
+def test_the_first_scores_of_this_rounds_seven_blind_sets_pooled() -> None:
+    first = LABELLED / "first_scores"
+    files = [str(LABELLED / f"real_blind{n}.jsonl") for n in range(16, 23)]
+    pooled = json.loads(CliRunner().invoke(eval_command, [
+        *files, "--json", "--predictions", str(first / "real_blind16-20.predictions.jsonl"),
+        "--predictions", str(first / "real_blind21-22.predictions.jsonl")]).stdout)
+    assert (pooled["calls"], pooled["region_accuracy"], pooled["fit_f1"]) == (304, 0.9441, 0.7465)
