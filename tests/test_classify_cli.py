@@ -121,10 +121,16 @@ def test_a_call_id_in_two_records_is_named() -> None:
     assert result.exit_code == 1 and "more than one record" in result.output and first in result.output
 
 
-def test_the_first_scores_of_this_rounds_seven_blind_sets_pooled() -> None:
+def test_the_first_scores_of_this_rounds_seven_and_nine_blind_sets_pooled() -> None:
     first = LABELLED / "first_scores"
     files = [str(LABELLED / f"real_blind{n}.jsonl") for n in range(16, 23)]
     pooled = json.loads(CliRunner().invoke(eval_command, [
         *files, "--json", "--predictions", str(first / "real_blind16-20.predictions.jsonl"),
         "--predictions", str(first / "real_blind21-22.predictions.jsonl")]).stdout)
     assert (pooled["calls"], pooled["region_accuracy"], pooled["fit_f1"]) == (304, 0.9441, 0.7465)
+    stored = [x for name in ("16-20", "21-22", "23-24")
+              for x in ("--predictions", str(first / f"real_blind{name}.predictions.jsonl"))]
+    nine = json.loads(CliRunner().invoke(eval_command, [
+        *files, str(LABELLED / "real_blind23.jsonl"), str(LABELLED / "real_blind24.jsonl"), "--json", *stored]).stdout)
+    assert (nine["calls"], nine["themes_macro_f1"], nine["region_accuracy"], nine["fit_f1"]) == \
+        (384, 0.815, 0.9479, 0.7797)
