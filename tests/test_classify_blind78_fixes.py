@@ -570,3 +570,26 @@ def test_canadian_provinces_and_eu_maritime_and_citizens_funds() -> None:
 def test_h2020_aviation_factories_and_digital_europe_education_wording(title: str, theme: str) -> None:
     result = classify(CallText(id="t", title=title, text="Proposals are invited.", language="en"))
     assert [t.theme.value for t in result.themes] == [theme]
+
+
+# real_blind23 and real_blind24 (scored once, blind, before the rules below)
+
+@pytest.mark.parametrize(("language", "title", "theme"), [
+    ("de", "BMBF - Bekanntmachung Zivile Sicherheit: Bedrohungen aus dem Cyberraum", "cybersecurity"),
+    ("cs", "Ministerstvo vnitra - veřejné soutěže: umělá inteligence pro bezpečnost", "artificial_intelligence"),
+    ("en", "Horizon 2020 - Digitising and transforming European industry and services", "industry_5_0"),
+    ("it", "Camera di Commercio - contributi per la partecipazione a iniziative formative", "skills_certification"),
+    ("it", "Competence Center Start 4.0 (Genova) - primo bando 2019", "industry_5_0"),
+])
+def test_more_theme_wording_and_the_start_4_0_competence_centre(language: str, title: str, theme: str) -> None:
+    result = classify(CallText(id="t", title=title, text="Bando 2019.", language=language))
+    assert [t.theme.value for t in result.themes] == [theme]
+
+
+def test_edidp_is_an_eu_call_and_enterprise_ireland_a_foreign_body() -> None:
+    edidp = classify(CallText(id="e", title="European Defence Industrial Development Programme (EDIDP) - 2020 calls",
+                              language="en", text="Calls for proposals for defence capability development."))
+    dtif = classify(CallText(id="d", title="Enterprise Ireland - Disruptive Technologies Innovation Fund, call 5",
+                             language="en", text="Funding for collaborative projects of enterprises."))
+    assert edidp.scope.value == "eu" and dict(edidp.eligible) == ALL
+    assert dtif.scope.value == "other" and not any(dtif.eligible.values())
