@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,20 +74,23 @@ def parse_record(record: dict[str, Any]) -> LabelledCall:
     return LabelledCall(call, labels, record.get("label_notes"))
 
 
-def load_labelled(lines: Iterable[str]) -> list[LabelledCall]:
-    """Parse JSON lines; blank lines are skipped, a bad line raises InputError with its number."""
-    out: list[LabelledCall] = []
+def _json_objects(lines: Iterable[str], what: str = "line") -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) of JSON lines; blank lines are skipped, a bad line raises InputError with its number."""
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"line {number}: not JSON ({exc.msg})") from exc
+            raise InputError(f"{what} {number}: not JSON ({exc.msg})") from exc
         if not isinstance(record, dict):
-            raise InputError(f"line {number}: not a JSON object")
-        out.append(parse_record(record))
-    return out
+            raise InputError(f"{what} {number}: not a JSON object")
+        yield number, record
+
+
+def load_labelled(lines: Iterable[str]) -> list[LabelledCall]:
+    """Parse JSON lines; blank lines are skipped, a bad line raises InputError with its number."""
+    return [parse_record(record) for _, record in _json_objects(lines)]
 
 
 @dataclass(frozen=True)
@@ -129,15 +132,7 @@ def load_predictions(lines: Iterable[str]) -> dict[str, Prediction]:
     """Stored predictions (JSON lines of `Prediction.to_json`) by call id; a bad line or an id given twice raises
     InputError naming it."""
     out: dict[str, Prediction] = {}
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"predictions line {number}: not JSON ({exc.msg})") from exc
-        if not isinstance(record, dict):
-            raise InputError(f"predictions line {number}: not a JSON object")
+    for number, record in _json_objects(lines, "predictions line"):
         prediction = Prediction.from_json(record)
         if prediction.id in out:
             raise InputError(f"predictions line {number}: call {prediction.id} is predicted twice")
