@@ -134,3 +134,13 @@ def test_the_first_scores_of_this_rounds_seven_and_nine_blind_sets_pooled() -> N
         *files, str(LABELLED / "real_blind23.jsonl"), str(LABELLED / "real_blind24.jsonl"), "--json", *stored]).stdout)
     assert (nine["calls"], nine["themes_macro_f1"], nine["region_accuracy"], nine["fit_f1"]) == \
         (384, 0.815, 0.9479, 0.7797)
+
+
+def test_the_first_scores_of_this_rounds_eleven_blind_sets_pooled() -> None:
+    first = LABELLED / "first_scores"
+    files = [str(LABELLED / f"real_blind{n}.jsonl") for n in range(16, 27)]
+    stored = [x for name in ("16-20", "21-22", "23-24", "25-26")
+              for x in ("--predictions", str(first / f"real_blind{name}.predictions.jsonl"))]
+    pooled = json.loads(CliRunner().invoke(eval_command, [*files, "--json", *stored]).stdout)
+    assert (pooled["calls"], pooled["themes_macro_f1"], pooled["region_accuracy"], pooled["fit_f1"]) == \
+        (454, 0.8155, 0.9449, 0.7834)
