@@ -593,3 +593,28 @@ def test_edidp_is_an_eu_call_and_enterprise_ireland_a_foreign_body() -> None:
                              language="en", text="Funding for collaborative projects of enterprises."))
     assert edidp.scope.value == "eu" and dict(edidp.eligible) == ALL
     assert dtif.scope.value == "other" and not any(dtif.eligible.values())
+
+
+# real_blind25 and real_blind26 (scored once, blind, before the rules below)
+
+@pytest.mark.parametrize("title", [
+    "FP7 Aeronautics and Air Transport - coordinated call with Russia",
+    "ERA-NET AirTN - call 01/2013 for transnational cooperative research",
+    "Frontex - Research Grants Programme 2023",
+])
+def test_fp7_era_nets_and_eu_agencies_are_eu_calls(title: str) -> None:
+    result = classify(CallText(id="e", title=title, language="en",
+                               text="Proposals from consortia of Russian and European partners are invited."))
+    assert result.scope.value == "eu" and dict(result.eligible) == ALL
+
+
+def test_manunet_trustworthy_ict_and_a_us_airport_research_program() -> None:
+    manunet = classify(CallText(id="m", title="MANUNET Transnational Call 2018", language="en",
+                                text="Transnational research projects of SMEs."))
+    trust = classify(CallText(id="t", title="FP7 ICT Call 8 - Objective 1.4 Trustworthy ICT", language="en",
+                              text="Research on trustworthy ICT infrastructures."))
+    acrp = classify(CallText(id="a", title="Airport Cooperative Research Program (US) - RFP 2021", language="en",
+                             text="Community inclusion in Advanced Air Mobility."))
+    assert [t.theme.value for t in manunet.themes] == ["industry_5_0"] and manunet.scope.value == "eu"
+    assert [t.theme.value for t in trust.themes] == ["cybersecurity"]
+    assert not any(acrp.eligible.values())
