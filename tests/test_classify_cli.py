@@ -144,3 +144,14 @@ def test_the_first_scores_of_this_rounds_eleven_blind_sets_pooled() -> None:
     pooled = json.loads(CliRunner().invoke(eval_command, [*files, "--json", *stored]).stdout)
     assert (pooled["calls"], pooled["themes_macro_f1"], pooled["region_accuracy"], pooled["fit_f1"]) == \
         (454, 0.8155, 0.9449, 0.7834)
+
+
+def test_the_first_scores_of_this_rounds_thirteen_blind_sets_and_of_real_blind27() -> None:
+    first = LABELLED / "first_scores"
+    stored = [x for name in ("16-20", "21-22", "23-24", "25-26", "27-28")
+              for x in ("--predictions", str(first / f"real_blind{name}.predictions.jsonl"))]
+    files = [str(LABELLED / f"real_blind{n}.jsonl") for n in range(16, 29)]
+    pooled = json.loads(CliRunner().invoke(eval_command, [*files, "--json", *stored]).stdout)
+    one = json.loads(CliRunner().invoke(eval_command, [files[-2], "--json", *stored]).stdout)
+    assert pooled["calls"] == 510 and (pooled["region_accuracy"], pooled["fit_f1"]) == (0.949, 0.8017)
+    assert (one["calls"], one["themes_macro_f1"], one["region_accuracy"], one["fit_f1"]) == (30, 0.9556, 1.0, 1.0)
