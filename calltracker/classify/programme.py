@@ -83,11 +83,11 @@ def _local_body(r: Rules, title: Field, names: Callable[[str, str], bool], note:
     return None
 
 
-def _abroad(call: CallText, r: Rules, title: Field) -> Evidence | None:
-    """On an English page, a foreign country or place the title names ("India Ministry of Civil Aviation - ...",
-    "Ontario Aerospace Council - ..."): the ministry a generic national word names is that country's, as one on a
-    page written in another language."""
-    if (call.language or "").lower()[:2] != "en":
+def _foreign_ministry(call: CallText, r: Rules, programme: Programme, title: Field) -> Evidence | None:
+    """A generic national word ("Ministry") on an English page whose title names a foreign country or place ("India
+    Ministry of Civil Aviation - ...", "Ontario Aerospace Council - ..."): that country's ministry, as one on a page
+    written in another language. The place, as evidence."""
+    if programme.id not in _GENERIC_NATIONAL or (call.language or "").lower()[:2] != "en":
         return None
     for m in r.regions.scan(title):
         if any(kind == "elsewhere" and key.startswith("abroad") for kind, key in m.entry.payloads):
@@ -159,7 +159,7 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
                 evidence.append(Evidence("programme", m.entry.phrase, fld.name, m.start, m.end, m.text,
                                          note=f"programme {chosen.id}"))
     if chosen is not None:
-        if chosen.id in _GENERIC_NATIONAL and (abroad := _abroad(call, r, title)) is not None:
+        if (abroad := _foreign_ministry(call, r, chosen, title)) is not None:
             evidence.append(abroad)
             return None, Scope.OTHER, evidence, implied
         if chosen.scope is Scope.NATIONAL and _foreign(call):
@@ -183,7 +183,7 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
         m = best[1]
         evidence.append(Evidence("programme", m.entry.phrase, "text", m.start, m.end, m.text,
                                  note=f"programme {best[0].id}"))
-        if best[0].id in _GENERIC_NATIONAL and (abroad := _abroad(call, r, title)) is not None:
+        if (abroad := _foreign_ministry(call, r, best[0], title)) is not None:
             evidence.append(abroad)
             return None, Scope.OTHER, evidence, implied
         local = _local_body(r, title, _a_place, f"the title names a place; {best[0].id} is only cited in the text") \
