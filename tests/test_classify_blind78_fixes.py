@@ -618,3 +618,47 @@ def test_manunet_trustworthy_ict_and_a_us_airport_research_program() -> None:
     assert manunet.theme_ids == ["industry_5_0"] and manunet.scope.value == "eu"
     assert trust.theme_ids == ["cybersecurity"]
     assert not any(acrp.eligible.values())
+
+
+# real_blind20 and real_blind28 (scored once, blind, kept aside, then tuned on in the session after)
+
+def test_a_title_opening_with_another_region_makes_its_share_of_a_national_plan_regional() -> None:
+    text = "Dieci milioni del FESR dedicati alle imprese del sistema spaziale regionale."
+    share = classify(CallText(id="s", title="Regione Abruzzo - 10 milioni FESR per il sistema Space regionale",
+                              programme="Piano Space Economy - programma Mirror GovSatcom", language="it", text=text))
+    joined = classify(CallText(id="j", title="Regione Puglia - adesione al Piano multiregionale Mirror Copernicus",
+                               programme="Piano Space Economy - Piano multiregionale Mirror Copernicus",
+                               language="it", text=text))
+    assert share.scope.value == "regional" and not any(share.eligible.values())
+    assert joined.scope.value == "national" and dict(joined.eligible) == ALL
+
+
+@pytest.mark.parametrize(("language", "title", "theme"), [
+    ("fr", "Investissements d'Avenir - appel a projets Coeur de filiere numerique: Securite numerique",
+     "cybersecurity"),
+    ("en", "Emerging Aviation Technology Partnerships Program, Round 2", "air_mobility"),
+    ("en", "Airport Zero Emissions Vehicle and Infrastructure Pilot Program", "green_aviation"),
+    ("en", "Productivity Solutions Grant (SkillsFuture Training Subsidy) for SMEs", "skills_certification"),
+    ("it", "Camera di Commercio - bando per progetti di innovazione 4.0 delle startup", "industry_5_0"),
+    ("it", "Regione Lombardia e Camere di commercio lombarde - bando SI4.0 2023", "industry_5_0"),
+])
+def test_theme_words_of_foreign_agencies_and_lombard_chambers(language: str, title: str, theme: str) -> None:
+    result = classify(CallText(id="w", title=title, language=language, text="Applications are open."))
+    assert result.theme_ids == [theme]
+
+
+def test_company_territorial_and_sectoral_training_plans_are_optional() -> None:
+    assert _consortium("Fondo Conoscenza - Avviso 1/2024 Conto Sistema",
+                       "L'Avviso finanzia Piani Formativi aziendali, territoriali e settoriali finalizzati a "
+                       "sostenere l'aggiornamento delle competenze dei lavoratori delle aziende aderenti.",
+                       "Fondo Conoscenza") is Consortium.OPTIONAL
+
+
+def test_a_data_space_topic_of_digital_europe_s_ai_strand_is_not_ai_by_its_identifier() -> None:
+    text = "Support for the coordination of the common European data spaces and for trusted data sharing."
+    data = classify(CallText(id="d", title="Digital Europe - continuation of the support centre", language="en",
+                             identifier="DIGITAL-2025-AI-08-DS-SUPPORT", text=text))
+    tef = classify(CallText(id="t", title="Digital Europe - testing and experimentation facility", language="en",
+                            identifier="DIGITAL-2025-AI-08-TEF", text=text))
+    assert "artificial_intelligence" not in data.theme_ids
+    assert "artificial_intelligence" in tef.theme_ids

@@ -61,6 +61,22 @@ def _a_place(kind: str, key: str) -> bool:
     return kind in ("name", "place", "other") or (kind == "elsewhere" and not key.startswith("abroad"))
 
 
+def _leading_region(matches: list[Match], title: Field, r: Rules) -> tuple[Programme, Match] | None:
+    """A title that opens with a named region ("Regione Abruzzo - 10 milioni FESR per ... GovSatcom del Piano Space
+    Economy") names its issuer first: a national plan or programme it names after is the one the region's share
+    funds, not the national call. Not a region joining a multi-regional plan ("Regione Puglia - adesione al Piano
+    multiregionale Mirror Copernicus"): that plan's calls are open in every region that signed it."""
+    if "multiregional" in title.low or "multi-regional" in title.low:
+        return None
+    first = min(matches, key=lambda m: m.start, default=None)
+    if first is None or first.start != 0:
+        return None
+    lead = _pick([first], r)
+    if lead is None or lead[0].scope is not Scope.REGIONAL or lead[0].priority < 45:
+        return None
+    return lead
+
+
 def _another_region(kind: str, key: str) -> bool:
     return kind == "other"
 
@@ -158,6 +174,11 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
                 m = best[1]
                 evidence.append(Evidence("programme", m.entry.phrase, fld.name, m.start, m.end, m.text,
                                          note=f"programme {chosen.id}"))
+    if chosen is not None and chosen.scope is Scope.NATIONAL and (lead := _leading_region(in_title, title, r)) is not None:
+        m = lead[1]
+        evidence.append(Evidence("local body", m.entry.phrase, title.name, m.start, m.end, m.text,
+                                 note=f"the title opens with a region; {chosen.id} funds its share"))
+        return lead[0], lead[0].scope, evidence, implied
     if chosen is not None:
         if (abroad := _foreign_ministry(call, r, chosen, title)) is not None:
             evidence.append(abroad)
