@@ -662,3 +662,14 @@ def test_a_data_space_topic_of_digital_europe_s_ai_strand_is_not_ai_by_its_ident
                             identifier="DIGITAL-2025-AI-08-TEF", text=text))
     assert "artificial_intelligence" not in data.theme_ids
     assert "artificial_intelligence" in tef.theme_ids
+
+
+@pytest.mark.parametrize("text", [
+    "Potranno presentarle grandi player industriali, PMI e startup innovative (preferibilmente in partnership tra "
+    "loro).",
+    "Adotteremo criteri premiali finalizzati all'apertura ed all'ampia collaborazione; scoraggiamo progetti "
+    "presentati da singole aziende.",
+])
+def test_a_partnership_preferred_or_rewarded_but_not_required_is_optional(text: str) -> None:
+    assert _consortium("Competence Center CIM4.0 - secondo bando 2020 per progetti di innovazione",
+                       text) is Consortium.OPTIONAL
