@@ -673,3 +673,15 @@ def test_a_data_space_topic_of_digital_europe_s_ai_strand_is_not_ai_by_its_ident
 def test_a_partnership_preferred_or_rewarded_but_not_required_is_optional(text: str) -> None:
     assert _consortium("Competence Center CIM4.0 - secondo bando 2020 per progetti di innovazione",
                        text) is Consortium.OPTIONAL
+
+
+def test_a_foreign_scheme_co_funded_by_an_eu_programme_is_that_country_s() -> None:
+    text = ("The agency has launched a funding scheme for SMEs to aid the local uptake of cybersecurity solutions, "
+            "co-funded by the European Union under the Digital Europe Programme.")
+    malta = classify(CallText(id="m", title="NCC-MT Malta - SME Cybersecurity Grant Scheme (2023)", language="en",
+                              programme="NCC-MT Malta - SME cybersecurity grant scheme (Digital Europe co-funded)",
+                              text=text))
+    eu = classify(CallText(id="e", title="Digital Europe - SME cybersecurity deployment call (2023)", language="en",
+                           programme="Digital Europe Programme", text=text))
+    assert malta.scope.value == "other" and not any(malta.eligible.values())
+    assert eu.scope.value == "eu" and dict(eu.eligible) == ALL

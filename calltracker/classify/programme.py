@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -112,6 +113,22 @@ def _foreign_ministry(call: CallText, r: Rules, programme: Programme, title: Fie
     return None
 
 
+_COFUNDED = re.compile(r"\bco-?(?:funded|financed)\b|\bcofinanziat[aoie]\b|\bcofinanc[eé]")
+
+
+def _foreign_cofunded(r: Rules, programme: Programme, title: Field, prog: Field, text: Field) -> Evidence | None:
+    """An EU programme named as a co-funder of a scheme whose title names a foreign country or place ("NCC-MT Malta
+    - SME Cybersecurity Grant Scheme ... co-funded by the European Union under the Digital Europe Programme"): that
+    country's own scheme. The place, as evidence."""
+    if programme.scope is not Scope.EU or not (_COFUNDED.search(prog.low) or _COFUNDED.search(text.low)):
+        return None
+    for m in r.regions.scan(title):
+        if any(kind == "elsewhere" and key.startswith("abroad") for kind, key in m.entry.payloads):
+            return Evidence("foreign body", m.entry.phrase, title.name, m.start, m.end, m.text,
+                            note=f"a scheme of the country the title names, co-funded by {programme.id}")
+    return None
+
+
 def _foreign(call: CallText) -> bool:
     lang = (call.language or "").lower()[:2]
     return bool(lang) and lang not in ("it", "en")
@@ -174,13 +191,15 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
                 m = best[1]
                 evidence.append(Evidence("programme", m.entry.phrase, fld.name, m.start, m.end, m.text,
                                          note=f"programme {chosen.id}"))
-    if chosen is not None and chosen.scope is Scope.NATIONAL and (lead := _leading_region(in_title, title, r)) is not None:
+    lead = _leading_region(in_title, title, r) if chosen is not None and chosen.scope is Scope.NATIONAL else None
+    if lead is not None and chosen is not None:
         m = lead[1]
         evidence.append(Evidence("local body", m.entry.phrase, title.name, m.start, m.end, m.text,
                                  note=f"the title opens with a region; {chosen.id} funds its share"))
         return lead[0], lead[0].scope, evidence, implied
     if chosen is not None:
-        if (abroad := _foreign_ministry(call, r, chosen, title)) is not None:
+        if (abroad := _foreign_ministry(call, r, chosen, title)
+                or _foreign_cofunded(r, chosen, title, prog, text)) is not None:
             evidence.append(abroad)
             return None, Scope.OTHER, evidence, implied
         if chosen.scope is Scope.NATIONAL and _foreign(call):
