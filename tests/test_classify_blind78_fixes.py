@@ -685,3 +685,12 @@ def test_a_foreign_scheme_co_funded_by_an_eu_programme_is_that_country_s() -> No
                            programme="Digital Europe Programme", text=text))
     assert malta.scope.value == "other" and not any(malta.eligible.values())
     assert eu.scope.value == "eu" and dict(eu.eligible) == ALL
+
+
+def test_a_national_measure_with_a_share_for_the_centre_north_written_with_a_dash_is_open_to_all_three() -> None:
+    result = classify(CallText(
+        id="n", title="MISE / Invitalia - incentivi per investimenti innovativi 4.0 delle PMI", language="it",
+        programme="MISE - investimenti innovativi e sostenibili delle PMI",
+        text="Circa 250 milioni agli investimenti nelle regioni del Centro \u2013 Nord (Liguria, Lombardia, Piemonte), "
+             "mentre circa 428 milioni sono previsti per quelli nelle regioni del Mezzogiorno."))
+    assert dict(result.eligible) == ALL
