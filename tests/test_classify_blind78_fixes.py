@@ -694,3 +694,16 @@ def test_a_national_measure_with_a_share_for_the_centre_north_written_with_a_das
         text="Circa 250 milioni agli investimenti nelle regioni del Centro \u2013 Nord (Liguria, Lombardia, Piemonte), "
              "mentre circa 428 milioni sono previsti per quelli nelle regioni del Mezzogiorno."))
     assert dict(result.eligible) == ALL
+
+
+# real_blind29 to real_blind32 (the pre-registered measure, scored once before the rules below)
+
+@pytest.mark.parametrize("title", [
+    "Provincie Zuid-Holland - feasibility subsidy for innovative SMEs (2018)",
+    "Made Smarter pilot (UK) - match funding for SME manufacturers adopting digital technology",
+    "Match funding for Lancashire SME manufacturers adopting digital technology",
+    "US Department of Transportation - Small Community Air Service Development Program",
+])
+def test_dutch_provinces_english_counties_and_country_abbreviations_are_abroad(title: str) -> None:
+    result = classify(CallText(id="p", title=title, language="en", text="Grants for local small firms."))
+    assert not any(result.eligible.values())
