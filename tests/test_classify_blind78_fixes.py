@@ -707,3 +707,10 @@ def test_a_national_measure_with_a_share_for_the_centre_north_written_with_a_das
 def test_dutch_provinces_english_counties_and_country_abbreviations_are_abroad(title: str) -> None:
     result = classify(CallText(id="p", title=title, language="en", text="Grants for local small firms."))
     assert not any(result.eligible.values())
+
+
+def test_canada_s_strategic_innovation_fund_is_not_the_eu_innovation_fund() -> None:
+    result = classify(CallText(id="c", title="Initiative for Sustainable Aviation Technology, C$350 million via the "
+                               "Strategic Innovation Fund", language="en", programme="INSAT (Strategic Innovation Fund)",
+                               text="Support for the green transformation of the aerospace industry."))
+    assert result.scope.value == "other" and not any(result.eligible.values())
