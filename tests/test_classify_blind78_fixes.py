@@ -714,3 +714,14 @@ def test_canada_s_strategic_innovation_fund_is_not_the_eu_innovation_fund() -> N
                                "Strategic Innovation Fund", language="en", programme="INSAT (Strategic Innovation Fund)",
                                text="Support for the green transformation of the aerospace industry."))
     assert result.scope.value == "other" and not any(result.eligible.values())
+
+
+@pytest.mark.parametrize("text", [
+    "Lo stanziamento dell'Avviso e di 4,5 milioni di euro per piani formativi aziendali, pluriaziendali e "
+    "pluriregionali in un'unica graduatoria nazionale.",
+    "Il Fondo finanzia piani formativi di tipo aziendale, interaziendale e territoriale per le aziende aderenti.",
+    "In questo avviso sono ammissibili sia piani aziendali che piani interaziendali, multiregionali, di filiera.",
+])
+def test_company_and_multi_company_training_plans_are_optional(text: str) -> None:
+    assert _consortium("Fon.Coop - Avviso 51 strategico sulla sostenibilita", text,
+                       "Fon.Coop - formazione continua (fondo interprofessionale)") is Consortium.OPTIONAL
