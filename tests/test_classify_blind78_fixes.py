@@ -725,3 +725,15 @@ def test_canada_s_strategic_innovation_fund_is_not_the_eu_innovation_fund() -> N
 def test_company_and_multi_company_training_plans_are_optional(text: str) -> None:
     assert _consortium("Fon.Coop - Avviso 51 strategico sulla sostenibilita", text,
                        "Fon.Coop - formazione continua (fondo interprofessionale)") is Consortium.OPTIONAL
+
+
+@pytest.mark.parametrize(("language", "title", "theme"), [
+    ("en", "Australian Government - Industry Skills Fund", "skills_certification"),
+    ("en", "National Workforce Development Fund, first round", "skills_certification"),
+    ("en", "West Midlands Combined Authority - Skills Bootcamps funding rules", "skills_certification"),
+    ("it", "Regione Emilia-Romagna - bando per rafforzare le competenze degli addetti", "skills_certification"),
+    ("en", "Made Smarter pilot - match funding for SME manufacturers", "industry_5_0"),
+])
+def test_skills_funds_and_made_smarter_wording(language: str, title: str, theme: str) -> None:
+    result = classify(CallText(id="w", title=title, language=language, text="Applications are open."))
+    assert result.theme_ids == [theme]
