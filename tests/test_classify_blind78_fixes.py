@@ -737,3 +737,13 @@ def test_company_and_multi_company_training_plans_are_optional(text: str) -> Non
 def test_skills_funds_and_made_smarter_wording(language: str, title: str, theme: str) -> None:
     result = classify(CallText(id="w", title=title, language=language, text="Applications are open."))
     assert result.theme_ids == [theme]
+
+
+def test_a_national_agency_named_only_as_co_funder_leaves_the_call_to_the_place_of_its_body() -> None:
+    text = "Presentata la call per le imprese che intendano partecipare al programma di accelerazione."
+    cofunded = classify(CallText(id="c", title="SPARKme (Openet Technologies, cofinanziato da ASI) - call per le "
+                                 "imprese della Space Economy, sede di Matera", language="it", text=text))
+    own = classify(CallText(id="o", title="ASI - call per le imprese della Space Economy, sede di Matera",
+                            language="it", text=text))
+    assert not any(cofunded.eligible.values())
+    assert own.scope.value == "national" and dict(own.eligible) == ALL

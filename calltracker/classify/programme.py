@@ -129,6 +129,16 @@ def _foreign_cofunded(r: Rules, programme: Programme, title: Field, prog: Field,
     return None
 
 
+_COFUNDED_BY = re.compile(r"(?:\bco-?(?:funded|financed) by|\bcofinanziat[aoie] da(?:ll[a'] ?|l )?)\s*$")
+
+
+def _named_as_cofunder(r: Rules, programme: Programme, title_matches: list[Match], title: Field) -> bool:
+    """Whether the title names `programme` only as the co-funder of someone else's call ("SPARKme (Openet
+    Technologies, cofinanziato da ASI) - call per le imprese ... sede di Matera")."""
+    named = [m for m in title_matches if any(payload[1] == programme.id for payload in m.entry.payloads)]
+    return bool(named) and all(_COFUNDED_BY.search(title.low[max(0, m.start - 30):m.start]) for m in named)
+
+
 def _foreign(call: CallText) -> bool:
     lang = (call.language or "").lower()[:2]
     return bool(lang) and lang not in ("it", "en")
@@ -197,6 +207,11 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
         evidence.append(Evidence("local body", m.entry.phrase, title.name, m.start, m.end, m.text,
                                  note=f"the title opens with a region; {chosen.id} funds its share"))
         return lead[0], lead[0].scope, evidence, implied
+    if chosen is not None and chosen.scope is Scope.NATIONAL and _named_as_cofunder(r, chosen, in_title, title):
+        local = _local_body(r, title, _a_place, f"{chosen.id} co-funds the call of a body of the place the title names")
+        if local is not None:
+            evidence.append(local[1])
+            return local[0], local[0].scope, evidence, implied
     if chosen is not None:
         if (abroad := _foreign_ministry(call, r, chosen, title)
                 or _foreign_cofunded(r, chosen, title, prog, text)) is not None:
