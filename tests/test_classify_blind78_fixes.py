@@ -747,3 +747,12 @@ def test_a_national_agency_named_only_as_co_funder_leaves_the_call_to_the_place_
                             language="it", text=text))
     assert not any(cofunded.eligible.values())
     assert own.scope.value == "national" and dict(own.eligible) == ALL
+
+
+@pytest.mark.parametrize(("language", "title"), [
+    ("en", "Canada - Initiative for Sustainable Aviation Technology (INSAT)"),
+    ("de", "Förderaufruf Nachhaltige Luftfahrt 2024"),
+])
+def test_sustainable_aviation_is_green_aviation(language: str, title: str) -> None:
+    result = classify(CallText(id="s", title=title, language=language, text="Projects of companies of all sizes."))
+    assert result.theme_ids == ["green_aviation"]
