@@ -756,3 +756,10 @@ def test_a_national_agency_named_only_as_co_funder_leaves_the_call_to_the_place_
 def test_sustainable_aviation_is_green_aviation(language: str, title: str) -> None:
     result = classify(CallText(id="s", title=title, language=language, text="Projects of companies of all sizes."))
     assert result.theme_ids == ["green_aviation"]
+
+
+def test_espon_is_an_interreg_programme_open_to_one_applicant_or_a_group() -> None:
+    result = classify(CallText(id="e", title="ESPON 2020 - calls for tender for applied research", language="en",
+                               text="Seven calls for tender for applied research projects on territorial development."))
+    assert result.scope.value == "interreg" and dict(result.eligible) == ALL
+    assert result.consortium is Consortium.OPTIONAL
