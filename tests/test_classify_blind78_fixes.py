@@ -711,7 +711,8 @@ def test_dutch_provinces_english_counties_and_country_abbreviations_are_abroad(t
 
 def test_canada_s_strategic_innovation_fund_is_not_the_eu_innovation_fund() -> None:
     result = classify(CallText(id="c", title="Initiative for Sustainable Aviation Technology, C$350 million via the "
-                               "Strategic Innovation Fund", language="en", programme="INSAT (Strategic Innovation Fund)",
+                               "Strategic Innovation Fund", language="en",
+                               programme="INSAT (Strategic Innovation Fund)",
                                text="Support for the green transformation of the aerospace industry."))
     assert result.scope.value == "other" and not any(result.eligible.values())
 
