@@ -27,7 +27,7 @@ SNAPSHOT = LABELLED / "classify_outputs.snapshot"
 # real_blind29 to real_blind32 are this session's pre-registered blind measure).
 BLIND = {"real_final.jsonl", "real_blind4.jsonl", "real_blind20.jsonl", "real_blind27.jsonl", "real_blind29.jsonl",
 BLIND = {"real_blind30.jsonl", "real_blind31.jsonl", "real_blind32.jsonl", "real_blind33.jsonl", "real_blind34.jsonl",
-         "real_blind35.jsonl"}
+         "real_blind35.jsonl", "real_blind36.jsonl"}
 
 
 def current() -> list[dict[str, str]]:
