@@ -764,3 +764,24 @@ def test_espon_is_an_interreg_programme_open_to_one_applicant_or_a_group() -> No
                                text="Seven calls for tender for applied research projects on territorial development."))
     assert result.scope.value == "interreg" and dict(result.eligible) == ALL
     assert result.consortium is Consortium.OPTIONAL
+
+
+# real_blind33 to real_blind36 (the second pre-registered measure, scored once before the rules below)
+
+def test_esa_s_own_calls_are_open_to_its_member_states_and_its_national_nodes_are_not() -> None:
+    text = "Proposals for feasibility studies using satellites. Conditional eligibility for Greece and Canada."
+    own = classify(CallText(id="o", title="ESA Business Applications - feasibility studies for mass events",
+                            language="en", text=text))
+    italian = classify(CallText(id="i", title="ESA - nuovo bando del programma Boost! per il trasporto spaziale",
+                                language="it", text="Il bando resta aperto fino al 2026."))
+    node = classify(CallText(id="n", title="ESA Phi-Lab Austria - permanent open call", language="en", text=text))
+    spark = classify(CallText(id="s", title="ESA Spark Funding Luxembourg - open call 2024-2026", language="en",
+                              text="Funding for SMEs to carry out a feasibility study for a technology transfer."))
+    dlr = classify(CallText(id="d", title="Deutsche Raumfahrtagentur im DLR - Mikrolauncher-Wettbewerb",
+                            programme="DLR Mikrolauncher-Wettbewerb (ESA C-STS)", language="de",
+                            text="Zwei Gewinner erhalten Fördergelder."))
+    for result in (own, italian):
+        assert result.scope.value == "other" and dict(result.eligible) == ALL
+        assert result.consortium is Consortium.OPTIONAL
+    for result in (node, spark, dlr):
+        assert not any(result.eligible.values())

@@ -119,13 +119,17 @@ _COFUNDED = re.compile(r"\bco-?(?:funded|financed)\b|\bcofinanziat[aoie]\b|\bcof
 def _foreign_cofunded(r: Rules, programme: Programme, title: Field, prog: Field, text: Field) -> Evidence | None:
     """An EU programme named as a co-funder of a scheme whose title names a foreign country or place ("NCC-MT Malta
     - SME Cybersecurity Grant Scheme ... co-funded by the European Union under the Digital Europe Programme"): that
-    country's own scheme. The place, as evidence."""
-    if programme.scope is not Scope.EU or not (_COFUNDED.search(prog.low) or _COFUNDED.search(text.low)):
+    country's own scheme; so is a programme's national node or campaign ("ESA Phi-Lab Austria"). The place, as
+    evidence."""
+    if programme.national_nodes:
+        note = f"a national node or campaign of {programme.id} in the country the title names"
+    elif programme.scope is Scope.EU and (_COFUNDED.search(prog.low) or _COFUNDED.search(text.low)):
+        note = f"a scheme of the country the title names, co-funded by {programme.id}"
+    else:
         return None
     for m in r.regions.scan(title):
         if any(kind == "elsewhere" and key.startswith("abroad") for kind, key in m.entry.payloads):
-            return Evidence("foreign body", m.entry.phrase, title.name, m.start, m.end, m.text,
-                            note=f"a scheme of the country the title names, co-funded by {programme.id}")
+            return Evidence("foreign body", m.entry.phrase, title.name, m.start, m.end, m.text, note=note)
     return None
 
 

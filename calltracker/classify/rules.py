@@ -39,6 +39,9 @@ class Programme:
     themes: Mapping[Theme, str]
     identifiers: tuple[re.Pattern[str], ...]
     extra_regions: Mapping[Region, tuple[str, ...]]
+    #: A title that names a foreign country makes the call that country's node or campaign of the programme
+    #: ("ESA Phi-Lab Austria", "Portugal Space - InCubed campaign"), not the programme's own call.
+    national_nodes: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +231,7 @@ def _programmes(territory: Mapping[str, Any]) -> dict[str, Any]:
             themes={Theme(k): v for k, v in spec.get("themes", {}).items()},
             identifiers=tuple(re.compile(p) for p in spec.get("identifiers", [])),
             extra_regions={Region(k): tuple(v) for k, v in spec.get("extra_regions", {}).items()},
+            national_nodes=bool(spec.get("national_nodes", False)),
         )
         items.extend((a, ("programme", pid), False, None) for a in spec.get("aliases", []))
         items.extend((a, ("programme", pid), True, None) for a in spec.get("acronyms", []))
