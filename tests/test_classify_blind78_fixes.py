@@ -785,3 +785,12 @@ def test_esa_s_own_calls_are_open_to_its_member_states_and_its_national_nodes_ar
         assert result.consortium is Consortium.OPTIONAL
     for result in (node, spark, dlr):
         assert not any(result.eligible.values())
+
+
+def test_a_municipal_call_for_firms_of_every_region_and_interact_are_open_to_all_three() -> None:
+    naples = classify(CallText(id="n", title="Comune di Napoli - bando VulcanicaMente, contributi fino a 40.000 euro",
+                               language="it", text="Possono partecipare le imprese di ogni regione d\u2019Italia."))
+    interact = classify(CallText(id="i", title="INTERACT (INTERREG III) - call for proposals for Priority 2",
+                                 language="en", text="Capacity building for the bodies running the programmes."))
+    assert dict(naples.eligible) == ALL
+    assert interact.scope.value == "interreg" and dict(interact.eligible) == ALL
