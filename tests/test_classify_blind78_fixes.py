@@ -794,3 +794,13 @@ def test_a_municipal_call_for_firms_of_every_region_and_interact_are_open_to_all
                                  language="en", text="Capacity building for the bodies running the programmes."))
     assert dict(naples.eligible) == ALL
     assert interact.scope.value == "interreg" and dict(interact.eligible) == ALL
+
+
+def test_korea_is_abroad_unless_its_programme_is_open_to_foreign_companies() -> None:
+    text = "Support for drone performance tests of small firms."
+    province = classify(CallText(id="p", title="Gyeonggi Province (Korea) - support for drone performance tests",
+                                 language="en", text=text))
+    open_ = classify(CallText(id="o", title="Korea MOLIT - K-UAM Grand Challenge (2021-2025)", language="en",
+                              text="The demonstration is open to domestic and foreign companies."))
+    assert not any(province.eligible.values())
+    assert dict(open_.eligible) == ALL
