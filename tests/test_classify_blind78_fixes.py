@@ -804,3 +804,16 @@ def test_korea_is_abroad_unless_its_programme_is_open_to_foreign_companies() -> 
                               text="The demonstration is open to domestic and foreign companies."))
     assert not any(province.eligible.values())
     assert dict(open_.eligible) == ALL
+
+
+@pytest.mark.parametrize(("language", "title", "theme"), [
+    ("sv", "Trafikverket - sok medel for forskning om elflyg och hallbar luftfart", "green_aviation"),
+    ("sv", "Energimyndigheten - ny utlysning: utveckla hallbara biobranslen for flyg", "green_aviation"),
+    ("it", "Camera di commercio - bando per la formazione delle risorse umane gia presenti", "skills_certification"),
+    ("it", "Camera di Commercio di Imperia - contributi alle PMI per l'acquisizione di certificazioni",
+     "skills_certification"),
+])
+def test_swedish_aviation_and_italian_training_and_certification_wording(language: str, title: str,
+                                                                          theme: str) -> None:
+    result = classify(CallText(id="w", title=title, language=language, text="Domande aperte."))
+    assert result.theme_ids == [theme]
