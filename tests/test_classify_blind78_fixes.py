@@ -817,3 +817,12 @@ def test_swedish_aviation_and_italian_training_and_certification_wording(languag
                                                                           theme: str) -> None:
     result = classify(CallText(id="w", title=title, language=language, text="Domande aperte."))
     assert result.theme_ids == [theme]
+
+
+def test_an_esa_invitation_to_tender_stays_optional_and_an_eu_call_for_tenders_single() -> None:
+    esa = classify(CallText(id="e", title="ESA ARTES 4.0 4S - open invitation to tender: L-band UAV transceiver",
+                            language="en", text="Development of a transceiver for satellite links of drones."))
+    eu = classify(CallText(id="u", title="European Commission - call for tenders for a study on aviation safety",
+                           programme="Horizon Europe", language="en", text="A service contract for a study."))
+    assert esa.consortium is Consortium.OPTIONAL
+    assert eu.consortium is Consortium.SINGLE

@@ -19,7 +19,8 @@ def consortium(r: Rules, scope: Scope, programme: Programme | None, title: Field
         if found is not None:
             break
         found = _cue(r, Field(page.name, ""), page)
-    if found is not None:
+    if found is not None and not (found[1][0].rule == "single_instrument" and programme is not None
+                                  and programme.consortium is not None and programme.consortium_over_instruments):
         return found
     if programme is not None and programme.consortium is not None:
         return programme.consortium, [Evidence("programme default", programme.id, note=programme.consortium.value)]

@@ -42,6 +42,9 @@ class Programme:
     #: A title that names a foreign country makes the call that country's node or campaign of the programme
     #: ("ESA Phi-Lab Austria", "Portugal Space - InCubed campaign"), not the programme's own call.
     national_nodes: bool = False
+    #: The programme's consortium rule outranks the instrument cues ("invitation to tender" reads single for an EU
+    #: service contract, while an ESA tender takes a prime contractor with its subcontractors).
+    consortium_over_instruments: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +235,7 @@ def _programmes(territory: Mapping[str, Any]) -> dict[str, Any]:
             identifiers=tuple(re.compile(p) for p in spec.get("identifiers", [])),
             extra_regions={Region(k): tuple(v) for k, v in spec.get("extra_regions", {}).items()},
             national_nodes=bool(spec.get("national_nodes", False)),
+            consortium_over_instruments=bool(spec.get("consortium_over_instruments", False)),
         )
         items.extend((a, ("programme", pid), False, None) for a in spec.get("aliases", []))
         items.extend((a, ("programme", pid), True, None) for a in spec.get("acronyms", []))
