@@ -826,3 +826,13 @@ def test_an_esa_invitation_to_tender_stays_optional_and_an_eu_call_for_tenders_s
                            programme="Horizon Europe", language="en", text="A service contract for a study."))
     assert esa.consortium is Consortium.OPTIONAL
     assert eu.consortium is Consortium.SINGLE
+
+
+def test_galileo_drone_prizes_and_agile_production_wording() -> None:
+    prize = classify(CallText(id="p", title="European GNSS Agency (GSA) - MyGalileoDrone competition 2020",
+                              language="en", text="There are 4 prizes: 1st Prize: EUR 100.000. The application must "
+                                                  "make use of Galileo."))
+    robots = classify(CallText(id="r", title="DIH2 - open call for robotics experiments in agile production",
+                               language="en", text="Guide for applicants."))
+    assert prize.theme_ids == ["space_economy", "air_mobility"] and prize.consortium is Consortium.SINGLE
+    assert robots.theme_ids == ["industry_5_0"]
