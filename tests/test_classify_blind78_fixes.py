@@ -836,3 +836,17 @@ def test_galileo_drone_prizes_and_agile_production_wording() -> None:
                                language="en", text="Guide for applicants."))
     assert prize.theme_ids == ["space_economy", "air_mobility"] and prize.consortium is Consortium.SINGLE
     assert robots.theme_ids == ["industry_5_0"]
+
+
+@pytest.mark.parametrize(("language", "title", "theme"), [
+    ("da", "Innovationsfonden - udbud om cybersikkerhed", "cybersecurity"),
+    ("fi", "Business Finland - tekoaly-ohjelma", "artificial_intelligence"),
+    ("sv", "Rymdstyrelsen - utlysning for rymdteknik", "space_economy"),
+    ("pl", "NCBR - program drony dla gospodarki", "air_mobility"),
+    ("pt", "Portugal 2030 - aviacao sustentavel", "green_aviation"),
+    ("cs", "TACR - program Prumysl 4.0", "industry_5_0"),
+    ("sv", "Tillvaxtverket - stod till kompetensutveckling i foretag", "skills_certification"),
+])
+def test_the_themes_defining_words_in_more_european_languages(language: str, title: str, theme: str) -> None:
+    result = classify(CallText(id="w", title=title, language=language, text="..."))
+    assert result.theme_ids == [theme]
