@@ -850,3 +850,12 @@ def test_galileo_drone_prizes_and_agile_production_wording() -> None:
 def test_the_themes_defining_words_in_more_european_languages(language: str, title: str, theme: str) -> None:
     result = classify(CallText(id="w", title=title, language=language, text="..."))
     assert result.theme_ids == [theme]
+
+
+def test_a_call_counting_its_money_in_dollars_or_pounds_with_no_programme_or_place_is_foreign() -> None:
+    dollars = classify(CallText(id="d", title="WorkBC - Employer Training Grant, Workforce Training Stream",
+                                language="en", text="Employers can receive up to $10,000 per participant."))
+    euros = classify(CallText(id="e", title="Employer Training Grant, Workforce Training Stream", language="en",
+                              text="Employers can receive up to EUR 10,000 per participant."))
+    assert not any(dollars.eligible.values())
+    assert dict(euros.eligible) == ALL

@@ -150,6 +150,9 @@ def eligibility(call: CallText, r: Rules, scope: Scope, programme: Programme | N
             found = set()
             evidence.append(Evidence("foreign call", call.language or "", "language",
                                      note="written for applicants of another country"))
+        if found is None and (money := _foreign_money(r, (title, text))) is not None:
+            found = set()
+            evidence.append(money)
         if found is None:
             regions = set(REGIONS) if rule == "detect_or_all" else set()
             evidence.append(Evidence("no region named", rule, note="all three" if regions else "none"))
@@ -260,6 +263,19 @@ def _countries_listed(r: Rules, fields: tuple[Field, ...]) -> Evidence | None:
                for m in r.regions.scan(sub) for kind, key in m.entry.payloads):
             return Evidence("countries listed", cue.group(), fld.name, cue.start(), cue.end(),
                             note="Italy not among the countries where applicants must be based")
+    return None
+
+
+def _foreign_money(r: Rules, fields: tuple[Field, ...]) -> Evidence | None:
+    """A call with no programme or place that counts its money in dollars or pounds ('grants up to $2 million'):
+    another country's call."""
+    if r.foreign_currency is None:
+        return None
+    for fld in fields:
+        m = r.foreign_currency.search(fld.low)
+        if m:
+            return Evidence("foreign call", m.group(), fld.name, m.start(), m.end(),
+                            note="amounts in another currency than the euro")
     return None
 
 

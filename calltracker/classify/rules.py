@@ -104,6 +104,7 @@ class Rules:
     multimodal_title: re.Pattern[str] | None = None
     listed_regions: re.Pattern[str] | None = None
     country_list: re.Pattern[str] | None = None
+    foreign_currency: re.Pattern[str] | None = None
     #: Foundations whose joint calls are open to the territories of each (not a community foundation's call).
     joint_foundations: frozenset[str] = frozenset()
     physical_themes: frozenset[Theme] = frozenset()
@@ -268,6 +269,8 @@ def _territory(territory: Mapping[str, Any], places: Mapping[str, Any] | None) -
         "local_seat": _alternation(local) if (local := territory.get("local_seat", {}).get("patterns")) else None,
         "listed_regions": _alternation(listed) if (listed := territory.get("listed_regions", {}).get("patterns"))
         else None,
+        "foreign_currency": re.compile(currency) if (currency := territory.get("foreign_currency", {})
+                                                     .get("pattern")) else None,
         "country_list": _alternation(countries) if (countries := territory.get("country_lists", {})
                                                     .get("patterns")) else None,
         "joint_foundations": frozenset(territory.get("joint_foundations", {}).get("programmes", [])),
