@@ -186,3 +186,12 @@ def test_the_shared_index_of_the_lexicons_finds_what_each_lexicon_finds_alone() 
                     assert matches == alone, (call.id, name, language)
                     found += len(matches)
     assert found > 1000
+
+
+def test_the_territory_cues_are_prefiltered_by_their_literals() -> None:
+    """An alternation whose literals pass _MAX_LITERALS goes to the bank's full automaton instead: three short
+    italy_wide branches did that once and made the field prefilter 4.5 times slower (bench/bench_classify.py)."""
+    rules = default_rules()
+    for pattern in (rules.italy_wide, rules.national_restrictions, rules.listed_regions, rules.local_seat,
+                    rules.country_list):
+        assert pattern is not None and required_literals(pattern) is not None, pattern.pattern[:80]
