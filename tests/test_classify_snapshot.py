@@ -26,7 +26,7 @@ SNAPSHOT = LABELLED / "classify_outputs.snapshot"
 # real_blind21 to real_blind26, real_blind28 to real_blind32; real_blind20 and real_blind27, scored once, are kept
 # aside untuned; real_blind33 to real_blind36 are the second pre-registered blind measure, not yet scored).
 BLIND = {"real_final.jsonl", "real_blind4.jsonl", "real_blind20.jsonl", "real_blind27.jsonl", "real_blind33.jsonl",
-         "real_blind34.jsonl", "real_blind35.jsonl", "real_blind36.jsonl"}
+         "real_blind34.jsonl", "real_blind35.jsonl", "real_blind36.jsonl", "real_blind40.jsonl"}
 
 
 def current() -> list[dict[str, str]]:
