@@ -27,7 +27,7 @@ SNAPSHOT = LABELLED / "classify_outputs.snapshot"
 # aside untuned; real_blind33 to real_blind36 are the second pre-registered blind measure, not yet scored).
 BLIND = {"real_final.jsonl", "real_blind4.jsonl", "real_blind20.jsonl", "real_blind27.jsonl", "real_blind33.jsonl",
 BLIND = {"real_blind34.jsonl", "real_blind35.jsonl", "real_blind36.jsonl", "real_blind37.jsonl", "real_blind38.jsonl",
-         "real_blind39.jsonl"}
+         "real_blind39.jsonl", "real_blind40.jsonl"}
 
 
 def current() -> list[dict[str, str]]:
