@@ -859,3 +859,23 @@ def test_a_call_counting_its_money_in_dollars_or_pounds_with_no_programme_or_pla
                               text="Employers can receive up to EUR 10,000 per participant."))
     assert not any(dollars.eligible.values())
     assert dict(euros.eligible) == ALL
+
+
+# real_blind37 to real_blind40 (the third pre-registered measure, scored once before the rules below)
+
+@pytest.mark.parametrize(("language", "title", "theme"), [
+    ("fr", "Region Centre-Val de Loire - appel a projets Usine du futur", "industry_5_0"),
+    ("it", "Regione Campania - avviso per Academy aziendali e di filiera", "skills_certification"),
+    ("es", "Camara de Comercio - programa PYME ciberseguras", "cybersecurity"),
+])
+def test_factory_of_the_future_training_academies_and_spanish_cyber_wording(language: str, title: str,
+                                                                             theme: str) -> None:
+    result = classify(CallText(id="w", title=title, language=language, text="..."))
+    assert result.theme_ids == [theme]
+
+
+def test_a_foreign_programme_open_to_overseas_companies_is_open_to_all_three() -> None:
+    result = classify(CallText(id="m", title="METI (Japan) - validation of technologies, FY2014", language="en",
+                               text="Q: Is an overseas company eligible? A: Yes, any overseas companies are eligible "
+                                    "for application independently."))
+    assert dict(result.eligible) == ALL
