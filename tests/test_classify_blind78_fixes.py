@@ -879,3 +879,10 @@ def test_a_foreign_programme_open_to_overseas_companies_is_open_to_all_three() -
                                text="Q: Is an overseas company eligible? A: Yes, any overseas companies are eligible "
                                     "for application independently."))
     assert dict(result.eligible) == ALL
+
+
+def test_a_title_opening_with_a_local_body_of_a_named_place_keeps_a_national_programme_as_its_funder() -> None:
+    result = classify(CallText(id="c", title="Camera di Commercio di Caltanissetta - bando 2014 per le imprese",
+                               programme="CCIAA di Caltanissetta - innovazione (accordo MiSE-Unioncamere)",
+                               language="it", text="Contributi alle piccole e medie imprese dell'Isola."))
+    assert result.scope.value == "regional" and not any(result.eligible.values())

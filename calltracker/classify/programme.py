@@ -64,17 +64,20 @@ def _a_place(kind: str, key: str) -> bool:
 
 def _leading_region(matches: list[Match], title: Field, r: Rules) -> tuple[Programme, Match] | None:
     """A title that opens with a named region ("Regione Abruzzo - 10 milioni FESR per ... GovSatcom del Piano Space
-    Economy") names its issuer first: a national plan or programme it names after is the one the region's share
-    funds, not the national call. Not a region joining a multi-regional plan ("Regione Puglia - adesione al Piano
-    multiregionale Mirror Copernicus"): that plan's calls are open in every region that signed it."""
+    Economy"), or with a local body of a place it names, names its issuer first: a national plan or programme it
+    names after is the one the region's share funds, not the national call. Not a region joining a multi-regional
+    plan ("Regione Puglia - adesione al Piano multiregionale Mirror Copernicus"): that plan's calls are open in every
+    region that signed it."""
     if "multiregional" in title.low or "multi-regional" in title.low:
         return None
     first = min(matches, key=lambda m: m.start, default=None)
     if first is None or first.start != 0:
         return None
     lead = _pick([first], r)
-    if lead is None or lead[0].scope is not Scope.REGIONAL or lead[0].priority < 45:
+    if lead is None or lead[0].scope is not Scope.REGIONAL:
         return None
+    if lead[0].priority < 45 and _local_body(r, title, _a_place, "") is None:
+        return None  # a local body ("Camera di Commercio di Caltanissetta - ...") counts when the title names its place
     return lead
 
 
