@@ -886,3 +886,12 @@ def test_a_title_opening_with_a_local_body_of_a_named_place_keeps_a_national_pro
                                programme="CCIAA di Caltanissetta - innovazione (accordo MiSE-Unioncamere)",
                                language="it", text="Contributi alle piccole e medie imprese dell'Isola."))
     assert result.scope.value == "regional" and not any(result.eligible.values())
+
+
+def test_nasa_aeronautics_is_not_a_space_call_and_spanish_cibersegura_is_cyber() -> None:
+    uli = classify(CallText(id="n", title="NASA ARMD - University Leadership Initiative, Step-A proposals",
+                            language="en", text="Research on aviation challenges for the mission of the directorate."))
+    pyme = classify(CallText(id="p", title="Camara de Comercio de Sevilla - PYME Cibersegura 2024", language="es",
+                             text="Servicios de apoyo a las pymes."))
+    assert "space_economy" not in uli.theme_ids
+    assert pyme.theme_ids == ["cybersecurity"]
