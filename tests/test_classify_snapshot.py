@@ -26,7 +26,7 @@ SNAPSHOT = LABELLED / "classify_outputs.snapshot"
 # real_blind21 to real_blind26, real_blind28 to real_blind36; real_blind20 and real_blind27, scored once, are kept
 # aside untuned; real_blind37 to real_blind40 are the third pre-registered blind measure).
 BLIND = {"real_final.jsonl", "real_blind4.jsonl", "real_blind20.jsonl", "real_blind27.jsonl", "real_blind37.jsonl",
-         "real_blind38.jsonl", "real_blind39.jsonl", "real_blind40.jsonl"}
+         "real_blind38.jsonl", "real_blind39.jsonl", "real_blind40.jsonl", "real_blind44.jsonl"}
 
 
 def current() -> list[dict[str, str]]:
