@@ -27,7 +27,7 @@ SNAPSHOT = LABELLED / "classify_outputs.snapshot"
 # aside untuned; real_blind37 to real_blind40 are the third pre-registered blind measure).
 BLIND = {"real_final.jsonl", "real_blind4.jsonl", "real_blind20.jsonl", "real_blind27.jsonl", "real_blind37.jsonl",
 BLIND = {"real_blind38.jsonl", "real_blind39.jsonl", "real_blind40.jsonl", "real_blind41.jsonl", "real_blind42.jsonl",
-         "real_blind43.jsonl"}
+         "real_blind43.jsonl", "real_blind44.jsonl"}
 
 
 def current() -> list[dict[str, str]]:
