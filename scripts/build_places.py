@@ -103,7 +103,7 @@ def italian() -> list[dict[str, object]]:
 ADJECTIVES = {"Spanish": "ES", "Flemish": "BE", "Walloon": "BE", "Belgian": "BE", "Swiss": "CH", "German": "DE",
               "French": "FR", "Dutch": "NL", "Austrian": "AT", "Portuguese": "PT", "Polish": "PL", "Czech": "CZ",
               "Danish": "DK", "Swedish": "SE", "Finnish": "FI", "Norwegian": "NO", "Irish": "IE", "British": "GB",
-              "Israeli": "IL", "Canadian": "CA", "Australian": "AU", "American": "US"}
+              "Israeli": "IL", "Canadian": "CA", "Australian": "AU", "American": "US", "Turkish": "TR"}
 
 
 # First-level subdivisions of the neighbours whose regional calls (an ESA BIC of two German Länder, a French

@@ -895,3 +895,20 @@ def test_nasa_aeronautics_is_not_a_space_call_and_spanish_cibersegura_is_cyber()
                              text="Servicios de apoyo a las pymes."))
     assert "space_economy" not in uli.theme_ids
     assert pyme.theme_ids == ["cybersecurity"]
+
+
+# real_blind41 to real_blind44 (the fourth pre-registered measure, scored once before the rules below)
+
+def test_foreign_governments_and_foreign_language_co_funding_of_an_eu_programme_are_foreign_calls() -> None:
+    uk = classify(CallText(id="u", title="UK Government - green flight funding to accelerate clean aviation",
+                           language="en", text="Calls to UK businesses, researchers and universities."))
+    polish = classify(CallText(id="p", title="NCBR - nabor wnioskow na wspolfinansowanie centrow TEF AI",
+                               programme="FENG - TEF AI co-financing of Digital Europe", language="pl",
+                               text="Narodowe Centrum Badan i Rozwoju oglosilo nabor wnioskow."))
+    turkish = classify(CallText(id="t", title="BERTO (Turkish chamber) - support for fair participation",
+                                language="en", text="Support approved by the Ministry of Trade for chamber members."))
+    eu = classify(CallText(id="e", title="Clean Aviation JU - call for proposals 2024", language="en",
+                           text="Research and innovation actions for clean aviation."))
+    for result in (uk, polish, turkish):
+        assert result.scope.value == "other" and not any(result.eligible.values())
+    assert eu.scope.value == "eu" and dict(eu.eligible) == ALL

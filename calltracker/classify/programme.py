@@ -107,6 +107,14 @@ def _foreign_ministry(call: CallText, r: Rules, programme: Programme, title: Fie
     """A generic national word ("Ministry") on an English page whose title names a foreign country or place ("India
     Ministry of Civil Aviation - ...", "Ontario Aerospace Council - ..."): that country's ministry, as one on a page
     written in another language. The place, as evidence."""
+    if programme.scope is Scope.EU:
+        # An EU programme's words ("clean aviation") in a call whose title opens with another country ("UK
+        # Government - green flight funding ... to accelerate clean aviation"): that country's call.
+        for m in r.regions.scan(title):
+            if m.start == 0 and any(kind == "elsewhere" and key.startswith("abroad") for kind, key in m.entry.payloads):
+                return Evidence("foreign body", m.entry.phrase, title.name, m.start, m.end, m.text,
+                                note=f"the title opens with another country; {programme.id} names its subject")
+        return None
     if programme.id not in _GENERIC_NATIONAL or (call.language or "").lower()[:2] != "en":
         return None
     for m in r.regions.scan(title):
@@ -116,10 +124,11 @@ def _foreign_ministry(call: CallText, r: Rules, programme: Programme, title: Fie
     return None
 
 
-_COFUNDED = re.compile(r"\bco-?(?:funded|financed)\b|\bcofinanziat[aoie]\b|\bcofinanc[eé]")
+_COFUNDED = re.compile(r"\bco-?(?:fund|financ)(?:ed|ing)\b|\bcofinanziat[aoie]\b|\bcofinanc[eé]")
 
 
-def _foreign_cofunded(r: Rules, programme: Programme, title: Field, prog: Field, text: Field) -> Evidence | None:
+def _foreign_cofunded(call: CallText, r: Rules, programme: Programme, title: Field, prog: Field, text: Field
+                      ) -> Evidence | None:
     """An EU programme named as a co-funder of a scheme whose title names a foreign country or place ("NCC-MT Malta
     - SME Cybersecurity Grant Scheme ... co-funded by the European Union under the Digital Europe Programme"): that
     country's own scheme; so is a programme's national node or campaign ("ESA Phi-Lab Austria"). The place, as
@@ -128,6 +137,9 @@ def _foreign_cofunded(r: Rules, programme: Programme, title: Field, prog: Field,
         note = f"a national node or campaign of {programme.id} in the country the title names"
     elif programme.scope is Scope.EU and (_COFUNDED.search(prog.low) or _COFUNDED.search(text.low)):
         note = f"a scheme of the country the title names, co-funded by {programme.id}"
+        if _foreign(call):  # written in another language: that country's scheme, whatever the title names
+            return Evidence("foreign body", programme.id, "language", matched=call.language,
+                            note=f"a scheme of another country, co-funding {programme.id}")
     else:
         return None
     for m in r.regions.scan(title):
@@ -221,7 +233,7 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
             return local[0], local[0].scope, evidence, implied
     if chosen is not None:
         if (abroad := _foreign_ministry(call, r, chosen, title)
-                or _foreign_cofunded(r, chosen, title, prog, text)) is not None:
+                or _foreign_cofunded(call, r, chosen, title, prog, text)) is not None:
             evidence.append(abroad)
             return None, Scope.OTHER, evidence, implied
         if chosen.scope is Scope.NATIONAL and _foreign(call):
