@@ -622,6 +622,48 @@ def test_manunet_trustworthy_ict_and_a_us_airport_research_program() -> None:
 
 # real_blind20 and real_blind28 (scored once, blind, kept aside, then tuned on in the session after)
 
+# Theme wording found on the blind sets of this session (real_blind20 and real_blind28 to real_blind44): each line a
+# title with the words alone, so the words, not the text around them, make the theme.
+THEME_WORDING = [
+    ("fr", "Investissements d'Avenir - appel a projets Coeur de filiere numerique: Securite numerique",
+     "cybersecurity"),
+    ("en", "Emerging Aviation Technology Partnerships Program, Round 2", "air_mobility"),
+    ("en", "Airport Zero Emissions Vehicle and Infrastructure Pilot Program", "green_aviation"),
+    ("en", "Productivity Solutions Grant (SkillsFuture Training Subsidy) for SMEs", "skills_certification"),
+    ("it", "Camera di Commercio - bando per progetti di innovazione 4.0 delle startup", "industry_5_0"),
+    ("it", "Regione Lombardia e Camere di commercio lombarde - bando SI4.0 2023", "industry_5_0"),
+    ("en", "Australian Government - Industry Skills Fund", "skills_certification"),
+    ("en", "National Workforce Development Fund, first round", "skills_certification"),
+    ("en", "West Midlands Combined Authority - Skills Bootcamps funding rules", "skills_certification"),
+    ("it", "Regione Emilia-Romagna - bando per rafforzare le competenze degli addetti", "skills_certification"),
+    ("en", "Made Smarter pilot - match funding for SME manufacturers", "industry_5_0"),
+    ("en", "Canada - Initiative for Sustainable Aviation Technology (INSAT)", "green_aviation"),
+    ("de", "Förderaufruf Nachhaltige Luftfahrt 2024", "green_aviation"),
+    ("sv", "Trafikverket - sok medel for forskning om elflyg och hallbar luftfart", "green_aviation"),
+    ("sv", "Energimyndigheten - ny utlysning: utveckla hallbara biobranslen for flyg", "green_aviation"),
+    ("it", "Camera di commercio - bando per la formazione delle risorse umane gia presenti", "skills_certification"),
+    ("it", "Camera di Commercio di Imperia - contributi alle PMI per l'acquisizione di certificazioni",
+     "skills_certification"),
+    ("da", "Innovationsfonden - udbud om cybersikkerhed", "cybersecurity"),
+    ("fi", "Business Finland - tekoaly-ohjelma", "artificial_intelligence"),
+    ("sv", "Rymdstyrelsen - utlysning for rymdteknik", "space_economy"),
+    ("pl", "NCBR - program drony dla gospodarki", "air_mobility"),
+    ("pt", "Portugal 2030 - aviacao sustentavel", "green_aviation"),
+    ("cs", "TACR - program Prumysl 4.0", "industry_5_0"),
+    ("sv", "Tillvaxtverket - stod till kompetensutveckling i foretag", "skills_certification"),
+    ("fr", "Region Centre-Val de Loire - appel a projets Usine du futur", "industry_5_0"),
+    ("it", "Regione Campania - avviso per Academy aziendali e di filiera", "skills_certification"),
+    ("es", "Camara de Comercio - programa PYME ciberseguras", "cybersecurity"),
+]
+
+
+@pytest.mark.parametrize(("language", "title", "theme"), THEME_WORDING)
+def test_theme_wording_found_on_this_session_s_blind_sets(language: str, title: str, theme: str) -> None:
+    result = classify(CallText(id="w", title=title, language=language, text="..."))
+    assert result.theme_ids == [theme]
+
+
+
 def test_a_title_opening_with_another_region_makes_its_share_of_a_national_plan_regional() -> None:
     text = "Dieci milioni del FESR dedicati alle imprese del sistema spaziale regionale."
     share = classify(CallText(id="s", title="Regione Abruzzo - 10 milioni FESR per il sistema Space regionale",
@@ -631,20 +673,6 @@ def test_a_title_opening_with_another_region_makes_its_share_of_a_national_plan_
                                language="it", text=text))
     assert share.scope.value == "regional" and not any(share.eligible.values())
     assert joined.scope.value == "national" and dict(joined.eligible) == ALL
-
-
-@pytest.mark.parametrize(("language", "title", "theme"), [
-    ("fr", "Investissements d'Avenir - appel a projets Coeur de filiere numerique: Securite numerique",
-     "cybersecurity"),
-    ("en", "Emerging Aviation Technology Partnerships Program, Round 2", "air_mobility"),
-    ("en", "Airport Zero Emissions Vehicle and Infrastructure Pilot Program", "green_aviation"),
-    ("en", "Productivity Solutions Grant (SkillsFuture Training Subsidy) for SMEs", "skills_certification"),
-    ("it", "Camera di Commercio - bando per progetti di innovazione 4.0 delle startup", "industry_5_0"),
-    ("it", "Regione Lombardia e Camere di commercio lombarde - bando SI4.0 2023", "industry_5_0"),
-])
-def test_theme_words_of_foreign_agencies_and_lombard_chambers(language: str, title: str, theme: str) -> None:
-    result = classify(CallText(id="w", title=title, language=language, text="Applications are open."))
-    assert result.theme_ids == [theme]
 
 
 def test_company_territorial_and_sectoral_training_plans_are_optional() -> None:
@@ -728,18 +756,6 @@ def test_company_and_multi_company_training_plans_are_optional(text: str) -> Non
                        "Fon.Coop - formazione continua (fondo interprofessionale)") is Consortium.OPTIONAL
 
 
-@pytest.mark.parametrize(("language", "title", "theme"), [
-    ("en", "Australian Government - Industry Skills Fund", "skills_certification"),
-    ("en", "National Workforce Development Fund, first round", "skills_certification"),
-    ("en", "West Midlands Combined Authority - Skills Bootcamps funding rules", "skills_certification"),
-    ("it", "Regione Emilia-Romagna - bando per rafforzare le competenze degli addetti", "skills_certification"),
-    ("en", "Made Smarter pilot - match funding for SME manufacturers", "industry_5_0"),
-])
-def test_skills_funds_and_made_smarter_wording(language: str, title: str, theme: str) -> None:
-    result = classify(CallText(id="w", title=title, language=language, text="Applications are open."))
-    assert result.theme_ids == [theme]
-
-
 def test_a_national_agency_named_only_as_co_funder_leaves_the_call_to_the_place_of_its_body() -> None:
     text = "Presentata la call per le imprese che intendano partecipare al programma di accelerazione."
     cofunded = classify(CallText(id="c", title="SPARKme (Openet Technologies, cofinanziato da ASI) - call per le "
@@ -748,15 +764,6 @@ def test_a_national_agency_named_only_as_co_funder_leaves_the_call_to_the_place_
                             language="it", text=text))
     assert not any(cofunded.eligible.values())
     assert own.scope.value == "national" and dict(own.eligible) == ALL
-
-
-@pytest.mark.parametrize(("language", "title"), [
-    ("en", "Canada - Initiative for Sustainable Aviation Technology (INSAT)"),
-    ("de", "Förderaufruf Nachhaltige Luftfahrt 2024"),
-])
-def test_sustainable_aviation_is_green_aviation(language: str, title: str) -> None:
-    result = classify(CallText(id="s", title=title, language=language, text="Projects of companies of all sizes."))
-    assert result.theme_ids == ["green_aviation"]
 
 
 def test_espon_is_an_interreg_programme_open_to_one_applicant_or_a_group() -> None:
@@ -806,19 +813,6 @@ def test_korea_is_abroad_unless_its_programme_is_open_to_foreign_companies() -> 
     assert dict(open_.eligible) == ALL
 
 
-@pytest.mark.parametrize(("language", "title", "theme"), [
-    ("sv", "Trafikverket - sok medel for forskning om elflyg och hallbar luftfart", "green_aviation"),
-    ("sv", "Energimyndigheten - ny utlysning: utveckla hallbara biobranslen for flyg", "green_aviation"),
-    ("it", "Camera di commercio - bando per la formazione delle risorse umane gia presenti", "skills_certification"),
-    ("it", "Camera di Commercio di Imperia - contributi alle PMI per l'acquisizione di certificazioni",
-     "skills_certification"),
-])
-def test_swedish_aviation_and_italian_training_and_certification_wording(language: str, title: str,
-                                                                          theme: str) -> None:
-    result = classify(CallText(id="w", title=title, language=language, text="Domande aperte."))
-    assert result.theme_ids == [theme]
-
-
 def test_an_esa_invitation_to_tender_stays_optional_and_an_eu_call_for_tenders_single() -> None:
     esa = classify(CallText(id="e", title="ESA ARTES 4.0 4S - open invitation to tender: L-band UAV transceiver",
                             language="en", text="Development of a transceiver for satellite links of drones."))
@@ -838,20 +832,6 @@ def test_galileo_drone_prizes_and_agile_production_wording() -> None:
     assert robots.theme_ids == ["industry_5_0"]
 
 
-@pytest.mark.parametrize(("language", "title", "theme"), [
-    ("da", "Innovationsfonden - udbud om cybersikkerhed", "cybersecurity"),
-    ("fi", "Business Finland - tekoaly-ohjelma", "artificial_intelligence"),
-    ("sv", "Rymdstyrelsen - utlysning for rymdteknik", "space_economy"),
-    ("pl", "NCBR - program drony dla gospodarki", "air_mobility"),
-    ("pt", "Portugal 2030 - aviacao sustentavel", "green_aviation"),
-    ("cs", "TACR - program Prumysl 4.0", "industry_5_0"),
-    ("sv", "Tillvaxtverket - stod till kompetensutveckling i foretag", "skills_certification"),
-])
-def test_the_themes_defining_words_in_more_european_languages(language: str, title: str, theme: str) -> None:
-    result = classify(CallText(id="w", title=title, language=language, text="..."))
-    assert result.theme_ids == [theme]
-
-
 def test_a_call_counting_its_money_in_dollars_or_pounds_with_no_programme_or_place_is_foreign() -> None:
     dollars = classify(CallText(id="d", title="WorkBC - Employer Training Grant, Workforce Training Stream",
                                 language="en", text="Employers can receive up to $10,000 per participant."))
@@ -862,17 +842,6 @@ def test_a_call_counting_its_money_in_dollars_or_pounds_with_no_programme_or_pla
 
 
 # real_blind37 to real_blind40 (the third pre-registered measure, scored once before the rules below)
-
-@pytest.mark.parametrize(("language", "title", "theme"), [
-    ("fr", "Region Centre-Val de Loire - appel a projets Usine du futur", "industry_5_0"),
-    ("it", "Regione Campania - avviso per Academy aziendali e di filiera", "skills_certification"),
-    ("es", "Camara de Comercio - programa PYME ciberseguras", "cybersecurity"),
-])
-def test_factory_of_the_future_training_academies_and_spanish_cyber_wording(language: str, title: str,
-                                                                             theme: str) -> None:
-    result = classify(CallText(id="w", title=title, language=language, text="..."))
-    assert result.theme_ids == [theme]
-
 
 def test_a_foreign_programme_open_to_overseas_companies_is_open_to_all_three() -> None:
     result = classify(CallText(id="m", title="METI (Japan) - validation of technologies, FY2014", language="en",
