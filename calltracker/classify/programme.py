@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -68,7 +67,7 @@ def _leading_region(matches: list[Match], title: Field, r: Rules) -> tuple[Progr
     names after is the one the region's share funds, not the national call. Not a region joining a multi-regional
     plan ("Regione Puglia - adesione al Piano multiregionale Mirror Copernicus"): that plan's calls are open in every
     region that signed it."""
-    if "multiregional" in title.low or "multi-regional" in title.low:
+    if r.multiregional is not None and r.multiregional.search(title.low):
         return None
     first = min(matches, key=lambda m: m.start, default=None)
     if first is None or first.start != 0:
@@ -124,9 +123,6 @@ def _foreign_ministry(call: CallText, r: Rules, programme: Programme, title: Fie
     return None
 
 
-_COFUNDED = re.compile(r"\bco-?(?:fund|financ)(?:ed|ing)\b|\bcofinanziat[aoie]\b|\bcofinanc[eé]")
-
-
 def _foreign_cofunded(call: CallText, r: Rules, programme: Programme, title: Field, prog: Field, text: Field
                       ) -> Evidence | None:
     """An EU programme named as a co-funder of a scheme whose title names a foreign country or place ("NCC-MT Malta
@@ -135,7 +131,8 @@ def _foreign_cofunded(call: CallText, r: Rules, programme: Programme, title: Fie
     evidence."""
     if programme.national_nodes:
         note = f"a national node or campaign of {programme.id} in the country the title names"
-    elif programme.scope is Scope.EU and (_COFUNDED.search(prog.low) or _COFUNDED.search(text.low)):
+    elif programme.scope is Scope.EU and r.cofunded is not None and (r.cofunded.search(prog.low)
+                                                                      or r.cofunded.search(text.low)):
         note = f"a scheme of the country the title names, co-funded by {programme.id}"
         if _foreign(call):  # written in another language: that country's scheme, whatever the title names
             return Evidence("foreign body", programme.id, "language", matched=call.language,
@@ -148,14 +145,13 @@ def _foreign_cofunded(call: CallText, r: Rules, programme: Programme, title: Fie
     return None
 
 
-_COFUNDED_BY = re.compile(r"(?:\bco-?(?:funded|financed) by|\bcofinanziat[aoie] da(?:ll[a'] ?|l )?)\s*$")
-
-
 def _named_as_cofunder(r: Rules, programme: Programme, title_matches: list[Match], title: Field) -> bool:
     """Whether the title names `programme` only as the co-funder of someone else's call ("SPARKme (Openet
     Technologies, cofinanziato da ASI) - call per le imprese ... sede di Matera")."""
     named = [m for m in title_matches if any(payload[1] == programme.id for payload in m.entry.payloads)]
-    return bool(named) and all(_COFUNDED_BY.search(title.low[max(0, m.start - 30):m.start]) for m in named)
+    before = r.cofunded_by
+    return bool(named) and before is not None and all(before.search(title.low[max(0, m.start - 30):m.start])
+                                                      for m in named)
 
 
 def _foreign(call: CallText) -> bool:

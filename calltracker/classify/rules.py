@@ -105,6 +105,9 @@ class Rules:
     listed_regions: re.Pattern[str] | None = None
     country_list: re.Pattern[str] | None = None
     foreign_currency: re.Pattern[str] | None = None
+    cofunded: re.Pattern[str] | None = None
+    cofunded_by: re.Pattern[str] | None = None
+    multiregional: re.Pattern[str] | None = None
     #: Foundations whose joint calls are open to the territories of each (not a community foundation's call).
     joint_foundations: frozenset[str] = frozenset()
     physical_themes: frozenset[Theme] = frozenset()
@@ -269,6 +272,8 @@ def _territory(territory: Mapping[str, Any], places: Mapping[str, Any] | None) -
         "local_seat": _alternation(local) if (local := territory.get("local_seat", {}).get("patterns")) else None,
         "listed_regions": _alternation(listed) if (listed := territory.get("listed_regions", {}).get("patterns"))
         else None,
+        **{key: re.compile(source) if (source := territory.get("cofunding", {}).get(name)) else None
+           for key, name in (("cofunded", "pattern"), ("cofunded_by", "before"), ("multiregional", "joined"))},
         "foreign_currency": re.compile(currency) if (currency := territory.get("foreign_currency", {})
                                                      .get("pattern")) else None,
         "country_list": _alternation(countries) if (countries := territory.get("country_lists", {})
