@@ -881,3 +881,12 @@ def test_foreign_governments_and_foreign_language_co_funding_of_an_eu_programme_
     for result in (uk, polish, turkish):
         assert result.scope.value == "other" and not any(result.eligible.values())
     assert eu.scope.value == "eu" and dict(eu.eligible) == ALL
+
+
+@pytest.mark.parametrize("text", [
+    "Il piano formativo puo realizzarsi a livello aziendale o interaziendale nella medesima regione.",
+    "Dai progetti formativi aziendali che coinvolgono una sola impresa a quelli interaziendali, per piu imprese.",
+])
+def test_training_plans_of_one_firm_or_several_in_one_sentence_are_optional(text: str) -> None:
+    assert _consortium("FondItalia - Avviso FEMI 2025.01", text,
+                       "FondItalia - formazione continua (fondo interprofessionale)") is Consortium.OPTIONAL
