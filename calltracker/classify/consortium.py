@@ -19,8 +19,11 @@ def consortium(r: Rules, scope: Scope, programme: Programme | None, title: Field
         if found is not None:
             break
         found = _cue(r, Field(page.name, ""), page)
-    if found is not None and not (found[1][0].rule == "single_instrument" and programme is not None
-                                  and programme.consortium is not None and programme.consortium_over_instruments):
+    # (an instrument cue, "invitation to tender", gives way to a programme whose own rule outranks it: ESA's)
+    instrument_only = found is not None and found[1][0].rule == "single_instrument"
+    outranked = instrument_only and programme is not None and programme.consortium is not None \
+        and programme.consortium_over_instruments
+    if found is not None and not outranked:
         return found
     if programme is not None and programme.consortium is not None:
         return programme.consortium, [Evidence("programme default", programme.id, note=programme.consortium.value)]

@@ -56,9 +56,23 @@ _GENERIC_NATIONAL = frozenset({"national_generic"})
 _LOCAL = "regional_generic"
 
 
+def _abroad(kind: str, key: str) -> bool:
+    """A foreign country or place of the gazetteer."""
+    return kind == "elsewhere" and key.startswith("abroad")
+
+
 def _a_place(kind: str, key: str) -> bool:
     """An Italian place or region, ours or not (a foreign one is not a local body's)."""
-    return kind in ("name", "place", "other") or (kind == "elsewhere" and not key.startswith("abroad"))
+    return kind in ("name", "place", "other") or (kind == "elsewhere" and not _abroad(kind, key))
+
+
+def _title_place(r: Rules, title: Field, names: Callable[[str, str], bool], *, at_start: bool = False
+                 ) -> Match | None:
+    """The first place the title names of a kind `names` accepts (only one the title opens with, `at_start`)."""
+    for m in r.regions.scan(title):
+        if (not at_start or m.start == 0) and any(names(kind, key) for kind, key in m.entry.payloads):
+            return m
+    return None
 
 
 def _leading_region(matches: list[Match], title: Field, r: Rules) -> tuple[Programme, Match] | None:
@@ -75,7 +89,7 @@ def _leading_region(matches: list[Match], title: Field, r: Rules) -> tuple[Progr
     lead = _pick([first], r)
     if lead is None or lead[0].scope is not Scope.REGIONAL:
         return None
-    if lead[0].priority < 45 and _local_body(r, title, _a_place, "") is None:
+    if lead[0].priority < 45 and _title_place(r, title, _a_place) is None:
         return None  # a local body ("Camera di Commercio di Caltanissetta - ...") counts when the title names its place
     return lead
 
@@ -94,33 +108,35 @@ def _local_body(r: Rules, title: Field, names: Callable[[str, str], bool], note:
       Clean Aviation)") is that region's call for a line of the programme, not the EU's own call.
     """
     local = r.programmes.get(_LOCAL)
-    if local is None:
+    m = _title_place(r, title, names) if local is not None else None
+    if local is None or m is None:
         return None
-    for m in r.regions.scan(title):
-        if any(names(kind, key) for kind, key in m.entry.payloads):
-            return local, Evidence("local body", m.entry.phrase, title.name, m.start, m.end, m.text, note=note)
-    return None
+    return local, Evidence("local body", m.entry.phrase, title.name, m.start, m.end, m.text, note=note)
+
+
+def _foreign_body(title: Field, m: Match | None, note: str) -> Evidence | None:
+    """The foreign place `m` of the title, as evidence that the call is that country's (None: no such place)."""
+    if m is None:
+        return None
+    return Evidence("foreign body", m.entry.phrase, title.name, m.start, m.end, m.text, note=note)
 
 
 def _foreign_ministry(call: CallText, r: Rules, programme: Programme, title: Field) -> Evidence | None:
     """A generic national word ("Ministry") on an English page whose title names a foreign country or place ("India
     Ministry of Civil Aviation - ...", "Ontario Aerospace Council - ..."): that country's ministry, as one on a page
     written in another language. The place, as evidence."""
-    if programme.scope is Scope.EU:
-        # An EU programme's words ("clean aviation") in a call whose title opens with another country ("UK
-        # Government - green flight funding ... to accelerate clean aviation"): that country's call.
-        for m in r.regions.scan(title):
-            if m.start == 0 and any(kind == "elsewhere" and key.startswith("abroad") for kind, key in m.entry.payloads):
-                return Evidence("foreign body", m.entry.phrase, title.name, m.start, m.end, m.text,
-                                note=f"the title opens with another country; {programme.id} names its subject")
-        return None
     if programme.id not in _GENERIC_NATIONAL or (call.language or "").lower()[:2] != "en":
         return None
-    for m in r.regions.scan(title):
-        if any(kind == "elsewhere" and key.startswith("abroad") for kind, key in m.entry.payloads):
-            return Evidence("foreign body", m.entry.phrase, title.name, m.start, m.end, m.text,
-                            note="a ministry of the country the title names")
-    return None
+    return _foreign_body(title, _title_place(r, title, _abroad), "a ministry of the country the title names")
+
+
+def _foreign_government(r: Rules, programme: Programme, title: Field) -> Evidence | None:
+    """An EU programme's words ("clean aviation") in a call whose title opens with another country ("UK Government -
+    green flight funding ... to accelerate clean aviation"): that country's call. The place, as evidence."""
+    if programme.scope is not Scope.EU:
+        return None
+    return _foreign_body(title, _title_place(r, title, _abroad, at_start=True),
+                         f"the title opens with another country; {programme.id} names its subject")
 
 
 def _foreign_cofunded(call: CallText, r: Rules, programme: Programme, title: Field, prog: Field, text: Field
@@ -139,10 +155,7 @@ def _foreign_cofunded(call: CallText, r: Rules, programme: Programme, title: Fie
                             note=f"a scheme of another country, co-funding {programme.id}")
     else:
         return None
-    for m in r.regions.scan(title):
-        if any(kind == "elsewhere" and key.startswith("abroad") for kind, key in m.entry.payloads):
-            return Evidence("foreign body", m.entry.phrase, title.name, m.start, m.end, m.text, note=note)
-    return None
+    return _foreign_body(title, _title_place(r, title, _abroad), note)
 
 
 def _named_as_cofunder(r: Rules, programme: Programme, title_matches: list[Match], title: Field) -> bool:
@@ -216,19 +229,20 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
                 m = best[1]
                 evidence.append(Evidence("programme", m.entry.phrase, fld.name, m.start, m.end, m.text,
                                          note=f"programme {chosen.id}"))
-    lead = _leading_region(in_title, title, r) if chosen is not None and chosen.scope is Scope.NATIONAL else None
-    if lead is not None and chosen is not None:
-        m = lead[1]
-        evidence.append(Evidence("local body", m.entry.phrase, title.name, m.start, m.end, m.text,
-                                 note=f"the title opens with a region; {chosen.id} funds its share"))
-        return lead[0], lead[0].scope, evidence, implied
-    if chosen is not None and chosen.scope is Scope.NATIONAL and _named_as_cofunder(r, chosen, in_title, title):
-        local = _local_body(r, title, _a_place, f"{chosen.id} co-funds the call of a body of the place the title names")
+    if chosen is not None and chosen.scope is Scope.NATIONAL:
+        # A national plan or agency the title names after the region or local body that issues the call.
+        if (lead := _leading_region(in_title, title, r)) is not None:
+            m = lead[1]
+            evidence.append(Evidence("local body", m.entry.phrase, title.name, m.start, m.end, m.text,
+                                     note=f"the title opens with a region; {chosen.id} funds its share"))
+            return lead[0], lead[0].scope, evidence, implied
+        local = _local_body(r, title, _a_place, f"{chosen.id} co-funds the call of a body of the place the title "
+                            "names") if _named_as_cofunder(r, chosen, in_title, title) else None
         if local is not None:
             evidence.append(local[1])
             return local[0], local[0].scope, evidence, implied
     if chosen is not None:
-        if (abroad := _foreign_ministry(call, r, chosen, title)
+        if (abroad := _foreign_ministry(call, r, chosen, title) or _foreign_government(r, chosen, title)
                 or _foreign_cofunded(call, r, chosen, title, prog, text)) is not None:
             evidence.append(abroad)
             return None, Scope.OTHER, evidence, implied
@@ -253,7 +267,8 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
         m = best[1]
         evidence.append(Evidence("programme", m.entry.phrase, "text", m.start, m.end, m.text,
                                  note=f"programme {best[0].id}"))
-        if (abroad := _foreign_ministry(call, r, best[0], title)) is not None:
+        if (abroad := _foreign_ministry(call, r, best[0], title) or _foreign_government(r, best[0], title)) \
+                is not None:
             evidence.append(abroad)
             return None, Scope.OTHER, evidence, implied
         local = _local_body(r, title, _a_place, f"the title names a place; {best[0].id} is only cited in the text") \
