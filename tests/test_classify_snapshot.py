@@ -26,7 +26,7 @@ SNAPSHOT = LABELLED / "classify_outputs.snapshot"
 # real_blind21 to real_blind26, real_blind28 to real_blind44); real_blind20, real_blind27 and real_blind45 to
 # real_blind48 (the catalogue samples), scored once, are kept aside untuned.
 BLIND = {"real_final.jsonl", "real_blind4.jsonl", "real_blind20.jsonl", "real_blind27.jsonl", "real_blind45.jsonl",
-         "real_blind46.jsonl", "real_blind47.jsonl", "real_blind48.jsonl"}
+         "real_blind46.jsonl", "real_blind47.jsonl", "real_blind48.jsonl", "real_blind50.jsonl"}
 
 
 def current() -> list[dict[str, str]]:
