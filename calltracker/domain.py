@@ -67,10 +67,20 @@ class Deadline:
     at: datetime
     date_only: bool = False
     label: str | None = None
+    #: `closes_at` in UTC, taken once: `passed` compares it with `now` (UTC) without asking a zone database for
+    #: offsets, which a page of new calls would otherwise do several times a call.
+    #: (None at the ends of the calendar, where the conversion overflows: `passed` then raises as it always did,
+    #: when a record is stored and refused alone, not while a scraper builds it.)
+    _closes_utc: datetime | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None:
             raise ValueError(f"deadline {self.at.isoformat()} has no time zone")
+        try:
+            closes: datetime | None = self.closes_at.astimezone(UTC)
+        except OverflowError:
+            closes = None
+        object.__setattr__(self, "_closes_utc", closes)
 
     @property
     def day(self) -> date:
@@ -87,7 +97,8 @@ class Deadline:
 
     def passed(self, now: datetime) -> bool:
         """Whether this cut-off is over at `now`: the one rule every consumer (and storage's SQL) follows."""
-        return self.closes_at < now
+        closes = self._closes_utc
+        return (self.closes_at if closes is None else closes) < now
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +221,8 @@ def all_passed(deadlines: Sequence[Deadline], now: datetime) -> bool:
 
 def closing_span(deadlines: Iterable[Deadline], now: datetime) -> tuple[datetime | None, datetime | None]:
     """(next, last) closing instants: what storage writes so its SQL filters follow `Deadline.passed`."""
-    closes = [d.closes_at for d in deadlines]
+    closes = [d.closes_at if d._closes_utc is None else d._closes_utc  # noqa: SLF001 - the instants in UTC
+              for d in deadlines]
     ahead = [c for c in closes if c >= now]
     return (min(ahead) if ahead else None), (max(closes) if closes else None)
 

@@ -20,7 +20,7 @@ from calltracker.storage.schema import (
     CallThemeRow,
     ClassificationRow,
 )
-from calltracker.storage.sql import chunks, insert_rows, one_of
+from calltracker.storage.sql import chunks, insert_fresh_columns, insert_rows, one_of
 from calltracker.views import NewClassification
 
 log = logging.getLogger(__name__)
@@ -49,15 +49,16 @@ class ClassificationsRepo(Repo):
             "eligible_liguria": bool(item.eligible.get("liguria")), "tri_regional_fit": item.tri_regional_fit,
             "fit_score": item.fit_score, "fit_reason": item.fit_reason, "fit_reason_it": item.fit_reason_it,
             "evidence": dict(item.evidence), "classified_at": now} for item in latest.values()]
-        themes = [{"call_id": item.call_id, "theme": t, "score": float(s)}
-                  for item in latest.values() for t, s in item.themes.items()]
+        themes = [(item.call_id, t, float(s)) for item in latest.values() for t, s in item.themes.items()]
         with self._tx() as conn:
             insert_rows(conn, ClassificationRow.__table__, rows, conflict=["call_id"],
                         update=[k for k in rows[0] if k != "call_id"])
             for chunk in chunks(conn, sorted(latest)):
                 conn.execute(delete(CallThemeRow).where(one_of(conn, CallThemeRow.call_id, chunk)))
             # (nothing conflicts: the calls' themes were just deleted)
-            insert_rows(conn, CallThemeRow.__table__, themes)
+            insert_fresh_columns(conn, CallThemeRow.__table__, {"call_id": [c for c, _, _ in themes],
+                                                                "theme": [t for _, t, _ in themes],
+                                                                "score": [s for _, _, s in themes]})
 
     def calls_for_classifier(self, ids: Sequence[int]) -> list[RowMapping]:
         """The fields the classifier reads, for many calls (in the order of `ids`; unknown ids are skipped)."""
