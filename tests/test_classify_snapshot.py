@@ -27,7 +27,8 @@ SNAPSHOT = LABELLED / "classify_outputs.snapshot"
 # real_blind48 (the catalogue samples), scored once, are kept aside untuned.
 BLIND = {"real_final.jsonl", "real_blind4.jsonl", "real_blind20.jsonl", "real_blind27.jsonl", "real_blind45.jsonl",
          "real_blind46.jsonl", "real_blind47.jsonl", "real_blind48.jsonl", "real_blind49.jsonl",
-         "real_blind50.jsonl", "real_blind51.jsonl", "real_blind52.jsonl"}
+         "real_blind50.jsonl", "real_blind51.jsonl", "real_blind52.jsonl", "real_blind53.jsonl",
+         "real_blind54.jsonl"}
 
 
 def current() -> list[dict[str, str]]:
