@@ -890,3 +890,28 @@ def test_foreign_governments_and_foreign_language_co_funding_of_an_eu_programme_
 def test_training_plans_of_one_firm_or_several_in_one_sentence_are_optional(text: str) -> None:
     assert _consortium("FondItalia - Avviso FEMI 2025.01", text,
                        "FondItalia - formazione continua (fondo interprofessionale)") is Consortium.OPTIONAL
+
+
+# real_blind45 to real_blind48 (the catalogue measures, a systematic sample of incentivi.gov.it, scored once before the
+# rules below)
+
+@pytest.mark.parametrize(("title", "text"), [
+    ("INAIL - Avviso pubblico ISI 2024 per il miglioramento dei livelli di salute e sicurezza sul lavoro - Lazio",
+     "Attraverso la pubblicazione di singoli Avvisi pubblici regionali/provinciali, l'Inail finanzia progetti."),
+    ("SIMEST - Contributo a fondo perduto per i danni subiti dalle imprese esportatrici delle province di Firenze, "
+     "Livorno e Prato", "Il contributo e destinato alle imprese di tutte le dimensioni."),
+    ("MIMIT - Sviluppo competenze - Secondo sportello",
+     "Le agevolazioni sono concesse alle PMI localizzate nelle regioni Basilicata, Calabria, Campania, Molise, "
+     "Puglia, Sardegna e Sicilia."),
+])
+def test_a_national_body_s_notice_for_another_region_or_province_is_closed_to_the_three(title: str, text: str
+                                                                                         ) -> None:
+    result = classify(CallText(id="n", title=title, text=text, language="it",
+                               programme="Ministero delle Imprese e del Made in Italy"))
+    assert result.scope.value == "national" and not any(result.eligible.values())
+
+
+def test_a_national_body_s_notice_for_one_of_the_three_is_open_there_only() -> None:
+    result = classify(CallText(id="n", title="INAIL - Avviso pubblico ISI 2024 - Piemonte", language="it",
+                               programme="INAIL", text="L'Inail finanzia progetti in materia di sicurezza sul lavoro."))
+    assert result.eligible == {Region.LOMBARDIA: False, Region.PIEMONTE: True, Region.LIGURIA: False}
