@@ -915,3 +915,17 @@ def test_a_national_body_s_notice_for_one_of_the_three_is_open_there_only() -> N
     result = classify(CallText(id="n", title="INAIL - Avviso pubblico ISI 2024 - Piemonte", language="it",
                                programme="INAIL", text="L'Inail finanzia progetti in materia di sicurezza sul lavoro."))
     assert result.eligible == {Region.LOMBARDIA: False, Region.PIEMONTE: True, Region.LIGURIA: False}
+
+
+def test_a_region_s_notice_drawn_on_an_interreg_programme_is_that_programme_s_call() -> None:
+    text = ("Invito a presentare proposte su strategie transfrontaliere di sviluppo locale in riferimento al CLLD, a "
+            "valere su Interreg VI-A Italia \u2013 Austria 2021-2027. Bando rivolto ad enti pubblici e privati, PMI.")
+    drawn = classify(CallText(id="i", title="Provincia autonoma di Bolzano - Avviso per la presentazione delle "
+                              "proposte progettuali nell'ambito del CLLD", language="it", text=text,
+                              programme="Provincia autonoma di Bolzano - Ripartizione Europa"))
+    cited = classify(CallText(id="c", title="Provincia autonoma di Bolzano - contributi alle imprese", language="it",
+                              programme="Provincia autonoma di Bolzano", text="Come nel progetto Interreg "
+                              "Italia-Austria, le imprese ricevono un contributo per la consulenza."))
+    assert drawn.scope.value == "interreg" and drawn.consortium is Consortium.REQUIRED
+    assert not any(drawn.eligible.values())
+    assert cited.scope.value == "regional"
