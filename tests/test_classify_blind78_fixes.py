@@ -929,3 +929,17 @@ def test_a_region_s_notice_drawn_on_an_interreg_programme_is_that_programme_s_ca
     assert drawn.scope.value == "interreg" and drawn.consortium is Consortium.REQUIRED
     assert not any(drawn.eligible.values())
     assert cited.scope.value == "regional"
+
+
+def test_a_regional_film_commission_is_a_regional_body_and_its_grants_for_firms_based_in_italy_are_open() -> None:
+    open_ = classify(CallText(id="f", title="Fondazione Calabria Film Commission - contributi per prodotti "
+                              "audiovisivi girati in Calabria", language="it",
+                              programme="Fondazione Calabria Film Commission",
+                              text="L'incentivo e rivolto alle imprese aventi sede in Italia e in Europa."))
+    local = classify(CallText(id="l", title="Fondazione Calabria Film Commission - contributi alle produzioni",
+                              language="it", programme="Fondazione Calabria Film Commission",
+                              text="Sono ammesse le imprese con sede legale in Italia e una sede operativa in "
+                                   "Calabria."))
+    assert open_.scope.value == "regional" and dict(open_.eligible) == ALL
+    assert open_.consortium is Consortium.SINGLE
+    assert not any(local.eligible.values())
