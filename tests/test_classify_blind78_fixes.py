@@ -943,3 +943,11 @@ def test_a_regional_film_commission_is_a_regional_body_and_its_grants_for_firms_
     assert open_.scope.value == "regional" and dict(open_.eligible) == ALL
     assert open_.consortium is Consortium.SINGLE
     assert not any(local.eligible.values())
+
+
+def test_an_extraordinary_commissioner_is_a_national_body_and_a_reconstruction_is_for_its_territory() -> None:
+    result = classify(CallText(id="c", title="Commissario straordinario per la ricostruzione di Ischia - ripristino "
+                               "del tessuto produttivo danneggiato dall'alluvione", language="it",
+                               text="Il bando e rivolto a tutte le imprese operanti nei territori interessati."))
+    assert result.scope.value == "national" and result.consortium is Consortium.SINGLE
+    assert not any(result.eligible.values())
