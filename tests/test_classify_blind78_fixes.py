@@ -951,3 +951,20 @@ def test_an_extraordinary_commissioner_is_a_national_body_and_a_reconstruction_i
                                text="Il bando e rivolto a tutte le imprese operanti nei territori interessati."))
     assert result.scope.value == "national" and result.consortium is Consortium.SINGLE
     assert not any(result.eligible.values())
+
+
+@pytest.mark.parametrize("text", [
+    "Il contributo sostiene le micro e piccole imprese manifatturiere, costituite anche in forma di reti e consorzi.",
+    "L'Avviso e rivolto alle imprese turistico-alberghiere di ogni dimensione, le reti di impresa ed i consorzi.",
+    "I programmi proposti dalle reti di impresa/consorzi devono essere compresi tra 2 e 5 milioni di euro.",
+])
+def test_firms_or_their_networks_and_consortia_are_optional(text: str) -> None:
+    assert _consortium("Regione Puglia - Avviso Programmi Integrati di Agevolazione", text) is Consortium.OPTIONAL
+
+
+@pytest.mark.parametrize("text", [
+    "Possono presentare una candidatura gruppi misti pubblico-privati, formati da imprese, enti pubblici e universita.",
+    "Le anticipazioni di cassa sono concesse in un'unica soluzione a ciascun partner progettuale.",
+])
+def test_mixed_public_private_groups_and_grants_to_each_project_partner_are_required(text: str) -> None:
+    assert _consortium("Regione Lombardia - Manifestazione di interesse", text) is Consortium.REQUIRED
