@@ -968,3 +968,10 @@ def test_firms_or_their_networks_and_consortia_are_optional(text: str) -> None:
 ])
 def test_mixed_public_private_groups_and_grants_to_each_project_partner_are_required(text: str) -> None:
     assert _consortium("Regione Lombardia - Manifestazione di interesse", text) is Consortium.REQUIRED
+
+
+def test_one_or_more_client_firms_are_no_partners() -> None:
+    text = ("Il contributo e destinato alle imprese che realizzino almeno il 10% del fatturato verso una o piu "
+            "imprese clienti esportatrici.")
+    assert _consortium("SIMEST - contributo a fondo perduto per le imprese esportatrici", text, "SIMEST") \
+        is Consortium.SINGLE
