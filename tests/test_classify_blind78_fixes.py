@@ -654,6 +654,17 @@ THEME_WORDING = [
     ("fr", "Region Centre-Val de Loire - appel a projets Usine du futur", "industry_5_0"),
     ("it", "Regione Campania - avviso per Academy aziendali e di filiera", "skills_certification"),
     ("es", "Camara de Comercio - programa PYME ciberseguras", "cybersecurity"),
+    # real_blind45 to real_blind48 (the catalogue measures)
+    ("it", "Regione Lombardia - Verso la certificazione della parita di genere, annualita 2025-2027",
+     "skills_certification"),
+    ("it", "CCIAA Emilia - contributi alle imprese per l'ottenimento di certificazioni ambientali, etiche e sociali",
+     "skills_certification"),
+    ("it", "Camera di commercio - contributi per ottenere la certificazione delle imprese", "skills_certification"),
+    ("it", "Camera di commercio - voucher per il conseguimento della certificazione", "skills_certification"),
+    ("it", "Camera di commercio - voucher per servizi di certificazione", "skills_certification"),
+    ("it", "Provincia autonoma di Bolzano - contributi per la formazione e per la consulenza", "skills_certification"),
+    ("it", "MIMIT - Sviluppo competenze: accrescere le competenze del personale delle PMI", "skills_certification"),
+    ("it", "Regione - bando per l'accrescimento delle competenze dei lavoratori", "skills_certification"),
 ]
 
 
@@ -968,6 +979,20 @@ def test_firms_or_their_networks_and_consortia_are_optional(text: str) -> None:
 ])
 def test_mixed_public_private_groups_and_grants_to_each_project_partner_are_required(text: str) -> None:
     assert _consortium("Regione Lombardia - Manifestazione di interesse", text) is Consortium.REQUIRED
+
+
+def test_a_certification_line_of_a_national_loan_and_a_training_item_in_a_list_of_eligible_costs() -> None:
+    loan = classify(CallText(id="s", title="SIMEST - Finanziamenti agevolati per attivita consulenziale "
+                             "(certificazioni e consulenze)", language="it", programme="SIMEST",
+                             text="Per la realizzazione di progetti relativi a: consulenze specialistiche per "
+                                  "l'internazionalizzazione; l'ottenimento di certificazioni di prodotto per la tutela "
+                                  "di diritti di proprieta intellettuale, di certificazioni di sostenibilita."))
+    benefit = classify(CallText(id="b", title="Bando a sostegno della creazione di societa benefit 2026",
+                                language="it", text="Sono ammissibili le seguenti spese per:a) onorari notarili;b) "
+                                "servizi di consulenza;c) formazione del personale: percorsi formativi sui temi "
+                                "della sostenibilita e del modello Societa Benefit."))
+    assert loan.theme_ids == ["skills_certification"]
+    assert benefit.theme_ids == []
 
 
 def test_one_or_more_client_firms_are_no_partners() -> None:
