@@ -1000,3 +1000,10 @@ def test_one_or_more_client_firms_are_no_partners() -> None:
             "imprese clienti esportatrici.")
     assert _consortium("SIMEST - contributo a fondo perduto per le imprese esportatrici", text, "SIMEST") \
         is Consortium.SINGLE
+
+
+def test_the_region_a_title_names_outranks_the_one_its_programme_field_names() -> None:
+    result = classify(CallText(id="e", title="Bando per gli organizzatori di eventi dell'alto Piemonte - "
+                               "Certificazione ISO 20121", language="it", programme="Regione Lombardia",
+                               text="Il bando e rivolto agli organizzatori di eventi."))
+    assert result.eligible == {Region.LOMBARDIA: False, Region.PIEMONTE: True, Region.LIGURIA: False}

@@ -146,7 +146,9 @@ def eligibility(call: CallText, r: Rules, scope: Scope, programme: Programme | N
                 regions = set()
                 evidence.append(listed)
     else:
-        found = _detect_regions(call, r, (prog, title, text), evidence)
+        # The title first: it says where the call applies, the programme field who runs it (a catalogue may name
+        # another region's body there: "Regione Lombardia" for a chamber's call "... dell'alto Piemonte").
+        found = _detect_regions(call, r, (title, prog, text), evidence)
         if found is None and _foreign_language(call):
             found = set()
             evidence.append(Evidence("foreign call", call.language or "", "language",
