@@ -1007,3 +1007,10 @@ def test_the_region_a_title_names_outranks_the_one_its_programme_field_names() -
                                "Certificazione ISO 20121", language="it", programme="Regione Lombardia",
                                text="Il bando e rivolto agli organizzatori di eventi."))
     assert result.eligible == {Region.LOMBARDIA: False, Region.PIEMONTE: True, Region.LIGURIA: False}
+
+
+def test_a_call_of_a_national_programme_for_the_south_is_closed_to_the_three() -> None:
+    result = classify(CallText(id="c", title="Ministero della Cultura - Cultura Cresce - PN Cultura 21-27",
+                               language="it", programme="Ministero della Cultura",
+                               text="Possono presentare domanda le imprese e i soggetti del Terzo Settore."))
+    assert result.scope.value == "national" and not any(result.eligible.values())
