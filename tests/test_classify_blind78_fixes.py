@@ -654,6 +654,17 @@ THEME_WORDING = [
     ("fr", "Region Centre-Val de Loire - appel a projets Usine du futur", "industry_5_0"),
     ("it", "Regione Campania - avviso per Academy aziendali e di filiera", "skills_certification"),
     ("es", "Camara de Comercio - programa PYME ciberseguras", "cybersecurity"),
+    # real_blind45 to real_blind48 (the catalogue measures)
+    ("it", "Regione Lombardia - Verso la certificazione della parita di genere, annualita 2025-2027",
+     "skills_certification"),
+    ("it", "CCIAA Emilia - contributi alle imprese per l'ottenimento di certificazioni ambientali, etiche e sociali",
+     "skills_certification"),
+    ("it", "Camera di commercio - contributi per ottenere la certificazione delle imprese", "skills_certification"),
+    ("it", "Camera di commercio - voucher per il conseguimento della certificazione", "skills_certification"),
+    ("it", "Camera di commercio - voucher per servizi di certificazione", "skills_certification"),
+    ("it", "Provincia autonoma di Bolzano - contributi per la formazione e per la consulenza", "skills_certification"),
+    ("it", "MIMIT - Sviluppo competenze: accrescere le competenze del personale delle PMI", "skills_certification"),
+    ("it", "Regione - bando per l'accrescimento delle competenze dei lavoratori", "skills_certification"),
 ]
 
 
@@ -890,3 +901,116 @@ def test_foreign_governments_and_foreign_language_co_funding_of_an_eu_programme_
 def test_training_plans_of_one_firm_or_several_in_one_sentence_are_optional(text: str) -> None:
     assert _consortium("FondItalia - Avviso FEMI 2025.01", text,
                        "FondItalia - formazione continua (fondo interprofessionale)") is Consortium.OPTIONAL
+
+
+# real_blind45 to real_blind48 (the catalogue measures, a systematic sample of incentivi.gov.it, scored once before the
+# rules below)
+
+@pytest.mark.parametrize(("title", "text"), [
+    ("INAIL - Avviso pubblico ISI 2024 per il miglioramento dei livelli di salute e sicurezza sul lavoro - Lazio",
+     "Attraverso la pubblicazione di singoli Avvisi pubblici regionali/provinciali, l'Inail finanzia progetti."),
+    ("SIMEST - Contributo a fondo perduto per i danni subiti dalle imprese esportatrici delle province di Firenze, "
+     "Livorno e Prato", "Il contributo e destinato alle imprese di tutte le dimensioni."),
+    ("MIMIT - Sviluppo competenze - Secondo sportello",
+     "Le agevolazioni sono concesse alle PMI localizzate nelle regioni Basilicata, Calabria, Campania, Molise, "
+     "Puglia, Sardegna e Sicilia."),
+])
+def test_a_national_body_s_notice_for_another_region_or_province_is_closed_to_the_three(title: str, text: str
+                                                                                         ) -> None:
+    result = classify(CallText(id="n", title=title, text=text, language="it",
+                               programme="Ministero delle Imprese e del Made in Italy"))
+    assert result.scope.value == "national" and not any(result.eligible.values())
+
+
+def test_a_national_body_s_notice_for_one_of_the_three_is_open_there_only() -> None:
+    result = classify(CallText(id="n", title="INAIL - Avviso pubblico ISI 2024 - Piemonte", language="it",
+                               programme="INAIL", text="L'Inail finanzia progetti in materia di sicurezza sul lavoro."))
+    assert result.eligible == {Region.LOMBARDIA: False, Region.PIEMONTE: True, Region.LIGURIA: False}
+
+
+def test_a_region_s_notice_drawn_on_an_interreg_programme_is_that_programme_s_call() -> None:
+    text = ("Invito a presentare proposte su strategie transfrontaliere di sviluppo locale in riferimento al CLLD, a "
+            "valere su Interreg VI-A Italia \u2013 Austria 2021-2027. Bando rivolto ad enti pubblici e privati, PMI.")
+    drawn = classify(CallText(id="i", title="Provincia autonoma di Bolzano - Avviso per la presentazione delle "
+                              "proposte progettuali nell'ambito del CLLD", language="it", text=text,
+                              programme="Provincia autonoma di Bolzano - Ripartizione Europa"))
+    cited = classify(CallText(id="c", title="Provincia autonoma di Bolzano - contributi alle imprese", language="it",
+                              programme="Provincia autonoma di Bolzano", text="Come nel progetto Interreg "
+                              "Italia-Austria, le imprese ricevono un contributo per la consulenza."))
+    assert drawn.scope.value == "interreg" and drawn.consortium is Consortium.REQUIRED
+    assert not any(drawn.eligible.values())
+    assert cited.scope.value == "regional"
+
+
+def test_a_regional_film_commission_is_a_regional_body_and_its_grants_for_firms_based_in_italy_are_open() -> None:
+    open_ = classify(CallText(id="f", title="Fondazione Calabria Film Commission - contributi per prodotti "
+                              "audiovisivi girati in Calabria", language="it",
+                              programme="Fondazione Calabria Film Commission",
+                              text="L'incentivo e rivolto alle imprese aventi sede in Italia e in Europa."))
+    local = classify(CallText(id="l", title="Fondazione Calabria Film Commission - contributi alle produzioni",
+                              language="it", programme="Fondazione Calabria Film Commission",
+                              text="Sono ammesse le imprese con sede legale in Italia e una sede operativa in "
+                                   "Calabria."))
+    assert open_.scope.value == "regional" and dict(open_.eligible) == ALL
+    assert open_.consortium is Consortium.SINGLE
+    assert not any(local.eligible.values())
+
+
+def test_an_extraordinary_commissioner_is_a_national_body_and_a_reconstruction_is_for_its_territory() -> None:
+    result = classify(CallText(id="c", title="Commissario straordinario per la ricostruzione di Ischia - ripristino "
+                               "del tessuto produttivo danneggiato dall'alluvione", language="it",
+                               text="Il bando e rivolto a tutte le imprese operanti nei territori interessati."))
+    assert result.scope.value == "national" and result.consortium is Consortium.SINGLE
+    assert not any(result.eligible.values())
+
+
+@pytest.mark.parametrize("text", [
+    "Il contributo sostiene le micro e piccole imprese manifatturiere, costituite anche in forma di reti e consorzi.",
+    "L'Avviso e rivolto alle imprese turistico-alberghiere di ogni dimensione, le reti di impresa ed i consorzi.",
+    "I programmi proposti dalle reti di impresa/consorzi devono essere compresi tra 2 e 5 milioni di euro.",
+])
+def test_firms_or_their_networks_and_consortia_are_optional(text: str) -> None:
+    assert _consortium("Regione Puglia - Avviso Programmi Integrati di Agevolazione", text) is Consortium.OPTIONAL
+
+
+@pytest.mark.parametrize("text", [
+    "Possono presentare una candidatura gruppi misti pubblico-privati, formati da imprese, enti pubblici e universita.",
+    "Le anticipazioni di cassa sono concesse in un'unica soluzione a ciascun partner progettuale.",
+])
+def test_mixed_public_private_groups_and_grants_to_each_project_partner_are_required(text: str) -> None:
+    assert _consortium("Regione Lombardia - Manifestazione di interesse", text) is Consortium.REQUIRED
+
+
+def test_a_certification_line_of_a_national_loan_and_a_training_item_in_a_list_of_eligible_costs() -> None:
+    loan = classify(CallText(id="s", title="SIMEST - Finanziamenti agevolati per attivita consulenziale "
+                             "(certificazioni e consulenze)", language="it", programme="SIMEST",
+                             text="Per la realizzazione di progetti relativi a: consulenze specialistiche per "
+                                  "l'internazionalizzazione; l'ottenimento di certificazioni di prodotto per la tutela "
+                                  "di diritti di proprieta intellettuale, di certificazioni di sostenibilita."))
+    benefit = classify(CallText(id="b", title="Bando a sostegno della creazione di societa benefit 2026",
+                                language="it", text="Sono ammissibili le seguenti spese per:a) onorari notarili;b) "
+                                "servizi di consulenza;c) formazione del personale: percorsi formativi sui temi "
+                                "della sostenibilita e del modello Societa Benefit."))
+    assert loan.theme_ids == ["skills_certification"]
+    assert benefit.theme_ids == []
+
+
+def test_one_or_more_client_firms_are_no_partners() -> None:
+    text = ("Il contributo e destinato alle imprese che realizzino almeno il 10% del fatturato verso una o piu "
+            "imprese clienti esportatrici.")
+    assert _consortium("SIMEST - contributo a fondo perduto per le imprese esportatrici", text, "SIMEST") \
+        is Consortium.SINGLE
+
+
+def test_the_region_a_title_names_outranks_the_one_its_programme_field_names() -> None:
+    result = classify(CallText(id="e", title="Bando per gli organizzatori di eventi dell'alto Piemonte - "
+                               "Certificazione ISO 20121", language="it", programme="Regione Lombardia",
+                               text="Il bando e rivolto agli organizzatori di eventi."))
+    assert result.eligible == {Region.LOMBARDIA: False, Region.PIEMONTE: True, Region.LIGURIA: False}
+
+
+def test_a_call_of_a_national_programme_for_the_south_is_closed_to_the_three() -> None:
+    result = classify(CallText(id="c", title="Ministero della Cultura - Cultura Cresce - PN Cultura 21-27",
+                               language="it", programme="Ministero della Cultura",
+                               text="Possono presentare domanda le imprese e i soggetti del Terzo Settore."))
+    assert result.scope.value == "national" and not any(result.eligible.values())

@@ -167,6 +167,22 @@ def _named_as_cofunder(r: Rules, programme: Programme, title_matches: list[Match
                                                       for m in named)
 
 
+def _drawn_on_interreg(r: Rules, text: Field) -> tuple[Programme, Match] | None:
+    """An Interreg programme the text of a regional body's notice says it draws on ("Provincia autonoma di Bolzano
+    - Avviso ... CLLD: ... a valere su Interreg VI-A Italia - Austria 2021-2027"): the region or province publishes
+    the programme's call (as its managing authority or a partner), which is the programme's."""
+    if r.drawn_on is None or "interreg" not in text.low:
+        return None
+    for m in r.programme_lexicon.scan(text):
+        if r.drawn_on.search(text.low[max(0, m.start - 60):m.start]) is None:
+            continue
+        for payload in m.entry.payloads:
+            prog = r.programmes[payload[1]]
+            if prog.scope is Scope.INTERREG:
+                return prog, m
+    return None
+
+
 def _foreign(call: CallText) -> bool:
     lang = (call.language or "").lower()[:2]
     return bool(lang) and lang not in ("it", "en")
@@ -241,6 +257,11 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
         if local is not None:
             evidence.append(local[1])
             return local[0], local[0].scope, evidence, implied
+    if chosen is not None and chosen.scope is Scope.REGIONAL and (drawn := _drawn_on_interreg(r, text)) is not None:
+        m = drawn[1]
+        evidence.append(Evidence("programme", m.entry.phrase, text.name, m.start, m.end, m.text,
+                                 note=f"programme {drawn[0].id}: the call draws on it; {chosen.id} publishes it"))
+        return drawn[0], drawn[0].scope, evidence, implied
     if chosen is not None:
         if (abroad := _foreign_ministry(call, r, chosen, title) or _foreign_government(r, chosen, title)
                 or _foreign_cofunded(call, r, chosen, title, prog, text)) is not None:

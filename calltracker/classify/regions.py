@@ -135,7 +135,8 @@ def eligibility(call: CallText, r: Rules, scope: Scope, programme: Programme | N
                                              note="reserved to other areas of Italy"))
                     break
             else:
-                local = _local_seat(r, (title, text)) or _listed_regions(r, (title, text))
+                local = _local_seat(r, (title, text)) or _listed_regions(r, (title, text)) \
+                    or _title_region(r, title)
                 if local is not None:
                     regions, ev = local
                     evidence.append(ev)
@@ -145,7 +146,9 @@ def eligibility(call: CallText, r: Rules, scope: Scope, programme: Programme | N
                 regions = set()
                 evidence.append(listed)
     else:
-        found = _detect_regions(call, r, (prog, title, text), evidence)
+        # The title first: it says where the call applies, the programme field who runs it (a catalogue may name
+        # another region's body there: "Regione Lombardia" for a chamber's call "... dell'alto Piemonte").
+        found = _detect_regions(call, r, (title, prog, text), evidence)
         if found is None and _foreign_language(call):
             found = set()
             evidence.append(Evidence("foreign call", call.language or "", "language",
@@ -221,13 +224,37 @@ def _local_seat(r: Rules, fields: tuple[Field, ...]) -> tuple[set[Region], Evide
     return None
 
 
+def _title_region(r: Rules, title: Field) -> tuple[set[Region], Evidence] | None:
+    """A national body's notice whose title names a region ("INAIL - Avviso pubblico ISI 2024 ... - Emilia
+    Romagna"): one of the notices it publishes region by region, open in the regions the title names only. Not a
+    region joining a multi-regional plan ("Regione Puglia - adesione al Piano multiregionale ..."): that plan is open
+    in every region that signed it."""
+    if r.multiregional is not None and r.multiregional.search(title.low):
+        return None
+    regions: set[Region] = set()
+    first: Match | None = None
+    for m in r.regions.scan(title):
+        for kind, key in m.entry.payloads:
+            if kind == "name":
+                regions.add(Region(key))
+            elif kind != "other":
+                continue
+            first = first or m
+    if first is None:
+        return None
+    where = ", ".join(sorted(g.value for g in regions)) or "outside Lombardia, Piemonte, Liguria"
+    return regions, Evidence("region in the title", first.entry.phrase, title.name, first.start, first.end,
+                             first.text, note=where)
+
+
 def _captured(pattern: re.Pattern[str], fields: tuple[Field, ...]) -> Iterator[tuple[Field, re.Match[str], Field]]:
-    """Each match of `pattern` in the fields, with its first group as a field of its own (to scan for places)."""
+    """Each match of `pattern` in the fields, with its group as a field of its own (to scan for places): the group
+    of the alternative that matched (`pattern` joins several, one group each)."""
     for fld in fields:
         if not fld.may(pattern):
             continue
         for cue in pattern.finditer(fld.low):
-            start, end = cue.span(1)
+            start, end = cue.span(cue.lastindex or 1)
             yield fld, cue, Field(fld.name, fld.raw[start:end])
 
 

@@ -108,6 +108,8 @@ class Rules:
     cofunded: re.Pattern[str] | None = None
     cofunded_by: re.Pattern[str] | None = None
     multiregional: re.Pattern[str] | None = None
+    #: Words right before an Interreg programme's name that make a regional body's notice that programme's call.
+    drawn_on: re.Pattern[str] | None = None
     #: Foundations whose joint calls are open to the territories of each (not a community foundation's call).
     joint_foundations: frozenset[str] = frozenset()
     physical_themes: frozenset[Theme] = frozenset()
@@ -273,7 +275,8 @@ def _territory(territory: Mapping[str, Any], places: Mapping[str, Any] | None) -
         "listed_regions": _alternation(listed) if (listed := territory.get("listed_regions", {}).get("patterns"))
         else None,
         **{key: re.compile(source) if (source := territory.get("cofunding", {}).get(name)) else None
-           for key, name in (("cofunded", "pattern"), ("cofunded_by", "before"), ("multiregional", "joined"))},
+           for key, name in (("cofunded", "pattern"), ("cofunded_by", "before"), ("multiregional", "joined"),
+                             ("drawn_on", "drawn_on"))},
         "foreign_currency": re.compile(currency) if (currency := territory.get("foreign_currency", {})
                                                      .get("pattern")) else None,
         "country_list": _alternation(countries) if (countries := territory.get("country_lists", {})
