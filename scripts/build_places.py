@@ -56,6 +56,9 @@ STOP = {
     "Frankfurt am Main",
     # US states whose names are Italian words ("zona montana", "un'economia florida"); district names
     "Montana", "Florida", "Buda",
+    # towns whose names are words a call writes with a capital: "Fondi Speciali" (funds), "Università Cattolica",
+    # "Vasto programma", Spanish "Este" (this, east), "Chiari" (clear)
+    "Fondi", "Cattolica", "Vasto", "Este", "Chiari",
 }
 
 
