@@ -1,6 +1,6 @@
-"""General causes of the misses of the seventh blind measure (real_blind49 to real_blind52: the incentivi.gov.it
-catalogue and the EU Funding & Tenders topics, scored once before these rules). Each test failed on the rules before
-its change; the texts are fragments of the real calls of those sets."""
+"""General causes of the misses of the seventh and eighth blind measures (real_blind49 to real_blind54: the
+incentivi.gov.it catalogue and the EU Funding & Tenders topics, each scored once before these rules). Each test failed
+on the rules before its change; the texts are fragments of the real calls of those sets."""
 
 from __future__ import annotations
 
@@ -71,3 +71,40 @@ def test_aircraft_noise_is_green_aviation_and_robotics_for_industry_is_industry_
                             "and end-users; improved competitiveness of European industries."))
     assert Theme.GREEN_AVIATION in noise.theme_ids and noise.tri_regional_fit
     assert Theme.INDUSTRY_5_0 in robots.theme_ids
+
+
+@pytest.mark.parametrize(("identifier", "title", "expected"), [
+    ("HORIZON-JU-EDCTP3-2026-OUTSRESEARCHTEAMPRIZE", "Outstanding Research Team Prize", Consortium.SINGLE),
+    ("HORIZON-WIDERA-2026-GENDER-Prize-01", "Sustainable Gender Equality Champions", Consortium.SINGLE),
+    ("ERASMUS-SPORT-2026-EU-AWARDS-VOLUNTEERING", "#BeActive-EU-SPORT-AWARDS-Volunteering", Consortium.SINGLE),
+    ("HORIZON-EIC-2026-TRANSITIONOPEN", "EIC Transition Open", Consortium.OPTIONAL),
+    ("HORIZON-EIC-2026-PATHFINDERCHALLENGES-01-01", "Advanced Materials for Energy Harvesting", Consortium.OPTIONAL),
+    ("PPPA-2026-REGIONAL-SUBMARINE-ISM-CABLE-HUBS", "Integrated Surveillance mechanism", Consortium.OPTIONAL),
+])
+def test_eu_prizes_eic_single_or_small_grants_and_pilot_projects_by_identifier(identifier: str, title: str,
+                                                                               expected: Consortium) -> None:
+    result = classify(CallText(id="eu", title=title, identifier=identifier, language="en",
+                               text="The objective of this call is to reward and support excellent work in Europe."))
+    assert result.consortium is expected and result.scope is Scope.EU
+
+
+def test_individual_projects_that_must_address_aspects_are_no_single_applicant_cue() -> None:
+    result = classify(CallText(
+        id="m", title="Urban nature: supporting restoration of urban ecosystems", language="en",
+        identifier="HORIZON-MISS-2027-07-CLIMA-CIT-NEB-01",
+        text="Scope: To address the expected outcomes, individual projects will be required to address all the "
+             "following aspects, with at least three pilot cities in different countries."))
+    assert result.consortium is Consortium.REQUIRED
+
+
+def test_doctoral_training_is_no_skills_call_and_systems_that_use_ai_are_no_ai_call() -> None:
+    msca = classify(CallText(
+        id="d", title="MSCA Doctoral Networks 2027", language="en",
+        text="For participating organisations: improved quality, relevance and sustainability of doctoral training "
+             "programmes and supervision arrangements; new research and transferable skills and competences."))
+    ew = classify(CallText(
+        id="w", title="Enhanced cognitive EW system with intelligent signal analysis", language="en",
+        text="This topic aims to develop a more robust, cognitive and operational EW system. Cognitive EW systems "
+             "that use AI and machine learning can detect, learn and interact with the environment."))
+    assert Theme.SKILLS_CERTIFICATION not in msca.theme_ids
+    assert Theme.ARTIFICIAL_INTELLIGENCE not in ew.theme_ids
