@@ -28,7 +28,7 @@ SNAPSHOT = LABELLED / "classify_outputs.snapshot"
 # are kept aside untuned; real_blind49 to real_blind52 joined after their first score and tuning (the seventh
 # measure); real_blind53 and real_blind54 wait for theirs (the eighth).
 BLIND = {"real_final.jsonl", "real_blind4.jsonl", "real_blind20.jsonl", "real_blind27.jsonl", "real_blind53.jsonl",
-         "real_blind54.jsonl"}
+         "real_blind54.jsonl", "real_blind57.jsonl", "real_blind58.jsonl"}
 
 
 def current() -> list[dict[str, str]]:
