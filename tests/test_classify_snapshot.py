@@ -28,7 +28,7 @@ SNAPSHOT = LABELLED / "classify_outputs.snapshot"
 # are kept aside untuned; real_blind49 to real_blind54 joined after their first score and tuning (the seventh and
 # eighth measures); real_blind55 to real_blind58 wait for their first score (the ninth).
 BLIND = {"real_final.jsonl", "real_blind4.jsonl", "real_blind20.jsonl", "real_blind27.jsonl", "real_blind55.jsonl",
-         "real_blind56.jsonl"}
+         "real_blind56.jsonl", "real_blind57.jsonl", "real_blind58.jsonl"}
 
 
 def current() -> list[dict[str, str]]:
