@@ -1,4 +1,4 @@
-"""General causes of the misses of the seventh and eighth blind measures (real_blind49 to real_blind54: the
+"""General causes of the misses of the seventh to ninth blind measures (real_blind49 to real_blind58: the
 incentivi.gov.it catalogue and the EU Funding & Tenders topics, each scored once before these rules). Each test failed
 on the rules before its change; the texts are fragments of the real calls of those sets."""
 
@@ -108,3 +108,27 @@ def test_doctoral_training_is_no_skills_call_and_systems_that_use_ai_are_no_ai_c
              "that use AI and machine learning can detect, learn and interact with the environment."))
     assert Theme.SKILLS_CERTIFICATION not in msca.theme_ids
     assert Theme.ARTIFICIAL_INTELLIGENCE not in ew.theme_ids
+
+
+@pytest.mark.parametrize(("identifier", "expected"), [
+    ("RFCS-2026-01-RPJ", Consortium.OPTIONAL),
+    ("RFCS-2026-01-PDP", Consortium.OPTIONAL),
+    ("HORIZON-MSCA-2027-COFUND-01-01", Consortium.SINGLE),
+])
+def test_coal_and_steel_projects_and_msca_cofund_by_identifier(identifier: str, expected: Consortium) -> None:
+    result = classify(CallText(id="eu", title="Research projects", identifier=identifier, language="en",
+                               text="The objective of this call is to support research and innovation in Europe."))
+    assert result.consortium is expected and result.scope is Scope.EU
+
+
+def test_a_chips_ju_skills_action_is_a_skills_call_and_a_rocket_launcher_no_space_call() -> None:
+    chips = classify(CallText(
+        id="c", title="Skills Hubs of Excellence", identifier="DIGITAL-JU-CHIPS-2026-SKILLS-HOE-SG", language="en",
+        text="This call funds the creation of specialised academic Hubs of Excellence in critical semiconductor "
+             "technology areas. Projects should build industry-aligned Bachelor, Master, and PhD programmes."))
+    rockets = classify(CallText(
+        id="r", title="Multiple rocket launcher", identifier="EDF-2026-DA-GROUND-MRL", language="en",
+        text="This topic aims to develop multiple rocket launcher solutions able to operate in GNSS-contested "
+             "environments, from upstream sensors to downstream effectors."))
+    assert Theme.SKILLS_CERTIFICATION in chips.theme_ids and chips.tri_regional_fit
+    assert Theme.SPACE_ECONOMY not in rockets.theme_ids

@@ -25,10 +25,9 @@ SNAPSHOT = LABELLED / "classify_outputs.snapshot"
 # the pinned ones once its first score is recorded and rules are tuned on it (real_blind7 to real_blind19,
 # real_blind21 to real_blind26, real_blind28 to real_blind48: the catalogue samples real_blind45 to real_blind48
 # joined after their tuning, as pre-registered for the seventh measure); real_blind20 and real_blind27, scored once,
-# are kept aside untuned; real_blind49 to real_blind54 joined after their first score and tuning (the seventh and
-# eighth measures); real_blind55 to real_blind58 wait for their first score (the ninth).
-BLIND = {"real_final.jsonl", "real_blind4.jsonl", "real_blind20.jsonl", "real_blind27.jsonl", "real_blind55.jsonl",
-         "real_blind56.jsonl", "real_blind57.jsonl", "real_blind58.jsonl"}
+# are kept aside untuned; real_blind49 to real_blind58 joined after their first score and tuning (the seventh to
+# ninth measures).
+BLIND = {"real_final.jsonl", "real_blind4.jsonl", "real_blind20.jsonl", "real_blind27.jsonl"}
 
 
 def current() -> list[dict[str, str]]:
