@@ -30,17 +30,29 @@ def test_a_contratto_di_sviluppo_is_for_one_firm_or_several() -> None:
     assert result.consortium is Consortium.OPTIONAL and result.scope is Scope.NATIONAL
 
 
-@pytest.mark.parametrize(("identifier", "title", "expected"), [
+#: EU calls whose programme's consortium rule their identifier says (the text states none).
+EU_BY_IDENTIFIER = [
     ("CEF-T-2026-COREGEN-IWWP-WORKS", "Inland waterways – works", Consortium.OPTIONAL),
     ("CEF-DIG-2026-CABLE-REPAIR-CAPACITIES", "Submarine Cable Repair Capacities - Works", Consortium.OPTIONAL),
     ("LIFE-2026-STRAT-ENV-SIP-two-stage", "Strategic Integrated Projects - Environment", Consortium.OPTIONAL),
     ("LIFE-2026-PLP-ENER-GOV", "Multilevel climate and energy dialogue", Consortium.OPTIONAL),
     ("LIFE-2026-TA-PP-CLIMA-SIP", "technical Assistance preparation of CLIMA SIPs", Consortium.SINGLE),
-])
-def test_eu_works_studies_and_life_projects_by_their_identifier(identifier: str, title: str,
-                                                                 expected: Consortium) -> None:
+    ("HORIZON-JU-EDCTP3-2026-OUTSRESEARCHTEAMPRIZE", "Outstanding Research Team Prize", Consortium.SINGLE),
+    ("HORIZON-WIDERA-2026-GENDER-Prize-01", "Sustainable Gender Equality Champions", Consortium.SINGLE),
+    ("ERASMUS-SPORT-2026-EU-AWARDS-VOLUNTEERING", "#BeActive-EU-SPORT-AWARDS-Volunteering", Consortium.SINGLE),
+    ("HORIZON-EIC-2026-TRANSITIONOPEN", "EIC Transition Open", Consortium.OPTIONAL),
+    ("HORIZON-EIC-2026-PATHFINDERCHALLENGES-01-01", "Advanced Materials for Energy Harvesting", Consortium.OPTIONAL),
+    ("PPPA-2026-REGIONAL-SUBMARINE-ISM-CABLE-HUBS", "Integrated Surveillance mechanism", Consortium.OPTIONAL),
+    ("RFCS-2026-01-RPJ", "Coal Research projects", Consortium.OPTIONAL),
+    ("RFCS-2026-01-PDP", "Coal Pilot and demonstration projects", Consortium.OPTIONAL),
+    ("HORIZON-MSCA-2027-COFUND-01-01", "MSCA COFUND 2027", Consortium.SINGLE),
+]
+
+
+@pytest.mark.parametrize(("identifier", "title", "expected"), EU_BY_IDENTIFIER)
+def test_eu_calls_by_their_identifier(identifier: str, title: str, expected: Consortium) -> None:
     result = classify(CallText(id="eu", title=title, identifier=identifier, language="en",
-                               text="The objective of this call is to support projects of common interest."))
+                               text="The objective of this call is to support excellent work in Europe."))
     assert result.consortium is expected and result.scope is Scope.EU
 
 
@@ -73,21 +85,6 @@ def test_aircraft_noise_is_green_aviation_and_robotics_for_industry_is_industry_
     assert Theme.INDUSTRY_5_0 in robots.theme_ids
 
 
-@pytest.mark.parametrize(("identifier", "title", "expected"), [
-    ("HORIZON-JU-EDCTP3-2026-OUTSRESEARCHTEAMPRIZE", "Outstanding Research Team Prize", Consortium.SINGLE),
-    ("HORIZON-WIDERA-2026-GENDER-Prize-01", "Sustainable Gender Equality Champions", Consortium.SINGLE),
-    ("ERASMUS-SPORT-2026-EU-AWARDS-VOLUNTEERING", "#BeActive-EU-SPORT-AWARDS-Volunteering", Consortium.SINGLE),
-    ("HORIZON-EIC-2026-TRANSITIONOPEN", "EIC Transition Open", Consortium.OPTIONAL),
-    ("HORIZON-EIC-2026-PATHFINDERCHALLENGES-01-01", "Advanced Materials for Energy Harvesting", Consortium.OPTIONAL),
-    ("PPPA-2026-REGIONAL-SUBMARINE-ISM-CABLE-HUBS", "Integrated Surveillance mechanism", Consortium.OPTIONAL),
-])
-def test_eu_prizes_eic_single_or_small_grants_and_pilot_projects_by_identifier(identifier: str, title: str,
-                                                                               expected: Consortium) -> None:
-    result = classify(CallText(id="eu", title=title, identifier=identifier, language="en",
-                               text="The objective of this call is to reward and support excellent work in Europe."))
-    assert result.consortium is expected and result.scope is Scope.EU
-
-
 def test_individual_projects_that_must_address_aspects_are_no_single_applicant_cue() -> None:
     result = classify(CallText(
         id="m", title="Urban nature: supporting restoration of urban ecosystems", language="en",
@@ -108,17 +105,6 @@ def test_doctoral_training_is_no_skills_call_and_systems_that_use_ai_are_no_ai_c
              "that use AI and machine learning can detect, learn and interact with the environment."))
     assert Theme.SKILLS_CERTIFICATION not in msca.theme_ids
     assert Theme.ARTIFICIAL_INTELLIGENCE not in ew.theme_ids
-
-
-@pytest.mark.parametrize(("identifier", "expected"), [
-    ("RFCS-2026-01-RPJ", Consortium.OPTIONAL),
-    ("RFCS-2026-01-PDP", Consortium.OPTIONAL),
-    ("HORIZON-MSCA-2027-COFUND-01-01", Consortium.SINGLE),
-])
-def test_coal_and_steel_projects_and_msca_cofund_by_identifier(identifier: str, expected: Consortium) -> None:
-    result = classify(CallText(id="eu", title="Research projects", identifier=identifier, language="en",
-                               text="The objective of this call is to support research and innovation in Europe."))
-    assert result.consortium is expected and result.scope is Scope.EU
 
 
 def test_a_chips_ju_skills_action_is_a_skills_call_and_a_rocket_launcher_no_space_call() -> None:
