@@ -27,7 +27,7 @@ SNAPSHOT = LABELLED / "classify_outputs.snapshot"
 # joined after their tuning, as pre-registered for the seventh measure); real_blind20 and real_blind27, scored once,
 # are kept aside untuned; real_blind49 to real_blind58 joined after their first score and tuning (the seventh to
 # ninth measures).
-BLIND = {"real_final.jsonl", "real_blind4.jsonl", "real_blind20.jsonl", "real_blind27.jsonl"}
+BLIND = {"real_final.jsonl", "real_blind4.jsonl", "real_blind20.jsonl", "real_blind27.jsonl", "real_blind61.jsonl", "real_blind62.jsonl"}
 
 
 def current() -> list[dict[str, str]]:
