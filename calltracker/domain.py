@@ -95,10 +95,15 @@ class Deadline:
         midnight = datetime.combine(self.day + timedelta(days=1), time(0), self.at.tzinfo)
         return (midnight.astimezone(UTC) - timedelta(microseconds=1)).astimezone(self.at.tzinfo)
 
+    @property
+    def closes_utc(self) -> datetime:
+        """`closes_at` as the same instant in UTC (taken once; at the calendar's ends, `closes_at` as it is)."""
+        closes = self._closes_utc
+        return self.closes_at if closes is None else closes
+
     def passed(self, now: datetime) -> bool:
         """Whether this cut-off is over at `now`: the one rule every consumer (and storage's SQL) follows."""
-        closes = self._closes_utc
-        return (self.closes_at if closes is None else closes) < now
+        return self.closes_utc < now
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,8 +226,7 @@ def all_passed(deadlines: Sequence[Deadline], now: datetime) -> bool:
 
 def closing_span(deadlines: Iterable[Deadline], now: datetime) -> tuple[datetime | None, datetime | None]:
     """(next, last) closing instants: what storage writes so its SQL filters follow `Deadline.passed`."""
-    closes = [d.closes_at if d._closes_utc is None else d._closes_utc  # noqa: SLF001 - the instants in UTC
-              for d in deadlines]
+    closes = [d.closes_utc for d in deadlines]
     ahead = [c for c in closes if c >= now]
     return (min(ahead) if ahead else None), (max(closes) if closes else None)
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from calltracker import labels
 from calltracker.domain import Consortium, Region, Scope, Theme
 from calltracker.domain import Document as Document  # re-exported: what CallText.documents holds
+
+if TYPE_CHECKING:
+    from calltracker.classify.text import Match
 
 REGIONS = (Region.LOMBARDIA, Region.PIEMONTE, Region.LIGURIA)
 #: Region names inside a fit reason, in both languages: the shared labels' own (Italian) names.
@@ -74,6 +77,11 @@ class Evidence:
         _SET_MATCHED(self, matched)
         _SET_WEIGHT(self, weight)
         _SET_NOTE(self, note)
+
+    @classmethod
+    def at(cls, kind: str, m: Match, note: str | None = None, weight: float = 0.0) -> Evidence:
+        """A lexicon phrase found in a field: its entry's phrase as the rule, where it is and what it matched."""
+        return cls(kind, m.entry.phrase, m.field, m.start, m.end, m.text, weight, note)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.kind, "rule": self.rule}

@@ -81,7 +81,7 @@ def _leading_region(matches: list[Match], title: Field, r: Rules) -> tuple[Progr
     names after is the one the region's share funds, not the national call. Not a region joining a multi-regional
     plan ("Regione Puglia - adesione al Piano multiregionale Mirror Copernicus"): that plan's calls are open in every
     region that signed it."""
-    if r.multiregional is not None and r.multiregional.search(title.low):
+    if r.joins_multiregional(title.low):
         return None
     first = min(matches, key=lambda m: m.start, default=None)
     if first is None or first.start != 0:
@@ -111,14 +111,14 @@ def _local_body(r: Rules, title: Field, names: Callable[[str, str], bool], note:
     m = _title_place(r, title, names) if local is not None else None
     if local is None or m is None:
         return None
-    return local, Evidence("local body", m.entry.phrase, title.name, m.start, m.end, m.text, note=note)
+    return local, Evidence.at("local body", m, note=note)
 
 
 def _foreign_body(title: Field, m: Match | None, note: str) -> Evidence | None:
     """The foreign place `m` of the title, as evidence that the call is that country's (None: no such place)."""
     if m is None:
         return None
-    return Evidence("foreign body", m.entry.phrase, title.name, m.start, m.end, m.text, note=note)
+    return Evidence.at("foreign body", m, note=note)
 
 
 def _foreign_ministry(call: CallText, r: Rules, programme: Programme, title: Field) -> Evidence | None:
@@ -243,14 +243,12 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
             if best is not None:
                 chosen = best[0]
                 m = best[1]
-                evidence.append(Evidence("programme", m.entry.phrase, fld.name, m.start, m.end, m.text,
-                                         note=f"programme {chosen.id}"))
+                evidence.append(Evidence.at("programme", m, note=f"programme {chosen.id}"))
     if chosen is not None and chosen.scope is Scope.NATIONAL:
         # A national plan or agency the title names after the region or local body that issues the call.
         if (lead := _leading_region(in_title, title, r)) is not None:
-            m = lead[1]
-            evidence.append(Evidence("local body", m.entry.phrase, title.name, m.start, m.end, m.text,
-                                     note=f"the title opens with a region; {chosen.id} funds its share"))
+            evidence.append(Evidence.at("local body", lead[1],
+                                        note=f"the title opens with a region; {chosen.id} funds its share"))
             return lead[0], lead[0].scope, evidence, implied
         local = _local_body(r, title, _a_place, f"{chosen.id} co-funds the call of a body of the place the title "
                             "names") if _named_as_cofunder(r, chosen, in_title, title) else None
@@ -258,9 +256,8 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
             evidence.append(local[1])
             return local[0], local[0].scope, evidence, implied
     if chosen is not None and chosen.scope is Scope.REGIONAL and (drawn := _drawn_on_interreg(r, text)) is not None:
-        m = drawn[1]
-        evidence.append(Evidence("programme", m.entry.phrase, text.name, m.start, m.end, m.text,
-                                 note=f"programme {drawn[0].id}: the call draws on it; {chosen.id} publishes it"))
+        evidence.append(Evidence.at("programme", drawn[1],
+                                    note=f"programme {drawn[0].id}: the call draws on it; {chosen.id} publishes it"))
         return drawn[0], drawn[0].scope, evidence, implied
     if chosen is not None:
         if (abroad := _foreign_ministry(call, r, chosen, title) or _foreign_government(r, chosen, title)
@@ -286,8 +283,7 @@ def programme_and_scope(call: CallText, r: Rules, prog: Field, title: Field, tex
         best = None
     if best is not None:
         m = best[1]
-        evidence.append(Evidence("programme", m.entry.phrase, "text", m.start, m.end, m.text,
-                                 note=f"programme {best[0].id}"))
+        evidence.append(Evidence.at("programme", m, note=f"programme {best[0].id}"))
         if (abroad := _foreign_ministry(call, r, best[0], title) or _foreign_government(r, best[0], title)) \
                 is not None:
             evidence.append(abroad)

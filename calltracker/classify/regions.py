@@ -48,20 +48,18 @@ def _detect_regions(call: CallText, r: Rules, fields: tuple[Field, ...], evidenc
                     named[region] = Match(_SEAT_RULE, fld.name, cue.start(), cue.end(), cue.group())
         if named:
             for region, m in named.items():
-                evidence.append(Evidence("region name", m.entry.phrase, m.field, m.start, m.end, m.text,
-                                         note=region.value))
+                evidence.append(Evidence.at("region name", m, note=region.value))
             return set(named)
         if other is not None:
             wide = _italy_wide(r, fields)
             if wide is not None:
                 evidence.append(wide)
                 return set(REGIONS)
-            evidence.append(Evidence("other region", other.entry.phrase, other.field, other.start, other.end,
-                                     other.text, note="a region outside Lombardia, Piemonte, Liguria"))
+            evidence.append(Evidence.at("other region", other, note="a region outside Lombardia, Piemonte, Liguria"))
             return set()
     if places:
         for region, m in places.items():
-            evidence.append(Evidence("place", m.entry.phrase, m.field, m.start, m.end, m.text, note=region.value))
+            evidence.append(Evidence.at("place", m, note=region.value))
         return set(places)
     if elsewhere is not None:
         wide = _italy_wide(r, fields)
@@ -69,8 +67,8 @@ def _detect_regions(call: CallText, r: Rules, fields: tuple[Field, ...], evidenc
             evidence.append(wide)
             return set(REGIONS)
         where = elsewhere.entry.payloads[0][1]
-        evidence.append(Evidence("place elsewhere", elsewhere.entry.phrase, elsewhere.field, elsewhere.start,
-                                 elsewhere.end, elsewhere.text, note=f"{where}: outside Lombardia, Piemonte, Liguria"))
+        evidence.append(Evidence.at("place elsewhere", elsewhere,
+                                    note=f"{where}: outside Lombardia, Piemonte, Liguria"))
         return set()
     if call.regions:
         evidence.append(Evidence("source regions", ",".join(g.value for g in call.regions), "source"))
@@ -180,8 +178,7 @@ def _partner_territories(r: Rules, programme: Programme, fields: tuple[Field, ..
                 new = set(other.eligible) - found
                 if new:
                     found |= new
-                    evidence.append(Evidence("partner territory", m.entry.phrase, fld.name, m.start, m.end, m.text,
-                                             note=", ".join(sorted(g.value for g in new))))
+                    evidence.append(Evidence.at("partner territory", m, note=", ".join(sorted(g.value for g in new))))
     return found
 
 
@@ -229,7 +226,7 @@ def _title_region(r: Rules, title: Field) -> tuple[set[Region], Evidence] | None
     Romagna"): one of the notices it publishes region by region, open in the regions the title names only. Not a
     region joining a multi-regional plan ("Regione Puglia - adesione al Piano multiregionale ..."): that plan is open
     in every region that signed it."""
-    if r.multiregional is not None and r.multiregional.search(title.low):
+    if r.joins_multiregional(title.low):
         return None
     regions: set[Region] = set()
     first: Match | None = None
@@ -243,8 +240,7 @@ def _title_region(r: Rules, title: Field) -> tuple[set[Region], Evidence] | None
     if first is None:
         return None
     where = ", ".join(sorted(g.value for g in regions)) or "outside Lombardia, Piemonte, Liguria"
-    return regions, Evidence("region in the title", first.entry.phrase, title.name, first.start, first.end,
-                             first.text, note=where)
+    return regions, Evidence.at("region in the title", first, note=where)
 
 
 def _captured(pattern: re.Pattern[str], fields: tuple[Field, ...]) -> Iterator[tuple[Field, re.Match[str], Field]]:

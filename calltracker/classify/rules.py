@@ -126,6 +126,12 @@ class Rules:
         """The patterns of the contexts that demote any theme's word: off focus, ancillary costs, examples."""
         return tuple(p for p in (self.off_focus, self.ancillary, self.examples, self.technology_list) if p is not None)
 
+    def joins_multiregional(self, low: str) -> bool:
+        """Whether a (lower-cased) title has a region joining a multi-regional plan ("Regione Puglia - adesione al
+        Piano multiregionale ..."): that plan's calls are open in every region that signed it, whatever the title
+        names."""
+        return self.multiregional is not None and self.multiregional.search(low) is not None
+
 
 def _rules_dir() -> Path:
     return Path(str(resources.files("calltracker").joinpath("data", "rules")))
@@ -274,11 +280,10 @@ def _territory(territory: Mapping[str, Any], places: Mapping[str, Any] | None) -
         "local_seat": _alternation(local) if (local := territory.get("local_seat", {}).get("patterns")) else None,
         "listed_regions": _alternation(listed) if (listed := territory.get("listed_regions", {}).get("patterns"))
         else None,
-        **{key: re.compile(source) if (source := territory.get("cofunding", {}).get(name)) else None
-           for key, name in (("cofunded", "pattern"), ("cofunded_by", "before"), ("multiregional", "joined"),
-                             ("drawn_on", "drawn_on"))},
-        "foreign_currency": re.compile(currency) if (currency := territory.get("foreign_currency", {})
-                                                     .get("pattern")) else None,
+        **{key: re.compile(source) if (source := territory.get(section, {}).get(name)) else None
+           for key, section, name in (("cofunded", "cofunding", "pattern"), ("cofunded_by", "cofunding", "before"),
+                                      ("multiregional", "cofunding", "joined"), ("drawn_on", "cofunding", "drawn_on"),
+                                      ("foreign_currency", "foreign_currency", "pattern"))},
         "country_list": _alternation(countries) if (countries := territory.get("country_lists", {})
                                                     .get("patterns")) else None,
         "joint_foundations": frozenset(territory.get("joint_foundations", {}).get("programmes", [])),

@@ -257,8 +257,7 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
             gate_m = gate_named[0]
             bonus = s["aerospace_call_bonus"]
             score += bonus
-            evidence = evidence + [Evidence("aerospace call", gate_m.entry.phrase, gate_m.field, gate_m.start,
-                                            gate_m.end, gate_m.text, bonus)]
+            evidence = evidence + [Evidence.at("aerospace call", gate_m, weight=bonus)]
         if score <= 0:
             continue
         result = ThemeResult(theme, round(score, 2), tuple(evidence))
