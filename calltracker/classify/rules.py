@@ -85,6 +85,8 @@ class Rules:
     tool_themes: frozenset[Theme] = frozenset()
     domain_themes: frozenset[Theme] = frozenset()
     title_domain_themes: frozenset[Theme] = frozenset()
+    body_subject_min: float = 0.0
+    subject_phrases: frozenset[str] = frozenset()
     national_shares: re.Pattern[str] | None = None
     off_focus: re.Pattern[str] | None = None
     off_focus_weight: float = 0.0
@@ -216,6 +218,8 @@ def _theme_contexts(themes_doc: Mapping[str, Any]) -> dict[str, Any]:
         "tool_themes": frozenset(Theme(t) for t in tools.get("themes", [])),
         "domain_themes": frozenset(Theme(t) for t in tools.get("domain_programme_themes", [])),
         "title_domain_themes": frozenset(Theme(t) for t in tools.get("title_domain_themes", [])),
+        "body_subject_min": float(tools.get("body_only", {}).get("min_weight", 0.0)),
+        "subject_phrases": frozenset(tools.get("body_only", {}).get("subject_phrases", [])),
         "off_focus": re.compile(off_focus["pattern"]) if off_focus.get("pattern") else None,
         "off_focus_weight": float(off_focus.get("weight", 0.0)),
         "ancillary": re.compile(ancillary["pattern"]) if ancillary.get("pattern") else None,

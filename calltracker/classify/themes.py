@@ -104,6 +104,13 @@ def _aviation(r: Rules, text: Field, known: bool | None) -> bool:
     return known if known is not None else bool(r.gate.scan(text))
 
 
+def _lead_end(low: str) -> int:
+    """Where the text's opening sentence ends (at most 300 characters): the sentence that says what a call funds."""
+    cut = low[:300]
+    ends = [i for i in (cut.find(". "), cut.find(".\n"), cut.find("\n")) if i >= 0]
+    return min(ends) if ends else len(cut)
+
+
 def _demoted(hits: list[Evidence], factor: float, note: str, only: str | None = None) -> list[Evidence]:
     """The hits that no context has demoted yet (those of field `only`, when given) weighed `factor` times, with
     `note` saying why; the others as they are."""
@@ -220,6 +227,21 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
             hits = strong.get(theme, [])
             if hits and not any(e.field == "title" for e in hits):
                 # The title is about cybersecurity or air traffic; AI it does not name is a tool of that work.
+                strong[theme] = _demoted(hits, r.tool_weight, "used as a tool")
+
+    if r.body_subject_min:
+        lead = _lead_end(text.low)
+        for theme in r.tool_themes:
+            hits = strong.get(theme)
+            if not hits or any(e.note == "strong" for e in rule_ev.get(theme, ())) \
+                    or any(e.note is None and (e.field == "title" or e.rule in r.subject_phrases
+                                               or (e.field == "text" and e.start < lead)) for e in hits):
+                continue
+            body = sum(e.weight for e in hits if e.note is None and e.field != "programme") \
+                + min(sum(e.weight for e in weak.get(theme, ())), 2 * weak_weight)
+            if body < r.body_subject_min:
+                # Named neither in the title nor as an initiative of its own, and only in passing in the body
+                # (AI in a health, biodiversity or vehicle-platform topic): a means of that topic's work.
                 strong[theme] = _demoted(hits, r.tool_weight, "used as a tool")
 
     if r.traffic_only is not None:
