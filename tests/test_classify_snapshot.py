@@ -29,7 +29,7 @@ SNAPSHOT = LABELLED / "classify_outputs.snapshot"
 # ninth measures); real_blind59 to real_blind62, scored once (the tenth), are kept aside untuned.
 BLIND = {"real_final.jsonl", "real_blind4.jsonl", "real_blind20.jsonl", "real_blind27.jsonl", "real_blind59.jsonl",
          "real_blind60.jsonl", "real_blind61.jsonl", "real_blind62.jsonl", "real_blind63.jsonl",
-         "real_blind64.jsonl", "real_blind66.jsonl"}
+         "real_blind64.jsonl", "real_blind65.jsonl", "real_blind66.jsonl"}
 
 
 def current() -> list[dict[str, str]]:
