@@ -51,3 +51,33 @@ def test_ai_in_the_title_in_the_opening_sentence_or_as_an_initiative_keeps_the_a
     assert Theme.ARTIFICIAL_INTELLIGENCE.value in titled.theme_ids
     assert Theme.ARTIFICIAL_INTELLIGENCE.value in opening.theme_ids
     assert Theme.ARTIFICIAL_INTELLIGENCE.value in initiative.theme_ids
+
+
+# The eleventh measure (real_blind63 to real_blind66), scored once before the rules below.
+
+def test_quantum_key_distribution_is_cybersecurity() -> None:
+    result = classify(CallText(
+        id="qkd", title="Next-Generation QKD Systems", language="en", identifier="HORIZON-JU-EUROHPC-2026-NQKD-12-01",
+        text="Expected Outcome:\n\nThis action will strengthen Europe's strategic autonomy in quantum-secure "
+             "communications by advancing core QKD technologies and integration capabilities. Expected results "
+             "include:\n\n- Development and demonstration of next-generation QKD systems, with a focus on "
+             "cost-effectiveness and integration."))
+    assert Theme.CYBERSECURITY.value in result.theme_ids
+
+
+def test_supply_chain_resilience_is_no_manufacturing_theme() -> None:
+    result = classify(CallText(
+        id="scr", title="Supply chain resilience CSA", language="en", identifier="HORIZON-JU-CHIPS-2026-2-CSA",
+        text="Expected Outcome:\n\nThe action should establish a supply chain data platform, as a digital twin of the "
+             "semiconductor supply chain, which should gather secure, anonymized data shared by companies."))
+    assert Theme.INDUSTRY_5_0.value not in result.theme_ids
+
+
+def test_a_chamber_double_transition_voucher_is_industria_5_0() -> None:
+    result = classify(CallText(
+        id="dt", title="Bando Doppia Transizione - Anno 2026 - CCIAA Foggia", language="it",
+        text="Voucher destinato alle imprese che investono in tecnologie digitali avanzate, sostenibilità e formazione "
+             "specialistica, in linea con il Piano Nazionale Transizione 5.0. Possono presentare domanda le micro, "
+             "piccole e medie imprese (MPMI) aventi sede legale nella circoscrizione della Camera di commercio di "
+             "Foggia."))
+    assert result.theme_ids == [Theme.INDUSTRY_5_0.value]

@@ -26,10 +26,10 @@ SNAPSHOT = LABELLED / "classify_outputs.snapshot"
 # real_blind21 to real_blind26, real_blind28 to real_blind48: the catalogue samples real_blind45 to real_blind48
 # joined after their tuning, as pre-registered for the seventh measure); real_blind20 and real_blind27, scored once,
 # are kept aside untuned; real_blind49 to real_blind58 joined after their first score and tuning (the seventh to
-# ninth measures); real_blind59 to real_blind62, scored once (the tenth), are kept aside untuned.
+# ninth measures); real_blind59 to real_blind62, scored once (the tenth), are kept aside untuned; real_blind63 to
+# real_blind66 joined after their first score (the eleventh) and tuning.
 BLIND = {"real_final.jsonl", "real_blind4.jsonl", "real_blind20.jsonl", "real_blind27.jsonl", "real_blind59.jsonl",
-         "real_blind60.jsonl", "real_blind61.jsonl", "real_blind62.jsonl", "real_blind63.jsonl",
-         "real_blind64.jsonl", "real_blind65.jsonl", "real_blind66.jsonl"}
+         "real_blind60.jsonl", "real_blind61.jsonl", "real_blind62.jsonl"}
 
 
 def current() -> list[dict[str, str]]:
