@@ -232,10 +232,11 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
     if r.body_subject_min:
         lead = _lead_end(text.low)
         for theme in r.tool_themes:
-            hits = strong.get(theme)
+            hits = strong.get(theme, [])
             if not hits or any(e.note == "strong" for e in rule_ev.get(theme, ())) \
                     or any(e.note is None and (e.field == "title" or e.rule in r.subject_phrases
-                                               or (e.field == "text" and e.start < lead)) for e in hits):
+                                               or (e.field == "text" and e.start is not None and e.start < lead))
+                           for e in hits):
                 continue
             body = sum(e.weight for e in hits if e.note is None and e.field != "programme") \
                 + min(sum(e.weight for e in weak.get(theme, ())), 2 * weak_weight)
