@@ -81,3 +81,24 @@ def test_a_chamber_double_transition_voucher_is_industria_5_0() -> None:
              "piccole e medie imprese (MPMI) aventi sede legale nella circoscrizione della Camera di commercio di "
              "Foggia."))
     assert result.theme_ids == [Theme.INDUSTRY_5_0.value]
+
+
+def test_drones_named_as_a_threat_make_no_air_mobility_call() -> None:
+    textiles = classify(CallText(
+        id="tx", title="Smart and multifunctional textiles", language="en",
+        text="Recent conflicts have shown an operational need for protection of dismounted soldiers, particularly "
+             "against drones, and triggered the definition of updated soldier system requirements. Proposals should "
+             "aim at developing an individual camouflage solution, both static and dynamic, against drone "
+             "surveillance using innovative technologies."))
+    aircraft = classify(CallText(
+        id="la", title="Future multirole light aircraft", language="en",
+        text="The light aircraft should be able to operate from short and unprepared runways, under air traffic "
+             "control, and should also be effective in specific combat roles such as light attack, anti-drone "
+             "interception and close air support."))
+    counter_uas = classify(CallText(
+        id="cu", title="Counter-drone systems", language="en",
+        text="The action should contribute to the replenishment of depleted stockpiles of counter-drone systems "
+             "able to protect troops against drones."))
+    assert Theme.AIR_MOBILITY.value not in textiles.theme_ids
+    assert Theme.AIR_MOBILITY.value not in aircraft.theme_ids
+    assert Theme.AIR_MOBILITY.value in counter_uas.theme_ids

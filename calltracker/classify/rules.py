@@ -116,6 +116,9 @@ class Rules:
     joint_foundations: frozenset[str] = frozenset()
     physical_themes: frozenset[Theme] = frozenset()
     physical_weight: float = 1.0
+    threat: re.Pattern[str] | None = None
+    threat_themes: frozenset[Theme] = frozenset()
+    threat_weight: float = 1.0
     #: (theme, the words and rule ids that alone do not make it): air traffic management is not air mobility.
     traffic_only: tuple[Theme, frozenset[str]] | None = None
     #: Programmes that finance training only: other themes they name are course subjects.
@@ -204,6 +207,7 @@ def _theme_contexts(themes_doc: Mapping[str, Any]) -> dict[str, Any]:
     ancillary = themes_doc.get("ancillary", {})
     examples = themes_doc.get("examples", {})
     physical = themes_doc.get("physical_security", {})
+    threat = themes_doc.get("threats", {})
     traffic = themes_doc.get("traffic_management_only", {})
     multimodal = themes_doc.get("multimodal", {})
     return {
@@ -230,6 +234,9 @@ def _theme_contexts(themes_doc: Mapping[str, Any]) -> dict[str, Any]:
         "physical_title": re.compile(physical["title"]) if physical.get("title") else None,
         "physical_themes": frozenset(Theme(t) for t in physical.get("themes", [])),
         "physical_weight": float(physical.get("weight", 1.0)),
+        "threat": re.compile(threat["pattern"]) if threat.get("pattern") else None,
+        "threat_themes": frozenset(Theme(t) for t in threat.get("themes", [])),
+        "threat_weight": float(threat.get("weight", 1.0)),
         "traffic_only": (Theme(traffic["theme"]), frozenset([*traffic["words"], *traffic["rules"]]))
         if traffic else None,
         "training_funds": frozenset(themes_doc.get("training_funds", {}).get("programmes", [])),

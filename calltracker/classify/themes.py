@@ -189,6 +189,19 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
                 # text name a side of that work, not the call's subject.
                 strong[theme] = _demoted(hits, r.physical_weight, "physical security call")
 
+    if r.threat is not None:
+        for theme in r.threat_themes:
+            hits = strong.get(theme, [])
+            if hits and not any(e.field == "title" for e in hits):
+                spans = [m.span() for m in r.threat.finditer(text.low)]
+                if spans:
+                    # Drones the text names as a threat to protect against (soldiers' camouflage against drone
+                    # surveillance, anti-drone roles of an aircraft) are not the call's subject; a counter-UAS
+                    # call names them in its title.
+                    strong[theme] = [replace(e, weight=e.weight * r.threat_weight, note="named as a threat")
+                                     if e.note is None and e.field == "text" and e.start is not None
+                                     and any(a <= e.start < b for a, b in spans) else e for e in hits]
+
     rule_ev: dict[Theme, list[Evidence]] = {}
     ident = (call.identifier or "").strip()
     if ident:
@@ -249,7 +262,7 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
         theme, alone = r.traffic_only
         hits, fired = strong.get(theme, []), rule_ev.get(theme, [])
         # Only when the call's words say so: a bare SESAR identifier with no text keeps its programme's theme.
-        if hits and all(e.rule in alone for e in (*hits, *fired)):
+        if hits and all(e.rule in alone for e in (*hits, *fired) if e.note is None):
             # Air traffic management with no drone, U-space or IAM word: not the air mobility theme.
             note = "air traffic management only"
             strong[theme] = [replace(e, weight=0.0, note=note) for e in hits]
