@@ -83,6 +83,8 @@ class _Contexts:
                          for m in r.examples.finditer(low)] if r.examples is not None and fld.may(r.examples) else []
                 if r.technology_list is not None and fld.may(r.technology_list):
                     spans += [(m.start(), _list_end(fld.low, m.end())) for m in r.technology_list.finditer(fld.low)]
+            elif kind == "threat":
+                spans = [m.span() for m in r.threat.finditer(fld.low)] if r.threat is not None else []
             else:
                 spans = _sentences_around(r.tool_contexts, fld) if r.tool_themes else []
             self._spans[kind] = spans
@@ -171,6 +173,12 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
                         w, note = weight * r.ancillary_weight, "ancillary eligible cost"
                     elif not plain and ctx.inside("examples", m.start):
                         w, note = weight * r.examples_weight, "named as an example"
+                    elif theme in r.threat_themes and fld is text and ctx.inside("threat", m.start) \
+                            and not any(e.field == "title" for e in strong.get(theme, ())):
+                        # Drones the text names as a threat to protect against (soldiers' camouflage against
+                        # drone surveillance, an aircraft's anti-drone role) are not the call's subject; a
+                        # counter-UAS call names them in its title (read first).
+                        w, note = weight * r.threat_weight, "named as a threat"
                 strong.setdefault(theme, []).append(
                     Evidence("acronym" if entry.exact is not None else "keyword", entry.phrase, name, m.start,
                              m.end, m.text, w, note))
@@ -188,19 +196,6 @@ def themes(call: CallText, r: Rules, title: Field, text: Field, prog: Field, lan
                 # The title is about physical security (public spaces, videosurveillance): cyber words of its
                 # text name a side of that work, not the call's subject.
                 strong[theme] = _demoted(hits, r.physical_weight, "physical security call")
-
-    if r.threat is not None:
-        for theme in r.threat_themes:
-            hits = strong.get(theme, [])
-            if hits and not any(e.field == "title" for e in hits):
-                spans = [m.span() for m in r.threat.finditer(text.low)]
-                if spans:
-                    # Drones the text names as a threat to protect against (soldiers' camouflage against drone
-                    # surveillance, anti-drone roles of an aircraft) are not the call's subject; a counter-UAS
-                    # call names them in its title.
-                    strong[theme] = [replace(e, weight=e.weight * r.threat_weight, note="named as a threat")
-                                     if e.note is None and e.field == "text" and e.start is not None
-                                     and any(a <= e.start < b for a, b in spans) else e for e in hits]
 
     rule_ev: dict[Theme, list[Evidence]] = {}
     ident = (call.identifier or "").strip()
